@@ -1,0 +1,49 @@
+// `vkmnist devices`: every Vulkan device — vendor, type, driver, API version, subgroup sizes and
+// operations, shared memory and memory heaps — and which one vkmnist would pick.
+#include <fmt/format.h>
+
+#include <memory>
+#include <string>
+
+#include "apps/vkmnist/commands.hpp"
+#include "engine/device_info.hpp"
+#include "engine/instance.hpp"
+
+namespace vkmnist {
+
+std::function<int()> add_devices_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("devices", "List every Vulkan device and what vkmnist knows of it");
+  auto json = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *json, "One JSON object per device instead of text");
+  return [cmd, json]() -> int {
+    (void)cmd;
+    vkm::Instance instance;
+    const auto devices = vkm::enumerate_devices(instance);
+    const auto& chosen = vkm::select_device(devices, "");  // throws with advice when none
+    for (const auto& d : devices) {
+      if (*json) {
+        fmt::print(
+            "{{\"index\":{},\"name\":\"{}\",\"vendor\":\"{}\",\"type\":\"{}\",\"driver\":\"{}\","
+            "\"driver_info\":\"{}\",\"api\":\"{}\",\"subgroup_size\":{},\"subgroup_min\":{},"
+            "\"subgroup_max\":{},\"subgroup_ops\":\"{}\",\"shared_memory\":{},\"usable\":{},"
+            "\"default\":{}}}\n",
+            d.index, d.name, d.vendor, vkm::type_name(d.type), d.driver_name, d.driver_info,
+            vkm::version_string(d.api_version), d.subgroup_size, d.min_subgroup_size,
+            d.max_subgroup_size, vkm::subgroup_operations_string(d.subgroup_operations),
+            d.shared_memory_bytes, d.usable(), d.index == chosen.index);
+        continue;
+      }
+      fmt::print("{}{}\n", vkm::describe(d), d.index == chosen.index ? "  <- default" : "");
+      std::string heaps;
+      for (const auto& h : d.heaps) {
+        heaps += fmt::format(" {:.1f} GiB{}", static_cast<double>(h.size) / (1 << 30),
+                             h.device_local ? " (device-local)" : "");
+      }
+      fmt::print("    heaps:{} | timestamps {} bits, {} ns/tick | max workgroup {}\n", heaps,
+                 d.timestamp_valid_bits, d.timestamp_period_ns, d.max_workgroup_invocations);
+    }
+    return 0;
+  };
+}
+
+}  // namespace vkmnist

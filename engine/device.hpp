@@ -1,0 +1,80 @@
+// Device: the logical device on one chosen physical device — its compute queue, the buffer
+// allocator, one-shot transfers (upload, download, fill) and the flags kernels are built with.
+// Context bundles the Instance with the Device chosen by the user's --device.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "engine/device_info.hpp"
+#include "engine/handle.hpp"
+#include "engine/instance.hpp"
+#include "engine/memory.hpp"
+#include "engine/vulkan.hpp"
+
+namespace vkm {
+
+class Device {
+ public:
+  Device(const Instance& instance, const DeviceInfo& info);
+  ~Device();
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  VkDevice get() const { return device_.get(); }
+  VkQueue queue() const { return queue_; }
+  const DeviceInfo& info() const { return info_; }
+  Allocator& allocator() { return *allocator_; }
+
+  // False when VKMNIST_NO_SUBGROUP_OPS=1: kernels then reduce through shared memory only, for
+  // drivers whose subgroup code is broken (and to test that path).
+  bool subgroup_ops() const { return subgroup_ops_; }
+  // VKMNIST_SUBGROUP_SIZE=n asks every kernel that does not name its own size for subgroups of
+  // n (clamped to the device's range) where the device offers subgroup size control; 0 = driver's.
+  uint32_t subgroup_size_request() const { return subgroup_size_request_; }
+
+  Buffer buffer(VkDeviceSize bytes, std::string name, MemoryKind kind = MemoryKind::kDevice) {
+    return Buffer(*allocator_, bytes, kind, std::move(name));
+  }
+
+  // Synchronous transfers through a staging buffer (setup and readback, never per step).
+  void upload(const Buffer& dst, std::span<const std::byte> bytes, VkDeviceSize offset = 0);
+  void download(const Buffer& src, std::span<std::byte> bytes, VkDeviceSize offset = 0);
+  void fill(const Buffer& dst, uint32_t word);
+
+  // Records commands into a fresh command buffer, submits it and waits for it.
+  void run_once(const std::function<void(VkCommandBuffer)>& record);
+
+ private:
+  struct DeviceOwner {
+    VkDevice device = VK_NULL_HANDLE;
+    ~DeviceOwner();
+    VkDevice get() const { return device; }
+  };
+
+  DeviceInfo info_;
+  DeviceOwner device_;  // declared before everything that needs the VkDevice: destroyed last
+  VkQueue queue_ = VK_NULL_HANDLE;
+  bool subgroup_ops_ = true;
+  uint32_t subgroup_size_request_ = 0;
+  std::unique_ptr<Allocator> allocator_;
+  Unique<VkCommandPool> command_pool_;
+  Unique<VkFence> fence_;
+};
+
+struct ContextOptions {
+  std::string device;       // --device: "" (default preference), index or name substring
+  bool validation = false;  // or VKMNIST_VALIDATION=1
+};
+
+// The instance and the chosen device, in destruction order.
+struct Context {
+  explicit Context(const ContextOptions& options = {});
+  Instance instance;
+  Device device;
+};
+
+}  // namespace vkm

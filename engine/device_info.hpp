@@ -1,0 +1,68 @@
+// DeviceInfo: what vkmnist knows about one physical device (identity, driver, subgroups, limits)
+// and whether it can run vkmnist. enumerate_devices() lists them all; select_device() applies
+// the user's --device choice or the default preference discrete > integrated > virtual > CPU.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/vulkan.hpp"
+
+namespace vkm {
+
+class Instance;
+
+struct MemoryHeapInfo {
+  uint64_t size = 0;
+  bool device_local = false;
+};
+
+struct DeviceInfo {
+  uint32_t index = 0;
+  VkPhysicalDevice physical = VK_NULL_HANDLE;
+  std::string name;
+  uint32_t vendor_id = 0;
+  std::string vendor;       // "NVIDIA", "AMD", "Intel", "Apple", "Mesa (CPU)", ...
+  VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
+  std::string driver_name;  // "llvmpipe", "NVIDIA", ...
+  std::string driver_info;  // "Mesa 22.3.6 (LLVM 15.0.6)"
+  uint32_t driver_version = 0;
+  uint32_t api_version = 0;
+  uint32_t subgroup_size = 0;
+  uint32_t min_subgroup_size = 0;
+  uint32_t max_subgroup_size = 0;
+  VkSubgroupFeatureFlags subgroup_operations = 0;
+  bool subgroup_in_compute = false;
+  bool subgroup_size_control = false;  // can require a size and full subgroups in compute
+  uint32_t max_compute_workgroup_subgroups = 0;
+  uint32_t shared_memory_bytes = 0;
+  uint32_t max_workgroup_invocations = 0;
+  uint32_t max_push_constants = 0;
+  uint32_t max_group_count[3] = {0, 0, 0};
+  float timestamp_period_ns = 0.0f;
+  uint32_t compute_queue_family = UINT32_MAX;
+  uint32_t timestamp_valid_bits = 0;
+  std::vector<MemoryHeapInfo> heaps;
+  std::string unusable_reason;  // empty when vkmnist can run on it
+
+  bool usable() const { return unusable_reason.empty(); }
+};
+
+std::vector<DeviceInfo> enumerate_devices(const Instance& instance);
+
+// choice: "" for the default preference, a number for an index, otherwise a case-insensitive
+// substring of the device name. Throws vkm::Error naming the devices when nothing matches.
+const DeviceInfo& select_device(const std::vector<DeviceInfo>& devices, std::string_view choice);
+
+const char* type_name(VkPhysicalDeviceType type);
+std::string version_string(uint32_t api_version);
+// Driver versions are vendor-encoded (NVIDIA uses 10.8.8.6 bits); decode them the vendor's way.
+std::string driver_version_string(const DeviceInfo& info);
+// "basic arithmetic ballot ..." for the subgroup operation bits.
+std::string subgroup_operations_string(VkSubgroupFeatureFlags ops);
+// The one info line: name, vendor, type, driver and API version, subgroups, shared memory.
+std::string describe(const DeviceInfo& info);
+
+}  // namespace vkm

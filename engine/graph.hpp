@@ -1,0 +1,130 @@
+// Graph and Program: the command-buffer graph executor.
+//
+// A Graph is a list of nodes — kernel dispatches, buffer fills and copies — each naming the
+// buffers it reads and writes. Insertion order is the program's meaning. Recording it into a
+// Program orders the nodes into levels (a node's level is one past the deepest node it has a
+// read-after-write, write-after-read or write-after-write hazard with), records each level's
+// nodes back to back and puts one memory barrier between consecutive levels: independent nodes
+// never wait for each other, dependent ones always do. The Program is recorded once and replayed
+// any number of times; long work is split into chunks (one command buffer each), submitted
+// together, each signalling a timeline semaphore the host can wait on to show progress.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "engine/handle.hpp"
+#include "engine/kernel.hpp"
+#include "engine/memory.hpp"
+#include "engine/vulkan.hpp"
+
+namespace vkm {
+
+class Device;
+
+enum class Access { kRead, kWrite, kReadWrite };
+
+struct Binding {
+  const Buffer* buffer = nullptr;
+  Access access = Access::kRead;
+};
+inline Binding reads(const Buffer& b) { return {&b, Access::kRead}; }
+inline Binding writes(const Buffer& b) { return {&b, Access::kWrite}; }
+inline Binding reads_writes(const Buffer& b) { return {&b, Access::kReadWrite}; }
+
+struct Node {
+  enum class Kind { kDispatch, kFill, kCopy };
+  Kind kind = Kind::kDispatch;
+  std::string label;
+  std::vector<Binding> bindings;  // dispatch: binding i of set 0; fill: [dst]; copy: [src, dst]
+  const Kernel* kernel = nullptr;
+  std::vector<uint32_t> push;     // push-constant words
+  std::array<uint32_t, 3> groups{1, 1, 1};
+  uint32_t fill_word = 0;
+};
+
+class Graph {
+ public:
+  // elements: the invocation grid; the kernel's workgroup size turns it into workgroups.
+  template <typename Push>
+  void dispatch(const Kernel& kernel, std::vector<Binding> bindings, const Push& push,
+                std::array<uint32_t, 3> elements, std::string label = {}) {
+    static_assert(std::is_trivially_copyable_v<Push> && sizeof(Push) % 4 == 0,
+                  "push constants must be a trivially copyable struct of 32-bit fields");
+    dispatch_bytes(kernel, std::move(bindings),
+                   std::as_bytes(std::span<const Push>(&push, 1)), elements, std::move(label));
+  }
+  void dispatch_bytes(const Kernel& kernel, std::vector<Binding> bindings,
+                      std::span<const std::byte> push, std::array<uint32_t, 3> elements,
+                      std::string label = {});
+  void fill(const Buffer& dst, uint32_t word, std::string label = {});
+  void copy(const Buffer& src, const Buffer& dst, std::string label = {});
+  // Appends every node of another graph (e.g. one training step, many times).
+  void append(const Graph& other);
+
+  const std::vector<Node>& nodes() const { return nodes_; }
+  size_t size() const { return nodes_.size(); }
+
+ private:
+  std::vector<Node> nodes_;
+};
+
+struct RecordOptions {
+  // Nodes per command buffer (0: all in one). Keep each chunk short enough for a GPU watchdog.
+  size_t nodes_per_chunk = 0;
+  // Timestamps around every node; nodes then run one at a time so each time is its own.
+  bool profile = false;
+};
+
+struct NodeTiming {
+  std::string label;   // the node's label, or its kernel's name
+  double ms = 0.0;
+};
+
+class Program {
+ public:
+  Program(Device& device, const Graph& graph, RecordOptions options = {});
+  ~Program();
+  Program(const Program&) = delete;
+  Program& operator=(const Program&) = delete;
+
+  // Submits every chunk (after waiting for the previous run) and returns at once.
+  void submit();
+  // Blocks until chunk `chunk` of the last submission has finished.
+  void wait_chunk(size_t chunk);
+  void wait() { if (chunks() > 0) wait_chunk(chunks() - 1); }
+  // submit(), then wait chunk by chunk, calling progress(done, total) after each.
+  void run(const std::function<void(size_t, size_t)>& progress = {});
+
+  size_t chunks() const { return command_buffers_.size(); }
+  size_t dispatches() const { return dispatches_; }
+  size_t barriers() const { return barriers_; }
+  size_t levels() const { return levels_; }
+  size_t descriptor_sets() const { return descriptor_sets_; }
+  // Per-node GPU times of the last run (profile mode only), in recorded order.
+  std::vector<NodeTiming> timings() const;
+
+ private:
+  Device& device_;
+  RecordOptions options_;
+  std::vector<std::string> labels_;  // recorded order, for timings
+  Unique<VkCommandPool> pool_;
+  Unique<VkDescriptorPool> descriptor_pool_;
+  Unique<VkSemaphore> timeline_;
+  Unique<VkQueryPool> queries_;
+  std::vector<VkCommandBuffer> command_buffers_;  // owned by pool_
+  uint64_t submitted_value_ = 0;  // timeline value the last submission ends at
+  size_t dispatches_ = 0;
+  size_t barriers_ = 0;
+  size_t levels_ = 0;
+  size_t descriptor_sets_ = 0;
+};
+
+}  // namespace vkm

@@ -1,0 +1,228 @@
+// Pipeline creation with specialization constants and subgroup size control; the persisted cache.
+#include "engine/kernel.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "engine/device.hpp"
+#include "engine/error.hpp"
+#include "engine/shader_registry.hpp"
+
+namespace vkm {
+
+namespace {
+
+constexpr uint32_t kFirstUserConstant = 10;
+
+std::string value_string(const std::variant<int32_t, uint32_t, float, bool>& v) {
+  return std::visit([](auto x) { return fmt::format("{}", x); }, v);
+}
+
+uint32_t value_bits(const std::variant<int32_t, uint32_t, float, bool>& v) {
+  return std::visit(
+      [](auto x) -> uint32_t {
+        using T = decltype(x);
+        if constexpr (std::is_same_v<T, bool>) {
+          return x ? 1u : 0u;  // VkBool32
+        } else {
+          uint32_t bits = 0;
+          static_assert(sizeof(T) == 4);
+          std::memcpy(&bits, &x, 4);
+          return bits;
+        }
+      },
+      v);
+}
+
+std::filesystem::path default_cache_file(const DeviceInfo& info) {
+  std::filesystem::path base;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && xdg[0] != '\0') {
+    base = xdg;
+  } else if (const char* home = std::getenv("HOME"); home != nullptr && home[0] != '\0') {
+    base = std::filesystem::path(home) / ".cache";
+  } else {
+    return {};
+  }
+  std::string device = info.name;
+  for (char& c : device) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return base / "vkmnist" /
+         fmt::format("pipelines-{:04x}-{}-{:08x}.bin", info.vendor_id, device, info.driver_version);
+}
+
+}  // namespace
+
+std::string KernelDesc::key() const {
+  std::string k = fmt::format("{}|{}x{}x{}|push{}|bind{}|sg{}", shader, local_size[0], local_size[1],
+                              local_size[2], push_constant_bytes, bindings, subgroup_size);
+  for (const auto& c : constants) k += fmt::format("|{}={}:{}", c.id, c.name, value_string(c.value));
+  return k;
+}
+
+Kernel::Kernel(Device& device, const KernelDesc& desc, VkPipelineCache cache,
+               VkDescriptorSetLayout set_layout, VkPipelineLayout layout)
+    : desc_(desc), set_layout_(set_layout), layout_(layout) {
+  const DeviceInfo& info = device.info();
+  const uint32_t invocations = desc.local_size[0] * desc.local_size[1] * desc.local_size[2];
+  if (invocations == 0 || invocations > info.max_workgroup_invocations) {
+    throw Error(fmt::format("kernel {}: workgroup of {} invocations (device allows 1..{})", desc.shader,
+                            invocations, info.max_workgroup_invocations));
+  }
+  if (desc.push_constant_bytes > info.max_push_constants) {
+    throw Error(fmt::format("kernel {}: {} push-constant bytes (device allows {})", desc.shader,
+                            desc.push_constant_bytes, info.max_push_constants));
+  }
+
+  // Specialization data: reserved ids first, then the kernel's own, one 32-bit word each.
+  std::vector<VkSpecializationMapEntry> entries;
+  std::vector<uint32_t> data;
+  auto add = [&](uint32_t id, uint32_t bits) {
+    entries.push_back({id, static_cast<uint32_t>(data.size() * 4), 4});
+    data.push_back(bits);
+  };
+  add(0, desc.local_size[0]);
+  add(1, desc.local_size[1]);
+  add(2, desc.local_size[2]);
+  add(3, device.subgroup_ops() ? 1u : 0u);
+  for (const auto& c : desc.constants) {
+    if (c.id < kFirstUserConstant) {
+      throw Error(fmt::format("kernel {}: constant '{}' uses reserved id {}", desc.shader, c.name, c.id));
+    }
+    add(c.id, value_bits(c.value));
+  }
+  VkSpecializationInfo spec{};
+  spec.mapEntryCount = static_cast<uint32_t>(entries.size());
+  spec.pMapEntries = entries.data();
+  spec.dataSize = data.size() * 4;
+  spec.pData = data.data();
+
+  const auto code = shader_code(desc.shader);
+  VkShaderModuleCreateInfo module_info{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
+  module_info.codeSize = code.size_bytes();
+  module_info.pCode = code.data();
+  VkShaderModule module_handle = VK_NULL_HANDLE;
+  VKM_CHECK(vkCreateShaderModule(device.get(), &module_info, nullptr, &module_handle));
+  Unique<VkShaderModule> module(device.get(), module_handle, vkDestroyShaderModule);
+
+  VkPipelineShaderStageRequiredSubgroupSizeCreateInfo required{
+      VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO};
+  VkPipelineShaderStageCreateInfo stage{VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
+  stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+  stage.module = module.get();
+  stage.pName = "main";
+  stage.pSpecializationInfo = &spec;
+  const uint32_t wanted = desc.subgroup_size != 0 ? desc.subgroup_size : device.subgroup_size_request();
+  if (wanted != 0 && info.subgroup_size_control) {
+    required_subgroup_size_ = std::clamp(wanted, info.min_subgroup_size, info.max_subgroup_size);
+    // Full subgroups need the x extent to be a multiple of the subgroup size, and the number of
+    // subgroups within the device's limit; otherwise only the size is required.
+    const bool full = desc.local_size[0] % required_subgroup_size_ == 0 &&
+                      invocations / required_subgroup_size_ <= info.max_compute_workgroup_subgroups;
+    required.requiredSubgroupSize = required_subgroup_size_;
+    stage.pNext = &required;
+    if (full) stage.flags |= VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT;
+  }
+
+  VkComputePipelineCreateInfo pipeline_info{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+  pipeline_info.stage = stage;
+  pipeline_info.layout = layout;
+  VkPipeline pipeline = VK_NULL_HANDLE;
+  VKM_CHECK(vkCreateComputePipelines(device.get(), cache, 1, &pipeline_info, nullptr, &pipeline));
+  pipeline_ = Unique<VkPipeline>(device.get(), pipeline, vkDestroyPipeline);
+}
+
+KernelCache::KernelCache(Device& device, std::filesystem::path cache_file)
+    : device_(device),
+      cache_file_(cache_file.empty() ? default_cache_file(device.info()) : std::move(cache_file)) {
+  std::vector<char> initial;
+  if (!cache_file_.empty()) {
+    std::ifstream in(cache_file_, std::ios::binary);
+    if (in) initial.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  VkPipelineCacheCreateInfo info{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
+  info.initialDataSize = initial.size();
+  info.pInitialData = initial.empty() ? nullptr : initial.data();
+  VkPipelineCache cache = VK_NULL_HANDLE;
+  // A stale or foreign cache file is rejected by the driver's header check; start empty then.
+  if (vkCreatePipelineCache(device.get(), &info, nullptr, &cache) != VK_SUCCESS) {
+    info.initialDataSize = 0;
+    info.pInitialData = nullptr;
+    VKM_CHECK(vkCreatePipelineCache(device.get(), &info, nullptr, &cache));
+  }
+  pipeline_cache_ = Unique<VkPipelineCache>(device.get(), cache, vkDestroyPipelineCache);
+}
+
+KernelCache::~KernelCache() {
+  try {
+    save();
+  } catch (...) {
+    // Saving the cache is an optimisation; never fail a run over it.
+  }
+}
+
+void KernelCache::save() const {
+  if (cache_file_.empty()) return;
+  size_t size = 0;
+  VKM_CHECK(vkGetPipelineCacheData(device_.get(), pipeline_cache_.get(), &size, nullptr));
+  std::vector<char> data(size);
+  VKM_CHECK(vkGetPipelineCacheData(device_.get(), pipeline_cache_.get(), &size, data.data()));
+  std::error_code ec;
+  std::filesystem::create_directories(cache_file_.parent_path(), ec);
+  // Write a temporary file and rename it: a concurrent or interrupted save never leaves half a file.
+  const auto tmp = cache_file_.string() + fmt::format(".tmp{}", static_cast<const void*>(this));
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return;
+    out.write(data.data(), static_cast<std::streamsize>(size));
+    if (!out) return;
+  }
+  std::filesystem::rename(tmp, cache_file_, ec);
+  if (ec) std::filesystem::remove(tmp, ec);
+}
+
+const KernelCache::Layout& KernelCache::layout_for(uint32_t bindings, uint32_t push_bytes) {
+  auto [it, inserted] = layouts_.try_emplace({bindings, push_bytes});
+  if (!inserted) return it->second;
+  std::vector<VkDescriptorSetLayoutBinding> binding_info(bindings);
+  for (uint32_t i = 0; i < bindings; ++i) {
+    binding_info[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+  }
+  VkDescriptorSetLayoutCreateInfo set_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
+  set_info.bindingCount = bindings;
+  set_info.pBindings = binding_info.data();
+  VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
+  VKM_CHECK(vkCreateDescriptorSetLayout(device_.get(), &set_info, nullptr, &set_layout));
+  it->second.set_layout = Unique<VkDescriptorSetLayout>(device_.get(), set_layout, vkDestroyDescriptorSetLayout);
+
+  VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes};
+  VkPipelineLayoutCreateInfo layout_info{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+  layout_info.setLayoutCount = 1;
+  layout_info.pSetLayouts = &set_layout;
+  layout_info.pushConstantRangeCount = push_bytes > 0 ? 1 : 0;
+  layout_info.pPushConstantRanges = &range;
+  VkPipelineLayout layout = VK_NULL_HANDLE;
+  VKM_CHECK(vkCreatePipelineLayout(device_.get(), &layout_info, nullptr, &layout));
+  it->second.layout = Unique<VkPipelineLayout>(device_.get(), layout, vkDestroyPipelineLayout);
+  return it->second;
+}
+
+const Kernel& KernelCache::get(const KernelDesc& desc) {
+  const std::string key = desc.key();
+  if (auto it = kernels_.find(key); it != kernels_.end()) return *it->second;
+  if (desc.push_constant_bytes % 4 != 0) {
+    throw Error(fmt::format("kernel {}: push constants of {} bytes (must be a multiple of 4)",
+                            desc.shader, desc.push_constant_bytes));
+  }
+  const Layout& layout = layout_for(desc.bindings, desc.push_constant_bytes);
+  auto kernel = std::make_unique<Kernel>(device_, desc, pipeline_cache_.get(),
+                                         layout.set_layout.get(), layout.layout.get());
+  return *kernels_.emplace(key, std::move(kernel)).first->second;
+}
+
+}  // namespace vkm

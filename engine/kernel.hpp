@@ -1,0 +1,102 @@
+// Kernel: one compute pipeline = an embedded shader + named, typed specialization constants +
+// a push-constant block + N storage-buffer bindings (set 0, bindings 0..N-1) + an optional
+// required subgroup size. KernelCache builds each distinct kernel once, keyed by all of that, on
+// top of a VkPipelineCache persisted in the user's cache folder so the second start is fast.
+//
+// Reserved specialization constant ids, declared by shaders/common/base.glsl:
+//   0, 1, 2  local size x, y, z (the kernel's workgroup tile)
+//   3        USE_SUBGROUP_OPS (false when VKMNIST_NO_SUBGROUP_OPS=1)
+// A kernel's own constants use ids from 10 on.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "engine/handle.hpp"
+#include "engine/vulkan.hpp"
+
+namespace vkm {
+
+class Device;
+
+struct SpecConstant {
+  uint32_t id = 0;
+  std::string name;
+  std::variant<int32_t, uint32_t, float, bool> value;
+};
+
+struct KernelDesc {
+  std::string shader;                      // shaders/<shader>.comp
+  std::array<uint32_t, 3> local_size{64, 1, 1};
+  std::vector<SpecConstant> constants;     // ids >= 10
+  uint32_t push_constant_bytes = 0;        // sizeof the C++ mirror of the GLSL block
+  uint32_t bindings = 0;                   // storage buffers at set 0, bindings 0..N-1
+  // 0: any. Otherwise require this subgroup size (clamped to the device's min..max) with full
+  // subgroups, where the device offers subgroup size control; elsewhere it is ignored and the
+  // kernel stays correct by reading gl_SubgroupSize.
+  uint32_t subgroup_size = 0;
+
+  KernelDesc& constant(uint32_t id, std::string name, std::variant<int32_t, uint32_t, float, bool> v) {
+    constants.push_back({id, std::move(name), v});
+    return *this;
+  }
+  std::string key() const;
+};
+
+class Kernel {
+ public:
+  Kernel(Device& device, const KernelDesc& desc, VkPipelineCache cache,
+         VkDescriptorSetLayout set_layout, VkPipelineLayout layout);
+
+  const KernelDesc& desc() const { return desc_; }
+  const std::string& name() const { return desc_.shader; }
+  VkPipeline pipeline() const { return pipeline_.get(); }
+  VkPipelineLayout layout() const { return layout_; }
+  VkDescriptorSetLayout set_layout() const { return set_layout_; }
+  const std::array<uint32_t, 3>& local_size() const { return desc_.local_size; }
+  // The subgroup size the pipeline was created with (0 when not controlled).
+  uint32_t required_subgroup_size() const { return required_subgroup_size_; }
+
+ private:
+  KernelDesc desc_;
+  VkDescriptorSetLayout set_layout_;
+  VkPipelineLayout layout_;
+  uint32_t required_subgroup_size_ = 0;
+  Unique<VkPipeline> pipeline_;
+};
+
+class KernelCache {
+ public:
+  // cache_file: where the VkPipelineCache lives; empty = default
+  // ($XDG_CACHE_HOME or ~/.cache)/vkmnist/pipelines-<vendor>-<device>-<driver>.bin.
+  explicit KernelCache(Device& device, std::filesystem::path cache_file = {});
+  ~KernelCache();  // saves the pipeline cache (best effort)
+  KernelCache(const KernelCache&) = delete;
+  KernelCache& operator=(const KernelCache&) = delete;
+
+  const Kernel& get(const KernelDesc& desc);
+  size_t size() const { return kernels_.size(); }
+  void save() const;
+  const std::filesystem::path& cache_file() const { return cache_file_; }
+
+ private:
+  struct Layout {
+    Unique<VkDescriptorSetLayout> set_layout;
+    Unique<VkPipelineLayout> layout;
+  };
+  const Layout& layout_for(uint32_t bindings, uint32_t push_bytes);
+
+  Device& device_;
+  std::filesystem::path cache_file_;
+  Unique<VkPipelineCache> pipeline_cache_;
+  std::map<std::pair<uint32_t, uint32_t>, Layout> layouts_;
+  std::map<std::string, std::unique_ptr<Kernel>> kernels_;
+};
+
+}  // namespace vkm

@@ -1,0 +1,98 @@
+// Allocator and Buffer. Device memory comes from a few large blocks (64 MiB, or one block per
+// request larger than that); a Buffer is a VkBuffer bound to a range of a block, returned to the
+// block's free list when the Buffer dies. No allocation per training step: buffers are made once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/handle.hpp"
+#include "engine/vulkan.hpp"
+
+namespace vkm {
+
+enum class MemoryKind {
+  kDevice,    // device-local storage (tensors)
+  kUpload,    // host-visible, coherent: staging towards the device
+  kReadback,  // host-visible, cached if possible: staging back from the device
+};
+
+class Allocator;
+
+struct Allocation {
+  uint32_t block = UINT32_MAX;
+  VkDeviceSize offset = 0;
+  VkDeviceSize size = 0;
+  std::byte* mapped = nullptr;  // host pointer for host-visible kinds
+};
+
+// A storage buffer. Move-only; the single owner of its VkBuffer and of its memory range.
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(Allocator& allocator, VkDeviceSize bytes, MemoryKind kind, std::string name);
+  Buffer(Buffer&& other) noexcept;
+  Buffer& operator=(Buffer&& other) noexcept;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer();
+
+  VkBuffer get() const { return buffer_.get(); }
+  VkDeviceSize size() const { return size_; }
+  const std::string& name() const { return name_; }
+  MemoryKind kind() const { return kind_; }
+  // Host pointer for kUpload/kReadback buffers, nullptr for device-local ones.
+  std::byte* mapped() const { return allocation_.mapped; }
+
+ private:
+  void release();
+
+  Allocator* allocator_ = nullptr;
+  Unique<VkBuffer> buffer_;
+  Allocation allocation_;
+  VkDeviceSize size_ = 0;
+  MemoryKind kind_ = MemoryKind::kDevice;
+  std::string name_;
+};
+
+class Allocator {
+ public:
+  static constexpr VkDeviceSize kBlockSize = VkDeviceSize{64} << 20;
+
+  Allocator(VkPhysicalDevice physical, VkDevice device);
+  ~Allocator();
+  Allocator(const Allocator&) = delete;
+  Allocator& operator=(const Allocator&) = delete;
+
+  VkDevice device() const { return device_; }
+  Allocation allocate(const VkMemoryRequirements& requirements, MemoryKind kind);
+  void free(const Allocation& allocation);
+
+  // Bytes held in VkDeviceMemory blocks and number of vkAllocateMemory calls made.
+  VkDeviceSize reserved_bytes() const;
+  size_t block_count() const { return blocks_.size(); }
+  VkDeviceMemory block_memory(uint32_t block) const { return blocks_[block].memory; }
+
+ private:
+  struct Block {
+    VkDeviceMemory memory = VK_NULL_HANDLE;
+    uint32_t type_index = 0;
+    MemoryKind kind = MemoryKind::kDevice;
+    VkDeviceSize size = 0;
+    std::byte* mapped = nullptr;
+    std::map<VkDeviceSize, VkDeviceSize> free;  // offset -> size, coalesced
+  };
+
+  uint32_t memory_type(uint32_t allowed_types, MemoryKind kind) const;
+  uint32_t new_block(uint32_t type_index, MemoryKind kind, VkDeviceSize size);
+
+  VkDevice device_;
+  VkPhysicalDeviceMemoryProperties properties_{};
+  std::vector<Block> blocks_;
+};
+
+}  // namespace vkm

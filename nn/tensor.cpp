@@ -1,0 +1,32 @@
+// Tensor transfers.
+#include "nn/tensor.hpp"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "engine/error.hpp"
+
+namespace vkm::nn {
+
+void Tensor::upload(std::span<const float> values) const {
+  if (values.size() != numel()) {
+    throw Error(fmt::format("upload of {} values into tensor '{}' of shape {}", values.size(), name(),
+                            shape_.str()));
+  }
+  device_->upload(buffer_, std::as_bytes(values));
+}
+
+std::vector<float> Tensor::download() const {
+  std::vector<float> values(numel());
+  device_->download(buffer_, std::as_writable_bytes(std::span(values)));
+  return values;
+}
+
+void Tensor::fill(float value) const {
+  uint32_t word = 0;
+  std::memcpy(&word, &value, sizeof word);
+  device_->fill(buffer_, word);
+}
+
+}  // namespace vkm::nn

@@ -1,0 +1,71 @@
+// Device choice (no Vulkan needed): default preference, index, name substring, clear errors.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "engine/device_info.hpp"
+#include "engine/error.hpp"
+
+namespace vkm {
+namespace {
+
+DeviceInfo fake(uint32_t index, const char* name, VkPhysicalDeviceType type, bool usable = true) {
+  DeviceInfo d;
+  d.index = index;
+  d.name = name;
+  d.type = type;
+  if (!usable) d.unusable_reason = "Vulkan 1.1.0 < 1.2";
+  return d;
+}
+
+TEST(DeviceSelection, DefaultPrefersDiscreteThenIntegratedThenVirtualThenCpu) {
+  std::vector<DeviceInfo> devices = {
+      fake(0, "llvmpipe (LLVM 15)", VK_PHYSICAL_DEVICE_TYPE_CPU),
+      fake(1, "Intel UHD 630", VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU),
+      fake(2, "NVIDIA H100", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU),
+  };
+  EXPECT_EQ(select_device(devices, "").index, 2u);
+  devices.pop_back();
+  EXPECT_EQ(select_device(devices, "").index, 1u);
+  devices.pop_back();
+  EXPECT_EQ(select_device(devices, "").index, 0u);
+}
+
+TEST(DeviceSelection, UnusableDevicesAreNeverTheDefault) {
+  std::vector<DeviceInfo> devices = {
+      fake(0, "old GPU", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU, false),
+      fake(1, "llvmpipe", VK_PHYSICAL_DEVICE_TYPE_CPU),
+  };
+  EXPECT_EQ(select_device(devices, "").index, 1u);
+  EXPECT_THROW(select_device(devices, "0"), Error);
+}
+
+TEST(DeviceSelection, ByIndexOrCaseInsensitiveNameSubstring) {
+  std::vector<DeviceInfo> devices = {
+      fake(0, "llvmpipe (LLVM 15)", VK_PHYSICAL_DEVICE_TYPE_CPU),
+      fake(1, "AMD Radeon RX 7900", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU),
+  };
+  EXPECT_EQ(select_device(devices, "0").index, 0u);
+  EXPECT_EQ(select_device(devices, "radeon").index, 1u);
+  EXPECT_EQ(select_device(devices, "LLVMPIPE").index, 0u);
+}
+
+TEST(DeviceSelection, NoMatchOrNoDeviceSaysWhatToDo) {
+  std::vector<DeviceInfo> devices = {fake(0, "llvmpipe", VK_PHYSICAL_DEVICE_TYPE_CPU)};
+  try {
+    select_device(devices, "7");
+    FAIL() << "index out of range accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("only 1 devices"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(select_device(devices, "nvidia"), Error);
+  try {
+    select_device({}, "");
+    FAIL() << "empty device list accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("install mesa-vulkan-drivers"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace vkm

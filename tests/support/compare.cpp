@@ -1,0 +1,73 @@
+// Tensor comparison for tests.
+#include "tests/support/compare.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace vkm::test {
+
+Comparison compare(std::span<const float> got, std::span<const double> want) {
+  Comparison c;
+  double diff2 = 0.0;
+  double ref2 = 0.0;
+  for (size_t i = 0; i < got.size() && i < want.size(); ++i) {
+    if (!std::isfinite(got[i])) {
+      ++c.non_finite;
+      if (c.non_finite == 1) c.worst = i;
+      continue;
+    }
+    const double d = static_cast<double>(got[i]) - want[i];
+    diff2 += d * d;
+    ref2 += want[i] * want[i];
+    if (std::abs(d) > c.max_abs && c.non_finite == 0) {
+      c.max_abs = std::abs(d);
+      c.worst = i;
+    }
+  }
+  c.rel_l2 = ref2 > 0.0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+  return c;
+}
+
+::testing::AssertionResult close(std::string_view what, std::span<const float> got,
+                                 std::span<const double> want, double tolerance) {
+  if (got.size() != want.size()) {
+    return ::testing::AssertionFailure()
+           << what << ": " << got.size() << " values, expected " << want.size();
+  }
+  const Comparison c = compare(got, want);
+  if (c.non_finite > 0) {
+    return ::testing::AssertionFailure()
+           << what << ": " << c.non_finite << " non-finite values (first at index " << c.worst
+           << ": " << got[c.worst] << ", expected " << want[c.worst] << ")";
+  }
+  if (!(c.rel_l2 <= tolerance)) {
+    return ::testing::AssertionFailure()
+           << fmt::format("{}: relative L2 error {:.3g} > {:.3g}; max abs error {:.3g} at index {} "
+                          "(got {}, expected {})",
+                          what, c.rel_l2, tolerance, c.max_abs, c.worst, got[c.worst], want[c.worst]);
+  }
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult close(std::string_view what, std::span<const float> got,
+                                 std::span<const float> want, double tolerance) {
+  const std::vector<double> wanted(want.begin(), want.end());
+  return close(what, got, std::span<const double>(wanted), tolerance);
+}
+
+::testing::AssertionResult bitwise_equal(std::string_view what, std::span<const float> a,
+                                         std::span<const float> b) {
+  if (a.size() != b.size()) return ::testing::AssertionFailure() << what << ": sizes differ";
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) {
+      return ::testing::AssertionFailure()
+             << fmt::format("{}: runs differ first at index {} ({:a} vs {:a})", what, i, a[i], b[i]);
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace vkm::test
