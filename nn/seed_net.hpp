@@ -1,0 +1,61 @@
+// The seed net of the normalization study as a table (DESIGN.md): nine bias-free convolutions,
+// a normalization (+ dropout) + ReLU after the first eight, a 2x2 max-pool after conv3 and a
+// global average pool before conv9. Both the device model (nn/model.hpp) and the CPU reference
+// network (nn/reference/seed_net.hpp) are built from this one description.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nn/shape.hpp"
+
+namespace vkm::nn {
+
+enum class NormKind { kBatch, kLayer, kGroup };
+
+// "bn", "ln", "gn" (case-insensitive); throws vkm::Error listing the choices otherwise.
+NormKind parse_norm(std::string_view text);
+const char* norm_name(NormKind kind);       // "bn", "ln", "gn"
+const char* norm_long_name(NormKind kind);  // "BatchNorm", "LayerNorm", "GroupNorm"
+
+struct NetConfig {
+  NormKind norm = NormKind::kBatch;
+  uint32_t groups = 4;    // GroupNorm only; must divide every norm layer's channels (8, 16, 32)
+  bool affine = true;     // per-channel scale and shift in every norm
+  float dropout = 0.05f;  // after norm in blocks 3..8
+  // Groups actually used by the norm layers: 1 for LayerNorm, `groups` for GroupNorm.
+  uint32_t norm_groups() const { return norm == NormKind::kLayer ? 1 : groups; }
+};
+
+// Throws vkm::Error with an actionable message for an impossible configuration.
+void validate(const NetConfig& config);
+
+struct BlockSpec {
+  std::string name;  // "conv1" ... "conv9"
+  uint32_t c_in = 0;
+  uint32_t c_out = 0;
+  uint32_t k = 3;
+  bool norm = true;        // norm + ReLU after the conv (all but conv9)
+  bool dropout = false;    // dropout after the norm
+  bool maxpool_after = false;
+  bool avgpool_after = false;
+};
+
+constexpr uint32_t kImageSize = 28;
+constexpr uint32_t kClasses = 10;
+
+const std::vector<BlockSpec>& seed_net_blocks();
+
+// One row per layer, like torchsummary: name, type, output shape (for batch 1), parameters.
+struct SummaryRow {
+  std::string name;
+  std::string type;
+  Shape output;
+  size_t parameters = 0;
+};
+std::vector<SummaryRow> seed_net_summary(const NetConfig& config);
+size_t seed_net_parameter_count(const NetConfig& config);
+
+}  // namespace vkm::nn
