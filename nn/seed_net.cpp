@@ -1,4 +1,5 @@
-// The seed net's table and its summary.
+// The seed net's table and its summary. Compiled into the reference library too (the CPU network
+// is built from the same table), so it throws std::invalid_argument rather than the engine's error.
 #include "nn/seed_net.hpp"
 
 #include <fmt/format.h>
@@ -6,7 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "engine/error.hpp"
+#include <stdexcept>
 
 namespace vkm::nn {
 
@@ -16,7 +17,7 @@ NormKind parse_norm(std::string_view text) {
   if (t == "bn" || t == "batchnorm") return NormKind::kBatch;
   if (t == "ln" || t == "layernorm") return NormKind::kLayer;
   if (t == "gn" || t == "groupnorm") return NormKind::kGroup;
-  throw Error(fmt::format("unknown norm '{}': choose bn (BatchNorm), ln (LayerNorm) or gn (GroupNorm)", text));
+  throw std::invalid_argument(fmt::format("unknown norm '{}': choose bn (BatchNorm), ln (LayerNorm) or gn (GroupNorm)", text));
 }
 
 const char* norm_name(NormKind kind) {
@@ -56,7 +57,7 @@ void validate(const NetConfig& config) {
   if (config.norm == NormKind::kGroup) {
     for (const auto& b : seed_net_blocks()) {
       if (b.norm && (config.groups == 0 || b.c_out % config.groups != 0)) {
-        throw Error(fmt::format(
+        throw std::invalid_argument(fmt::format(
             "--groups {}: GroupNorm's group count must divide every norm layer's channels (8, 16, "
             "32): use 1, 2, 4 or 8",
             config.groups));
@@ -64,7 +65,7 @@ void validate(const NetConfig& config) {
     }
   }
   if (!(config.dropout >= 0.0f && config.dropout < 1.0f)) {
-    throw Error(fmt::format("--dropout {}: must be in [0, 1)", config.dropout));
+    throw std::invalid_argument(fmt::format("--dropout {}: must be in [0, 1)", config.dropout));
   }
 }
 

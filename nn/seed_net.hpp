@@ -15,7 +15,7 @@ namespace vkm::nn {
 
 enum class NormKind { kBatch, kLayer, kGroup };
 
-// "bn", "ln", "gn" (case-insensitive); throws vkm::Error listing the choices otherwise.
+// "bn", "ln", "gn" (case-insensitive); throws std::invalid_argument listing the choices otherwise.
 NormKind parse_norm(std::string_view text);
 const char* norm_name(NormKind kind);       // "bn", "ln", "gn"
 const char* norm_long_name(NormKind kind);  // "BatchNorm", "LayerNorm", "GroupNorm"
@@ -29,7 +29,7 @@ struct NetConfig {
   uint32_t norm_groups() const { return norm == NormKind::kLayer ? 1 : groups; }
 };
 
-// Throws vkm::Error with an actionable message for an impossible configuration.
+// Throws std::invalid_argument with an actionable message for an impossible configuration.
 void validate(const NetConfig& config);
 
 struct BlockSpec {
