@@ -1,0 +1,232 @@
+#!/usr/bin/python3
+"""The seed net in PyTorch (Debian's python3-torch), for side-by-side runs with vkmnist.
+
+  bench/torch_reference.py bench [--norm bn|ln|gn] [--batch 128] [--steps 50] [--json FILE]
+      times N training steps and N eval batches on the same data and batch, prints images/s in
+      vkbench's JSON shape (device "PyTorch <version> CPU, <threads> threads").
+  bench/torch_reference.py train [--norm bn] [--epochs 20] [--l1 1e-5] ...
+      the same recipe as `vkmnist train` (one-cycle SGD, ±7° rotation, dropout), printing test
+      accuracy per epoch: the accuracy yardstick for vkmnist's defaults.
+
+Run with Debian's interpreter (/usr/bin/python3); MNIST is read from data/mnist (scripts/fetch-mnist).
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def read_idx(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    magic, = struct.unpack(">I", data[:4])
+    dims = magic & 0xFF
+    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def load(data_dir, train):
+    prefix = "train" if train else "t10k"
+    images = read_idx(os.path.join(data_dir, f"{prefix}-images-idx3-ubyte"))
+    labels = read_idx(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte"))
+    return torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
+
+
+def norm_layer(kind, channels, groups, affine):
+    if kind == "bn":
+        return nn.BatchNorm2d(channels, affine=affine)
+    return nn.GroupNorm(1 if kind == "ln" else groups, channels, affine=affine)
+
+
+class SeedNet(nn.Module):
+    # (c_in, c_out, k, norm, dropout, maxpool_after, avgpool_after): the table of DESIGN.md.
+    BLOCKS = [(1, 8, 3, True, False, False, False), (8, 8, 3, True, False, False, False),
+              (8, 8, 3, True, True, True, False), (8, 16, 3, True, True, False, False),
+              (16, 16, 3, True, True, False, False), (16, 8, 1, True, True, False, False),
+              (8, 32, 3, True, True, False, False), (32, 16, 1, True, True, False, True),
+              (16, 10, 1, False, False, False, False)]
+
+    def __init__(self, norm="bn", groups=4, affine=True, dropout=0.05):
+        super().__init__()
+        layers = []
+        for i, (cin, cout, k, has_norm, has_drop, pool, gap) in enumerate(self.BLOCKS, 1):
+            setattr(self, f"conv{i}", nn.Conv2d(cin, cout, k, bias=False))
+            block = [getattr(self, f"conv{i}")]
+            if has_norm:
+                setattr(self, f"norm{i}", norm_layer(norm, cout, groups, affine))
+                block.append(getattr(self, f"norm{i}"))
+                if has_drop and dropout > 0:
+                    block.append(nn.Dropout(dropout))
+                block.append(nn.ReLU())
+            if pool:
+                block.append(nn.MaxPool2d(2))
+            if gap:
+                block.append(nn.AdaptiveAvgPool2d(1))
+            layers.append(nn.Sequential(*block))
+        self.blocks = layers
+
+    def forward(self, x):
+        for b in self.blocks:
+            x = b(x)
+        return F.log_softmax(x.flatten(1), dim=1)
+
+
+def rotate(x, max_degrees, generator):
+    """Random rotation in ±max_degrees about the centre, bilinear, zero fill (pixel space)."""
+    n = x.shape[0]
+    angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(max_degrees)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
+    grid = F.affine_grid(theta, x.shape, align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def normalize(x):
+    return (x - 0.1307) / 0.3081
+
+
+def one_cycle(optimizer, lr, total):
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total, cycle_momentum=False)
+
+
+def l1_penalty(model, l1):
+    return l1 * sum(p.abs().sum() for p in model.parameters()) if l1 > 0 else torch.zeros(())
+
+
+def train(args):
+    torch.manual_seed(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+    x_train, y_train = load(args.data, True)
+    x_test, y_test = load(args.data, False)
+    if args.train_limit:
+        x_train, y_train = x_train[:args.train_limit], y_train[:args.train_limit]
+    model = SeedNet(args.norm, args.groups, not args.no_affine, args.dropout)
+    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.l2)
+    steps = math.ceil(len(x_train) / args.batch_size)
+    sched = one_cycle(opt, args.lr, steps * args.epochs)
+    best = 0.0
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        t0 = time.time()
+        perm = torch.randperm(len(x_train), generator=gen)
+        total_loss, correct = 0.0, 0
+        for s in range(steps):
+            idx = perm[s * args.batch_size:(s + 1) * args.batch_size]
+            x = x_train[idx]
+            if args.augment == "rotate":
+                x = rotate(x, 7.0, gen)
+            out = model(normalize(x))
+            loss = F.nll_loss(out, y_train[idx])
+            opt.zero_grad()
+            (loss + l1_penalty(model, args.l1)).backward()
+            opt.step()
+            sched.step()
+            total_loss += loss.item() * len(idx)
+            correct += (out.argmax(1) == y_train[idx]).sum().item()
+        model.eval()
+        with torch.no_grad():
+            out = torch.cat([model(normalize(x_test[i:i + 1000])) for i in range(0, len(x_test), 1000)])
+            test_loss = F.nll_loss(out, y_test, reduction="sum").item() / len(x_test)
+            test_acc = 100.0 * (out.argmax(1) == y_test).sum().item() / len(x_test)
+        best = max(best, test_acc)
+        print(json.dumps({"epoch": epoch, "train_loss": total_loss / len(x_train),
+                          "train_accuracy": 100.0 * correct / len(x_train), "test_loss": test_loss,
+                          "test_accuracy": test_acc, "seconds": time.time() - t0}), flush=True)
+    print(json.dumps({"norm": args.norm, "best_test_accuracy": best, "final_test_accuracy": test_acc}))
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def bench(args):
+    torch.manual_seed(args.seed)
+    x_train, y_train = load(args.data, True)
+    results = []
+    for norm in ([args.norm] if args.norm != "all" else ["bn", "ln", "gn"]):
+        model = SeedNet(norm, args.groups, True, args.dropout)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        x = normalize(x_train[:args.batch])
+        y = y_train[:args.batch]
+        train_times, eval_times = [], []
+        for i in range(args.warmup + args.steps):
+            t0 = time.perf_counter()
+            model.train()
+            out = model(x)
+            loss = F.nll_loss(out, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if i >= args.warmup:
+                train_times.append(time.perf_counter() - t0)
+        with torch.no_grad():
+            model.eval()
+            for i in range(args.warmup + args.steps):
+                t0 = time.perf_counter()
+                model(x)
+                if i >= args.warmup:
+                    eval_times.append(time.perf_counter() - t0)
+        results.append({"norm": norm, "batch": args.batch, "steps": args.steps,
+                        "train_images_per_second": args.batch / median(train_times),
+                        "eval_images_per_second": args.batch / median(eval_times)})
+    report = {"device": {"name": f"PyTorch {torch.__version__} CPU, {torch.get_num_threads()} threads",
+                         "vendor": "PyTorch", "type": "CPU"},
+              "end_to_end": results}
+    text = json.dumps(report, indent=2)
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(text + "\n")
+    print(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("train", "bench"):
+        p = sub.add_parser(name)
+        p.add_argument("--data", default=os.path.join(ROOT, "data", "mnist"))
+        p.add_argument("--norm", default="bn" if name == "train" else "all", choices=["bn", "ln", "gn", "all"])
+        p.add_argument("--groups", type=int, default=4)
+        p.add_argument("--dropout", type=float, default=0.05)
+        p.add_argument("--seed", type=int, default=1)
+        p.add_argument("--threads", type=int, default=0)
+    t = sub.choices["train"]
+    t.add_argument("--epochs", type=int, default=20)
+    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--lr", type=float, default=0.05)
+    t.add_argument("--momentum", type=float, default=0.9)
+    t.add_argument("--l1", type=float, default=0.0)
+    t.add_argument("--l2", type=float, default=0.0)
+    t.add_argument("--no-affine", action="store_true")
+    t.add_argument("--augment", default="rotate", choices=["rotate", "none"])
+    t.add_argument("--train-limit", type=int, default=0)
+    b = sub.choices["bench"]
+    b.add_argument("--batch", type=int, default=128)
+    b.add_argument("--steps", type=int, default=30)
+    b.add_argument("--warmup", type=int, default=5)
+    b.add_argument("--json", default="")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.command == "train":
+        if args.norm == "all":
+            sys.exit("train: choose one --norm")
+        train(args)
+    else:
+        bench(args)
+
+
+if __name__ == "__main__":
+    main()
