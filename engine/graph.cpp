@@ -105,6 +105,16 @@ std::vector<size_t> hazard_levels(const std::vector<Node>& nodes, bool serialize
   return levels;
 }
 
+// At the end of each chunk: the chunk's writes become visible to the host once the host has
+// waited for the chunk's timeline value (progress reads of host-visible buffers).
+void record_host_barrier(VkCommandBuffer cmd) {
+  VkMemoryBarrier barrier{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+  barrier.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                       VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &barrier, 0, nullptr, 0, nullptr);
+}
+
 void record_barrier(VkCommandBuffer cmd) {
   VkMemoryBarrier barrier{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
   barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
@@ -263,6 +273,7 @@ Program::Program(Device& device, const Graph& graph, RecordOptions options)
       }
       labels_.push_back(n.label);
     }
+    record_host_barrier(cmd);
     VKM_CHECK(vkEndCommandBuffer(cmd));
   }
 }

@@ -97,7 +97,8 @@ class Program {
 
   // Submits every chunk (after waiting for the previous run) and returns at once.
   void submit();
-  // Blocks until chunk `chunk` of the last submission has finished.
+  // Blocks until chunk `chunk` of the last submission has finished; its writes to host-visible
+  // buffers are then visible to the host (each chunk ends with a barrier to the host).
   void wait_chunk(size_t chunk);
   void wait() { if (chunks() > 0) wait_chunk(chunks() - 1); }
   // submit(), then wait chunk by chunk, calling progress(done, total) after each.
