@@ -70,6 +70,12 @@ if(NOT CAIRO_FOUND)
   vkmnist_missing("cairo" "libcairo2-dev")
 endif()
 
+# PLplot draws the study's figures (pngcairo driver: plplot-driver-cairo, needed at run time).
+pkg_check_modules(PLPLOT QUIET IMPORTED_TARGET plplot)
+if(NOT PLPLOT_FOUND)
+  vkmnist_missing("PLplot" "libplplot-dev plplot-driver-cairo")
+endif()
+
 if(VKMNIST_BUILD_TESTS)
   find_package(GTest QUIET CONFIG)
   if(NOT GTest_FOUND)

@@ -1,0 +1,151 @@
+// PLplot (pngcairo) drawing.
+#include "apps/vkmnist/plots.hpp"
+
+#include <fmt/format.h>
+#include <plplot.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/error.hpp"
+
+namespace vkmnist {
+
+namespace {
+
+// Distinct, colour-blind-friendly line colours (Okabe-Ito), set into cmap0 from index 1.
+constexpr int kPalette[][3] = {{0, 114, 178}, {213, 94, 0}, {0, 158, 115}, {204, 121, 167}, {230, 159, 0}, {86, 180, 233}};
+
+// Begins a PLplot stream drawing into `tmp`; the caller ends it with plend1() and renames.
+void begin(const std::string& tmp, int width, int height) {
+  plsdev("pngcairo");
+  plsfnam(tmp.c_str());
+  const std::string geometry = fmt::format("{}x{}", width, height);
+  plsetopt("geometry", geometry.c_str());
+  plscolbg(255, 255, 255);  // white background
+  plscol0(0, 255, 255, 255);
+  plscol0(15, 0, 0, 0);
+  for (int i = 0; i < 6; ++i) plscol0(i + 1, kPalette[i][0], kPalette[i][1], kPalette[i][2]);
+  plinit();
+}
+
+void finish(const std::string& tmp, const std::filesystem::path& file) {
+  plend1();
+  std::error_code ec;
+  if (!std::filesystem::exists(tmp) || std::filesystem::file_size(tmp, ec) == 0) {
+    throw vkm::Error(fmt::format("PLplot did not write {} (is plplot-driver-cairo installed?)", file.string()));
+  }
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) throw vkm::Error(fmt::format("cannot write {}: {}", file.string(), ec.message()));
+}
+
+std::string temporary(const std::filesystem::path& file) {
+  return file.string() + fmt::format(".tmp{}.png", ::getpid());
+}
+
+}  // namespace
+
+void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& panels, int columns, int width,
+                 int height) {
+  const std::string tmp = temporary(file);
+  begin(tmp, width, height);
+  const int rows = static_cast<int>((panels.size() + columns - 1) / columns);
+  plssub(columns, rows);
+  plschr(0, 1.1);
+  for (const Panel& panel : panels) {
+    pladv(0);
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    for (const auto& c : panel.curves) {
+      for (double v : c.x) x0 = std::min(x0, v), x1 = std::max(x1, v);
+      for (double v : c.y) {
+        if (std::isfinite(v)) y0 = std::min(y0, v), y1 = std::max(y1, v);
+      }
+    }
+    if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+    if (x1 == x0) x1 = x0 + 1;
+    if (y1 == y0) y1 = y0 + 1;
+    const double pad = 0.05 * (y1 - y0);
+    plvsta();
+    plcol0(15);
+    plwind(x0, x1, y0 - pad, y1 + pad);
+    plbox("bcnstg", 0, 0, "bcnstvg", 0, 0);
+    pllab(panel.x_label.c_str(), panel.y_label.c_str(), panel.title.c_str());
+    std::vector<PLINT> opts, colors, widths_int;
+    std::vector<PLFLT> line_widths;
+    std::vector<PLINT> styles;
+    std::vector<const char*> texts;
+    for (size_t i = 0; i < panel.curves.size(); ++i) {
+      const auto& c = panel.curves[i];
+      const PLINT color = static_cast<PLINT>(1 + i % 6);
+      plcol0(color);
+      plwidth(2.0);
+      plline(static_cast<PLINT>(c.x.size()), c.x.data(), c.y.data());
+      opts.push_back(PL_LEGEND_LINE);
+      colors.push_back(color);
+      styles.push_back(1);
+      line_widths.push_back(2.0);
+      texts.push_back(c.label.c_str());
+    }
+    plwidth(1.0);
+    if (!panel.curves.empty()) {
+      PLFLT legend_width = 0, legend_height = 0;
+      const auto n = static_cast<PLINT>(panel.curves.size());
+      std::vector<PLINT> text_colors(n, 15), zeros(n, 0);
+      std::vector<PLFLT> zero_f(n, 0.0), ones_f(n, 1.0);
+      std::vector<const char*> symbols(n, "");
+      plcol0(15);
+      pllegend(&legend_width, &legend_height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+               PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE, 0.02, 0.02, 0.1, 0, 15, 1, 0, 0, n,
+               opts.data(), 1.0, 1.0, 2.0, 0.0, text_colors.data(), texts.data(), nullptr, nullptr, nullptr,
+               nullptr, colors.data(), styles.data(), line_widths.data(), nullptr, nullptr, nullptr, nullptr);
+    }
+  }
+  finish(tmp, file);
+}
+
+void plot_digit_grid(const std::filesystem::path& file, const std::string& title,
+                     const std::vector<DigitCell>& cells, int columns, int rows) {
+  const std::string tmp = temporary(file);
+  begin(tmp, 200 * columns, 230 * rows + 80);
+  // Grey ramp for the digits: 0 -> white, 255 -> black (ink on paper).
+  PLFLT intensity[2] = {0.0, 1.0}, r[2] = {1.0, 0.0}, g[2] = {1.0, 0.0}, b[2] = {1.0, 0.0};
+  plscmap1l(1, 2, intensity, r, g, b, nullptr);
+  pladv(0);
+  plvpor(0.0, 1.0, 0.0, 1.0);
+  plwind(0.0, 1.0, 0.0, 1.0);
+  plcol0(15);
+  plschr(0, 1.3);
+  const double title_band = 70.0 / (230.0 * rows + 80.0);
+  plptex(0.5, 1.0 - title_band / 2, 1.0, 0.0, 0.5, title.c_str());
+  plschr(0, 1.0);
+  const double cell_w = 1.0 / columns;
+  const double cell_h = (1.0 - title_band) / rows;
+  for (size_t i = 0; i < cells.size() && i < static_cast<size_t>(columns * rows); ++i) {
+    const auto& cell = cells[i];
+    const int col = static_cast<int>(i % columns), row = static_cast<int>(i / columns);
+    const double left = col * cell_w + 0.1 * cell_w, right = (col + 1) * cell_w - 0.1 * cell_w;
+    const double top = 1.0 - title_band - row * cell_h - 0.04 * cell_h;
+    const double bottom = top - 0.72 * cell_h;
+    plvpor(left, right, bottom, top);
+    plwind(0.0, cell.cols, 0.0, cell.rows);
+    std::vector<std::vector<PLFLT>> columns_data(cell.cols, std::vector<PLFLT>(cell.rows));
+    std::vector<const PLFLT*> pointers(cell.cols);
+    for (uint32_t x = 0; x < cell.cols; ++x) {
+      for (uint32_t y = 0; y < cell.rows; ++y) {
+        // PLplot's y grows upwards; image rows grow downwards.
+        columns_data[x][y] = cell.pixels[size_t{cell.rows - 1 - y} * cell.cols + x];
+      }
+      pointers[x] = columns_data[x].data();
+    }
+    plimage(const_cast<PLFLT**>(reinterpret_cast<const PLFLT* const*>(pointers.data())), static_cast<PLINT>(cell.cols),
+            static_cast<PLINT>(cell.rows), 0.0, cell.cols, 0.0, cell.rows, 0.0, 255.0, 0.0, cell.cols, 0.0,
+            cell.rows);
+    plcol0(15);
+    plbox("bc", 0, 0, "bc", 0, 0);
+    plmtex("b", 1.6, 0.5, 0.5, cell.caption.c_str());
+  }
+  finish(tmp, file);
+}
+
+}  // namespace vkmnist

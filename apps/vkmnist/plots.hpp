@@ -1,0 +1,41 @@
+// Figures of the study, drawn with PLplot's cairo driver into PNG files: line charts with axes,
+// labels and a legend (the loss/accuracy curves), and annotated grids of digits (the
+// misclassified images). Written to a temporary file and renamed.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace vkmnist {
+
+struct Curve {
+  std::string label;
+  std::vector<double> x;
+  std::vector<double> y;
+};
+
+struct Panel {
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  std::vector<Curve> curves;
+};
+
+// Panels laid out in a grid of `columns`, each with its own axes and legend.
+void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& panels, int columns,
+                 int width = 1400, int height = 1000);
+
+struct DigitCell {
+  std::vector<uint8_t> pixels;  // rows * cols bytes, 0 = background
+  uint32_t rows = 28;
+  uint32_t cols = 28;
+  std::string caption;          // under the digit
+};
+
+// cells laid out `columns` x `rows`, with a title above.
+void plot_digit_grid(const std::filesystem::path& file, const std::string& title,
+                     const std::vector<DigitCell>& cells, int columns = 5, int rows = 2);
+
+}  // namespace vkmnist
