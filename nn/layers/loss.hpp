@@ -1,0 +1,60 @@
+// The classifier's loss on the device: log-softmax + NLL (PyTorch's log_softmax + nll_loss).
+// Forward writes the log-probabilities, the argmax predictions and one (NLL sum, correct count)
+// pair per step for the reports; backward gives the gradient of the batch's mean NLL.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/graph.hpp"
+#include "engine/kernel.hpp"
+#include "engine/memory.hpp"
+#include "nn/tensor.hpp"
+
+namespace vkm::nn {
+
+struct LogSoftmaxNllForwardPush {
+  uint32_t n;
+  uint32_t classes;
+  uint32_t slot;
+  uint32_t prediction_offset;
+};
+static_assert(sizeof(LogSoftmaxNllForwardPush) == 16,
+              "mirrors Push in log_softmax_nll_forward.comp");
+
+struct LogSoftmaxNllBackwardPush {
+  uint32_t n;
+  uint32_t classes;
+  float inv_n;  // 1 / n: the loss is the batch mean
+  uint32_t pad;
+};
+static_assert(sizeof(LogSoftmaxNllBackwardPush) == 16,
+              "mirrors Push in log_softmax_nll_backward.comp");
+
+class LogSoftmaxNll {
+ public:
+  LogSoftmaxNll(KernelCache& kernels, uint32_t max_batch, uint32_t classes);
+
+  uint32_t classes() const { return classes_; }
+
+  // logits, log_probs: [N, classes, 1, 1]; labels: Buffer of uint32 [N].
+  // stats: Buffer of float pairs [slots][2]; writes slot `slot` = (sum over the n samples of the
+  // per-sample NLL, correct count as float). No atomics: one slot per step, the host sums them.
+  // predictions: Buffer of uint32; writes predictions[prediction_offset + i] = argmax for i < n.
+  void record_forward(Graph& graph, const Tensor& logits, const Buffer& labels,
+                      const Tensor& log_probs, const Buffer& stats, uint32_t slot,
+                      const Buffer& predictions, uint32_t prediction_offset, uint32_t n) const;
+  // dlogits: [N, classes, 1, 1] = (exp(log_probs) - onehot(labels)) / n
+  void record_backward(Graph& graph, const Tensor& log_probs, const Buffer& labels,
+                       const Tensor& dlogits, uint32_t n) const;
+
+ private:
+  void check(const char* op, uint32_t n, const Buffer& labels,
+             std::initializer_list<const Tensor*> tensors) const;
+
+  uint32_t max_batch_;
+  uint32_t classes_;
+  const Kernel* forward_;
+  const Kernel* backward_;
+};
+
+}  // namespace vkm::nn

@@ -1,0 +1,113 @@
+// Recording of the pooling layers: shape checks, push constants, grids.
+#include "nn/layers/pool.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "engine/error.hpp"
+
+namespace vkm::nn {
+namespace {
+
+constexpr uint32_t kWorkgroup = 64;
+constexpr uint32_t kMaxGroups = 65535;  // the smallest maxComputeWorkGroupCount Vulkan allows
+
+// Invocations for a grid-stride loop over `items` (rows or planes): one item each, the grid
+// capped at kMaxGroups workgroups (beyond that, invocations loop).
+uint32_t grid(size_t items) {
+  return static_cast<uint32_t>(std::min<size_t>(items, size_t{kMaxGroups} * kWorkgroup));
+}
+
+KernelDesc desc(const char* shader, uint32_t push_bytes, uint32_t bindings) {
+  return {.shader = shader,
+          .local_size = {kWorkgroup, 1, 1},
+          .push_constant_bytes = push_bytes,
+          .bindings = bindings};
+}
+
+// The tensor must have the layer's per-sample shape and room for n samples.
+void check(const char* layer, const char* role, const Tensor& t, const Shape& want, uint32_t n) {
+  const Shape& s = t.shape();
+  if (s.c != want.c || s.h != want.h || s.w != want.w || s.n < n) {
+    throw Error(fmt::format("{}: {} '{}' is {}, expected {} samples of [{}, {}, {}]", layer, role,
+                            t.name(), s.str(), n, want.c, want.h, want.w));
+  }
+}
+
+void check_batch(const char* layer, uint32_t n, uint32_t max_n) {
+  if (n == 0 || n > max_n) {
+    throw Error(fmt::format("{}: batch of {} (built for 1..{})", layer, n, max_n));
+  }
+}
+
+}  // namespace
+
+MaxPool2d::MaxPool2d(KernelCache& kernels, Shape input)
+    : input_(input),
+      forward_(&kernels.get(desc("maxpool2d_forward", sizeof(MaxPool2dPush), 2))),
+      backward_(&kernels.get(desc("maxpool2d_backward", sizeof(MaxPool2dPush), 3))) {
+  if (input.h < 2 || input.w < 2) {
+    throw Error(fmt::format("maxpool 2x2 needs an input of at least 2 x 2, got {}", input.str()));
+  }
+}
+
+MaxPool2dPush MaxPool2d::push(uint32_t n) const {
+  const Shape out = output_shape();
+  return {n * out.c * out.h, input_.h, input_.w, out.h, out.w};
+}
+
+void MaxPool2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const {
+  check_batch("maxpool2d_forward", n, input_.n);
+  check("maxpool2d_forward", "input", x, input_, n);
+  check("maxpool2d_forward", "output", y, output_shape(), n);
+  const MaxPool2dPush p = push(n);
+  graph.dispatch(*forward_, {reads(x.buffer()), writes(y.buffer())}, p, {grid(p.rows), 1, 1},
+                 "maxpool2d_forward");
+}
+
+void MaxPool2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor& dx,
+                                uint32_t n) const {
+  check_batch("maxpool2d_backward", n, input_.n);
+  check("maxpool2d_backward", "input", x, input_, n);
+  check("maxpool2d_backward", "output gradient", dy, output_shape(), n);
+  check("maxpool2d_backward", "input gradient", dx, input_, n);
+  const MaxPool2dPush p = push(n);
+  graph.dispatch(*backward_, {reads(x.buffer()), reads(dy.buffer()), writes(dx.buffer())}, p,
+                 {grid(p.rows), 1, 1}, "maxpool2d_backward");
+}
+
+AvgPoolGlobal::AvgPoolGlobal(KernelCache& kernels, Shape input)
+    : input_(input),
+      forward_(&kernels.get(desc("avgpool_global_forward", sizeof(AvgPoolGlobalPush), 2))),
+      backward_(&kernels.get(desc("avgpool_global_backward", sizeof(AvgPoolGlobalPush), 2))) {
+  if (input.plane() == 0)
+    throw Error(fmt::format("global average pool of an empty plane: {}", input.str()));
+}
+
+AvgPoolGlobalPush AvgPoolGlobal::push(uint32_t n) const {
+  const auto plane = static_cast<uint32_t>(input_.plane());
+  return {n * input_.c, plane, 1.0f / static_cast<float>(plane), 0};
+}
+
+void AvgPoolGlobal::record_forward(Graph& graph, const Tensor& x, const Tensor& y,
+                                   uint32_t n) const {
+  check_batch("avgpool_global_forward", n, input_.n);
+  check("avgpool_global_forward", "input", x, input_, n);
+  check("avgpool_global_forward", "output", y, output_shape(), n);
+  const AvgPoolGlobalPush p = push(n);
+  graph.dispatch(*forward_, {reads(x.buffer()), writes(y.buffer())}, p, {grid(p.planes), 1, 1},
+                 "avgpool_global_forward");
+}
+
+void AvgPoolGlobal::record_backward(Graph& graph, const Tensor& dy, const Tensor& dx,
+                                    uint32_t n) const {
+  check_batch("avgpool_global_backward", n, input_.n);
+  check("avgpool_global_backward", "output gradient", dy, output_shape(), n);
+  check("avgpool_global_backward", "input gradient", dx, input_, n);
+  const AvgPoolGlobalPush p = push(n);
+  graph.dispatch(*backward_, {reads(dy.buffer()), writes(dx.buffer())}, p, {grid(p.planes), 1, 1},
+                 "avgpool_global_backward");
+}
+
+}  // namespace vkm::nn

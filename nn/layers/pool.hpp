@@ -1,0 +1,78 @@
+// Pooling layers on the device: MaxPool2d (2x2, stride 2, floor for odd sizes, as PyTorch) and
+// AvgPoolGlobal (the mean of each H x W plane), forward and backward. Built for a maximum batch;
+// each record_* takes the actual batch n and touches only the first n samples.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/graph.hpp"
+#include "engine/kernel.hpp"
+#include "nn/shape.hpp"
+#include "nn/tensor.hpp"
+
+namespace vkm::nn {
+
+struct MaxPool2dPush {
+  uint32_t rows;  // n * C * out_h
+  uint32_t in_h;
+  uint32_t in_w;
+  uint32_t out_h;
+  uint32_t out_w;
+};
+static_assert(sizeof(MaxPool2dPush) == 20, "mirrors Push in maxpool2d_{forward,backward}.comp");
+
+struct AvgPoolGlobalPush {
+  uint32_t planes;  // n * C
+  uint32_t plane;   // H * W
+  float inv_plane;  // 1 / (H * W)
+  uint32_t pad;
+};
+static_assert(sizeof(AvgPoolGlobalPush) == 16,
+              "mirrors Push in avgpool_global_{forward,backward}.comp");
+
+class MaxPool2d {
+ public:
+  // input: [N, C, H, W] with H, W >= 2; N is the largest batch recorded.
+  MaxPool2d(KernelCache& kernels, Shape input);
+
+  Shape output_shape() const {
+    return {input_.n, input_.c, input_.h / 2, input_.w / 2};
+  }  // [N, C, H/2, W/2]
+  size_t parameter_count() const { return 0; }
+
+  // x: [N, C, H, W] -> y: [N, C, H/2, W/2]
+  void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const;
+  // dy: [N, C, H/2, W/2] -> dx: [N, C, H, W], to the first maximum of each window (x: the input)
+  void record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor& dx,
+                       uint32_t n) const;
+
+ private:
+  MaxPool2dPush push(uint32_t n) const;
+
+  Shape input_;
+  const Kernel* forward_;
+  const Kernel* backward_;
+};
+
+class AvgPoolGlobal {
+ public:
+  // input: [N, C, H, W]; N is the largest batch recorded.
+  AvgPoolGlobal(KernelCache& kernels, Shape input);
+
+  Shape output_shape() const { return {input_.n, input_.c, 1, 1}; }  // [N, C, 1, 1]
+  size_t parameter_count() const { return 0; }
+
+  // x: [N, C, H, W] -> y: [N, C, 1, 1]
+  void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const;
+  // dy: [N, C, 1, 1] -> dx: [N, C, H, W]
+  void record_backward(Graph& graph, const Tensor& dy, const Tensor& dx, uint32_t n) const;
+
+ private:
+  AvgPoolGlobalPush push(uint32_t n) const;
+
+  Shape input_;
+  const Kernel* forward_;
+  const Kernel* backward_;
+};
+
+}  // namespace vkm::nn

@@ -1,0 +1,65 @@
+// Recording of the SGD update: size checks, push constants, grid.
+#include "nn/layers/sgd.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "engine/error.hpp"
+#include "nn/clock.hpp"
+
+namespace vkm::nn {
+namespace {
+
+constexpr uint32_t kWorkgroup = 128;
+constexpr uint32_t kPerInvocation = 8;  // values each invocation loops over
+constexpr uint32_t kMaxGroups = 65535;  // the smallest maxComputeWorkGroupCount Vulkan allows
+
+}  // namespace
+
+Sgd::Sgd(KernelCache& kernels, float momentum, float l2, float l1)
+    : momentum_(momentum),
+      l2_(l2),
+      l1_(l1),
+      kernel_(&kernels.get({.shader = "sgd_update",
+                            .local_size = {kWorkgroup, 1, 1},
+                            .push_constant_bytes = sizeof(SgdUpdatePush),
+                            .bindings = 5})) {
+  if (!(momentum >= 0.0f && momentum < 1.0f) || !(l2 >= 0.0f) || !(l1 >= 0.0f)) {
+    throw Error(fmt::format(
+        "SGD needs momentum in [0, 1) and non-negative L2 and L1, got momentum {}, L2 {}, L1 {}",
+        momentum, l2, l1));
+  }
+}
+
+void Sgd::record_update(Graph& graph, const Parameter& parameter, const Tensor& velocity,
+                        const Buffer& lr_schedule, const Buffer& clock, uint32_t step) const {
+  const size_t count = parameter.value.numel();
+  if (parameter.grad.numel() != count || velocity.numel() != count) {
+    throw Error(fmt::format("sgd_update of '{}' ({} values): gradient has {}, velocity '{}' {}",
+                            parameter.name, count, parameter.grad.numel(), velocity.name(),
+                            velocity.numel()));
+  }
+  if (lr_schedule.size() < sizeof(float)) {
+    throw Error(
+        fmt::format("sgd_update: learning-rate schedule '{}' is empty", lr_schedule.name()));
+  }
+  if (clock.size() < sizeof(ClockState)) {
+    throw Error(fmt::format("sgd_update: clock buffer '{}' holds {} bytes, a ClockState needs {}",
+                            clock.name(), clock.size(), sizeof(ClockState)));
+  }
+  const SgdUpdatePush p{static_cast<uint32_t>(count),
+                        step,
+                        static_cast<uint32_t>(lr_schedule.size() / sizeof(float)),
+                        momentum_,
+                        l2_,
+                        l1_};
+  const size_t invocations = std::min<size_t>((count + kPerInvocation - 1) / kPerInvocation,
+                                              size_t{kMaxGroups} * kWorkgroup);
+  graph.dispatch(*kernel_,
+                 {reads_writes(parameter.value.buffer()), reads(parameter.grad.buffer()),
+                  reads_writes(velocity.buffer()), reads(lr_schedule), reads(clock)},
+                 p, {static_cast<uint32_t>(invocations), 1, 1}, "sgd_update " + parameter.name);
+}
+
+}  // namespace vkm::nn

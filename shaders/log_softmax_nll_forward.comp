@@ -1,0 +1,49 @@
+#version 460
+#extension GL_GOOGLE_include_directive : require
+// Log-softmax + NLL forward over a batch: logits [n, classes] -> log_probs [n, classes],
+// predictions[offset + i] = argmax (first maximum wins), and stats[slot] = (sum over the batch of
+// the per-sample NLL, number of correct predictions). One workgroup: each invocation handles
+// samples i, i + size, ...; the two totals go through workgroup_sum (deterministic, no atomics).
+// The row maximum is subtracted before exp, so logits of any magnitude stay finite.
+#include "base.glsl"
+#include "reduce.glsl"
+
+layout(push_constant) uniform Push {
+  uint n;
+  uint classes;
+  uint slot;
+  uint prediction_offset;
+} p;
+
+layout(set = 0, binding = 0) readonly buffer Logits { float logits[]; };
+layout(set = 0, binding = 1) readonly buffer Labels { uint labels[]; };
+layout(set = 0, binding = 2) writeonly buffer LogProbs { float log_probs[]; };
+layout(set = 0, binding = 3) writeonly buffer Stats { vec2 stats[]; };  // [slots] (nll sum, correct)
+layout(set = 0, binding = 4) writeonly buffer Predictions { uint predictions[]; };
+
+void main() {
+  vec2 acc = vec2(0.0);
+  for (uint i = gl_LocalInvocationID.x; i < p.n; i += gl_WorkGroupSize.x) {
+    const uint row = i * p.classes;
+    float top = logits[row];
+    uint arg = 0;
+    for (uint k = 1; k < p.classes; ++k) {
+      const float v = logits[row + k];
+      if (v > top) {
+        top = v;
+        arg = k;
+      }
+    }
+    float sum = 0.0;
+    for (uint k = 0; k < p.classes; ++k) sum += exp(logits[row + k] - top);
+    const float log_sum = log(sum);
+    for (uint k = 0; k < p.classes; ++k) log_probs[row + k] = (logits[row + k] - top) - log_sum;
+    const uint label = labels[i];
+    // A label out of range contributes nothing rather than reading another row.
+    const float nll = label < p.classes ? log_sum - (logits[row + label] - top) : 0.0;
+    acc += vec2(nll, arg == label ? 1.0 : 0.0);
+    predictions[p.prediction_offset + i] = arg;
+  }
+  const vec2 total = workgroup_sum(acc);
+  if (gl_LocalInvocationID.x == 0) stats[p.slot] = total;
+}

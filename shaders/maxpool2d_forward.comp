@@ -1,0 +1,30 @@
+#version 460
+#extension GL_GOOGLE_include_directive : require
+// 2x2 max pooling, stride 2, forward: x [N, C, H, W] -> y [N, C, H/2, W/2] (floor: an odd last
+// row/column is dropped, as PyTorch). Each invocation computes one output row (out_w outputs),
+// grid-stride over the n * C * out_h rows.
+#include "base.glsl"
+
+layout(push_constant) uniform Push {
+  uint rows;  // n * C * out_h
+  uint in_h;
+  uint in_w;
+  uint out_h;
+  uint out_w;
+} p;
+
+layout(set = 0, binding = 0) readonly buffer X { float x[]; };
+layout(set = 0, binding = 1) writeonly buffer Y { float y[]; };
+
+void main() {
+  const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+  for (uint row = gl_GlobalInvocationID.x; row < p.rows; row += stride) {
+    const uint plane = row / p.out_h;
+    const uint oy = row - plane * p.out_h;
+    uint top = plane * p.in_h * p.in_w + 2 * oy * p.in_w;
+    uint out_at = row * p.out_w;
+    for (uint ox = 0; ox < p.out_w; ++ox, top += 2, ++out_at) {
+      y[out_at] = max(max(x[top], x[top + 1]), max(x[top + p.in_w], x[top + p.in_w + 1]));
+    }
+  }
+}

@@ -1,0 +1,35 @@
+#version 460
+#extension GL_GOOGLE_include_directive : require
+// SGD with momentum, L2 weight decay and L1 in one update, by PyTorch's rule
+// (nn/reference/sgd.hpp):  g = grad + l2 * w + l1 * sign(w);  v = momentum * v + g;  w -= lr * v.
+// The learning rate is read per step from the schedule: lr_schedule[global step], the index
+// clamped to the schedule's end. Grid-stride loop over the parameter's values.
+#include "base.glsl"
+#include "clock.glsl"
+
+layout(push_constant) uniform Push {
+  uint count;
+  uint step;             // within the epoch; the clock turns it into the global step
+  uint schedule_length;  // entries in lr_schedule (>= 1)
+  float momentum;
+  float l2;
+  float l1;
+} p;
+
+layout(set = 0, binding = 0) buffer W { float w[]; };
+layout(set = 0, binding = 1) readonly buffer Grad { float grad[]; };
+layout(set = 0, binding = 2) buffer Velocity { float velocity[]; };
+layout(set = 0, binding = 3) readonly buffer Schedule { float lr_schedule[]; };
+layout(set = 0, binding = 4) readonly buffer ClockBuffer { Clock clock; };
+
+void main() {
+  const float lr = lr_schedule[min(global_step(clock, p.step), p.schedule_length - 1)];
+  const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+  for (uint i = gl_GlobalInvocationID.x; i < p.count; i += stride) {
+    const float wi = w[i];
+    const float g = grad[i] + p.l2 * wi + p.l1 * sign(wi);  // sign(0) = 0
+    const float v = p.momentum * velocity[i] + g;
+    velocity[i] = v;
+    w[i] = wi - lr * v;
+  }
+}
