@@ -65,10 +65,6 @@ find_package(PkgConfig QUIET)
 if(NOT PkgConfig_FOUND)
   vkmnist_missing("pkg-config" "pkg-config")
 endif()
-pkg_check_modules(CAIRO QUIET IMPORTED_TARGET cairo)
-if(NOT CAIRO_FOUND)
-  vkmnist_missing("cairo" "libcairo2-dev")
-endif()
 
 # PLplot draws the study's figures (pngcairo driver: plplot-driver-cairo, needed at run time).
 pkg_check_modules(PLPLOT QUIET IMPORTED_TARGET plplot)
