@@ -1,0 +1,149 @@
+// BatchNorm2d: kernels, buffers, shape checks and the recorded passes.
+#include "nn/layers/batchnorm2d.hpp"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+#include "engine/error.hpp"
+
+namespace vkm::nn {
+namespace {
+
+constexpr uint32_t kWorkgroup = 64;
+constexpr uint32_t kMaxGroups = 65535;  // the smallest maxComputeWorkGroupCount Vulkan allows
+
+KernelDesc desc(const char* shader, uint32_t bindings, bool vec4, bool affine, bool relu,
+                bool eval = false) {
+  KernelDesc d{.shader = shader,
+               .local_size = {kWorkgroup, 1, 1},
+               .push_constant_bytes = sizeof(BatchNormPush),
+               .bindings = bindings};
+  // Every shader ignores the constants it does not declare; giving all four keeps this simple.
+  d.constant(10, "VEC4", vec4).constant(11, "AFFINE", affine).constant(12, "RELU", relu);
+  d.constant(13, "EVAL", eval);
+  return d;
+}
+
+}  // namespace
+
+BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name, Shape input,
+                         bool affine, bool relu, float eps, float momentum)
+    : name_(std::move(name)),
+      input_(input),
+      eps_(eps),
+      momentum_(momentum),
+      running_mean_(device, {input.c, 1, 1, 1}, name_ + ".running_mean"),
+      running_var_(device, {input.c, 1, 1, 1}, name_ + ".running_var") {
+  if (input.numel() == 0) throw Error(fmt::format("{}: empty input shape {}", name_, input.str()));
+  if (size_t{input.n} * input.c > size_t{kMaxGroups} * kWorkgroup ||
+      input.numel() >= (1ull << 32)) {
+    throw Error(
+        fmt::format("{}: input {} is too large for one batchnorm dispatch", name_, input.str()));
+  }
+  const Shape channels{input.c, 1, 1, 1};
+  if (affine) {
+    weight_.emplace(device, name_ + ".weight", channels);
+    bias_.emplace(device, name_ + ".bias", channels);
+    weight_->value.fill(1.0f);
+    bias_->value.fill(0.0f);
+  }
+  running_mean_.fill(0.0f);
+  running_var_.fill(1.0f);
+  unused_ = device.buffer(16, name_ + " unused");
+  partials_ = device.buffer(size_t{input.n} * input.c * 2 * sizeof(float), name_ + " partials");
+  save_mean_ = device.buffer(input.c * sizeof(float), name_ + " save_mean");
+  save_invstd_ = device.buffer(input.c * sizeof(float), name_ + " save_invstd");
+  coef_ = device.buffer(input.c * 4 * sizeof(float), name_ + " dx coefficients");
+
+  const bool vec4 = input.plane() % 4 == 0;
+  forward_stats_ = &kernels.get(desc("batchnorm_forward_stats", 2, vec4, affine, relu));
+  forward_finalize_ = &kernels.get(desc("batchnorm_forward_finalize", 5, vec4, affine, relu));
+  forward_train_ = &kernels.get(desc("batchnorm_forward", 6, vec4, affine, relu));
+  forward_eval_ = &kernels.get(desc("batchnorm_forward", 6, vec4, affine, relu, true));
+  backward_sums_ = &kernels.get(desc("batchnorm_backward_sums", 5, vec4, affine, relu));
+  backward_finalize_ = &kernels.get(desc("batchnorm_backward_finalize", 7, vec4, affine, relu));
+  backward_ = &kernels.get(desc("batchnorm_backward", 5, vec4, affine, relu));
+}
+
+std::vector<Parameter*> BatchNorm2d::parameters() {
+  if (!weight_) return {};
+  return {&*weight_, &*bias_};
+}
+
+BatchNormPush BatchNorm2d::push(uint32_t n) const {
+  if (n == 0 || n > input_.n) {
+    throw Error(fmt::format("{}: batch of {} (built for 1..{})", name_, n, input_.n));
+  }
+  const uint32_t plane = input_.h * input_.w;
+  const double count = static_cast<double>(n) * plane;
+  return {.n = n,
+          .channels = input_.c,
+          .plane = plane,
+          .planes = n * input_.c,
+          .inv_count = static_cast<float>(1.0 / count),
+          .eps = eps_,
+          .momentum = momentum_,
+          .unbias = static_cast<float>(count > 1.0 ? count / (count - 1.0) : 1.0)};
+}
+
+void BatchNorm2d::check(const char* op, const Tensor& t, const char* role, uint32_t n) const {
+  const Shape& s = t.shape();
+  if (s.c != input_.c || s.h != input_.h || s.w != input_.w || s.n < n) {
+    throw Error(fmt::format("{} {}: {} '{}' is {}, expected {} samples of [{}, {}, {}]", name_, op,
+                            role, t.name(), s.str(), n, input_.c, input_.h, input_.w));
+  }
+}
+
+void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tensor& y,
+                                       uint32_t n) const {
+  const BatchNormPush p = push(n);
+  check("forward", x, "input", n);
+  check("forward", y, "output", n);
+  graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p, {p.planes, 1, 1},
+                 "batchnorm_forward_stats");
+  graph.dispatch(*forward_finalize_,
+                 {reads(partials_), writes(save_mean_), writes(save_invstd_),
+                  reads_writes(running_mean_.buffer()), reads_writes(running_var_.buffer())},
+                 p, {p.channels, 1, 1}, "batchnorm_forward_finalize");
+  graph.dispatch(*forward_train_,
+                 {reads(x.buffer()), writes(y.buffer()), reads(save_mean_), reads(save_invstd_),
+                  reads(gamma()), reads(beta())},
+                 p, {p.planes, 1, 1}, "batchnorm_forward");
+}
+
+void BatchNorm2d::record_forward_eval(Graph& graph, const Tensor& x, const Tensor& y,
+                                      uint32_t n) const {
+  const BatchNormPush p = push(n);
+  check("eval forward", x, "input", n);
+  check("eval forward", y, "output", n);
+  graph.dispatch(*forward_eval_,
+                 {reads(x.buffer()), writes(y.buffer()), reads(running_mean_.buffer()),
+                  reads(running_var_.buffer()), reads(gamma()), reads(beta())},
+                 p, {p.planes, 1, 1}, "batchnorm_forward_eval");
+}
+
+void BatchNorm2d::record_backward(Graph& graph, const Tensor& x, const Tensor& y, const Tensor& dy,
+                                  const Tensor& dx, uint32_t n) const {
+  const BatchNormPush p = push(n);
+  check("backward", x, "input", n);
+  check("backward", y, "output", n);
+  check("backward", dy, "output gradient", n);
+  check("backward", dx, "input gradient", n);
+  const Buffer& dgamma = weight_ ? weight_->grad.buffer() : unused_;
+  const Buffer& dbeta = bias_ ? bias_->grad.buffer() : unused_;
+  graph.dispatch(*backward_sums_,
+                 {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(save_mean_),
+                  writes(partials_)},
+                 p, {p.planes, 1, 1}, "batchnorm_backward_sums");
+  graph.dispatch(*backward_finalize_,
+                 {reads(partials_), reads(save_mean_), reads(save_invstd_), reads(gamma()),
+                  writes(dgamma), writes(dbeta), writes(coef_)},
+                 p, {p.channels, 1, 1}, "batchnorm_backward_finalize");
+  graph.dispatch(
+      *backward_,
+      {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(coef_), writes(dx.buffer())},
+      p, {p.planes, 1, 1}, "batchnorm_backward");
+}
+
+}  // namespace vkm::nn

@@ -1,0 +1,90 @@
+// BatchNorm2d on the device (PyTorch semantics), with an optional fused ReLU. Training forward
+// normalizes with the batch's per-channel statistics and moves the running estimates (unbiased
+// variance, momentum); eval forward uses the running estimates; backward gives dx and, when
+// affine, dgamma and dbeta. Three dispatches per training direction, one for eval:
+//   forward:  batchnorm_forward_stats (per plane) -> batchnorm_forward_finalize (per channel:
+//             saved mean/invstd, running stats) -> batchnorm_forward (y)
+//   backward: batchnorm_backward_sums (per plane) -> batchnorm_backward_finalize (per channel:
+//             dgamma, dbeta, dx coefficients) -> batchnorm_backward (dx)
+// All reductions run in a fixed order without atomics: reruns are bitwise identical.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/device.hpp"
+#include "engine/graph.hpp"
+#include "engine/kernel.hpp"
+#include "nn/parameter.hpp"
+#include "nn/shape.hpp"
+#include "nn/tensor.hpp"
+
+namespace vkm::nn {
+
+// Shared by every batchnorm_* shader.
+struct BatchNormPush {
+  uint32_t n;  // samples in this batch
+  uint32_t channels;
+  uint32_t plane;   // H * W
+  uint32_t planes;  // n * C
+  float inv_count;  // 1 / (n * H * W)
+  float eps;
+  float momentum;
+  float unbias;  // count / (count - 1): biased -> unbiased variance (1 for a single value)
+};
+static_assert(sizeof(BatchNormPush) == 32, "mirrors Push in shaders/batchnorm_*.comp");
+
+class BatchNorm2d {
+ public:
+  // input: max shape [N, C, H, W]. Parameters "<name>.weight" (gamma, init 1) and "<name>.bias"
+  // (beta, init 0) when affine; running statistics "<name>.running_mean" (init 0) and
+  // "<name>.running_var" (init 1). All four are [C], stored as Shape{C, 1, 1, 1}.
+  BatchNorm2d(Device& device, KernelCache& kernels, std::string name, Shape input, bool affine,
+              bool relu, float eps = 1e-5f, float momentum = 0.1f);
+
+  Shape output_shape() const { return input_; }  // [N, C, H, W]
+  std::vector<Parameter*> parameters();          // {weight, bias} or {}
+  size_t parameter_count() const { return weight_ ? 2 * size_t{input_.c} : 0; }
+  const Tensor& running_mean() const { return running_mean_; }
+  const Tensor& running_var() const { return running_var_; }
+
+  // x, y: [N, C, H, W], first n samples. Also updates the running statistics and saves the
+  // batch's mean and invstd for record_backward.
+  void record_forward_train(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const;
+  void record_forward_eval(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const;
+  // Uses the statistics saved by the record_forward_train of the same step. y: this layer's
+  // output (for the fused ReLU mask). Writes (overwrites) weight/bias grads when affine.
+  void record_backward(Graph& graph, const Tensor& x, const Tensor& y, const Tensor& dy,
+                       const Tensor& dx, uint32_t n) const;
+
+ private:
+  BatchNormPush push(uint32_t n) const;
+  void check(const char* op, const Tensor& t, const char* role, uint32_t n) const;
+  const Buffer& gamma() const { return weight_ ? weight_->value.buffer() : unused_; }
+  const Buffer& beta() const { return bias_ ? bias_->value.buffer() : unused_; }
+
+  std::string name_;
+  Shape input_;
+  float eps_;
+  float momentum_;
+  std::optional<Parameter> weight_;
+  std::optional<Parameter> bias_;
+  Tensor running_mean_;
+  Tensor running_var_;
+  Buffer unused_;       // bound in place of gamma/beta and their grads without affine
+  Buffer partials_;     // [N, C] vec2: per-plane statistics, then per-plane gradient sums
+  Buffer save_mean_;    // [C]
+  Buffer save_invstd_;  // [C]
+  Buffer coef_;         // [C] vec4: dx coefficients
+  const Kernel* forward_stats_;
+  const Kernel* forward_finalize_;
+  const Kernel* forward_train_;
+  const Kernel* forward_eval_;
+  const Kernel* backward_sums_;
+  const Kernel* backward_finalize_;
+  const Kernel* backward_;
+};
+
+}  // namespace vkm::nn
