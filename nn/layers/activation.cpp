@@ -12,8 +12,8 @@ namespace vkm::nn {
 namespace {
 
 constexpr uint32_t kWorkgroup = 128;
-constexpr uint32_t kPerInvocation = 8;  // elements each invocation loops over (lavapipe: amortise)
-constexpr uint32_t kMaxGroups = 65535;  // the smallest maxComputeWorkGroupCount Vulkan allows
+constexpr uint32_t kPerInvocation = 16;  // elements each invocation loops over (lavapipe: amortise)
+constexpr uint32_t kMaxGroups = 65535;   // the smallest maxComputeWorkGroupCount Vulkan allows
 
 // Invocations for the grid-stride loop over `count` elements.
 uint32_t grid(size_t count) {

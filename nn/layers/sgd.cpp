@@ -12,8 +12,8 @@ namespace vkm::nn {
 namespace {
 
 constexpr uint32_t kWorkgroup = 128;
-constexpr uint32_t kPerInvocation = 8;  // values each invocation loops over
-constexpr uint32_t kMaxGroups = 65535;  // the smallest maxComputeWorkGroupCount Vulkan allows
+constexpr uint32_t kPerInvocation = 16;  // values each invocation loops over
+constexpr uint32_t kMaxGroups = 65535;   // the smallest maxComputeWorkGroupCount Vulkan allows
 
 }  // namespace
 

@@ -9,11 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <map>
 #include <vector>
-#include "nn/layers/loss.hpp"
-#include "nn/layers/pool.hpp"
-#include "nn/layers/sgd.hpp"
 
 #include "engine/error.hpp"
 #include "engine/graph.hpp"
@@ -224,54 +220,5 @@ TEST(DropoutGpuArguments, RejectsBadProbabilitiesAndTensors) {
   EXPECT_THROW(relu.record_forward(g, x, x, 3), Error);
 }
 
-}  // namespace
-}  // namespace vkm::test
-
-namespace vkm::test {
-namespace {
-TEST_F(ActivationGpuTest, DISABLED_Bench) {
-  const nn::Shape s{128, 8, 26, 26}, sp{128, 8, 22, 22}, sa{128, 16, 5, 5}, sl{128, 10, 1, 1};
-  nn::Tensor a(device(), s, "a"), b(device(), s, "b"), c(device(), s, "c");
-  nn::Tensor pa(device(), sp, "pa"), pb(device(), {128, 8, 11, 11}, "pb"), pc(device(), sp, "pc");
-  nn::Tensor aa(device(), sa, "aa"), ab(device(), {128, 16, 1, 1}, "ab");
-  nn::Tensor la(device(), sl, "la"), lb(device(), sl, "lb"), lc(device(), sl, "lc");
-  a.upload(uniform(s.numel(), -1, 1, 1)); b.upload(uniform(s.numel(), -1, 1, 2));
-  pa.upload(uniform(sp.numel(), -1, 1, 1)); aa.upload(uniform(sa.numel(), -1, 1, 1));
-  la.upload(uniform(sl.numel(), -1, 1, 1));
-  Buffer clk = clock({0, 10, 1});
-  Buffer labels = device().buffer(128 * 4, "labels"); device().fill(labels, 3);
-  Buffer stats = device().buffer(64, "stats"), preds = device().buffer(1024, "preds");
-  Buffer lr = device().buffer(64, "lr"); device().fill(lr, 0);
-  nn::Parameter w(device(), "w", {32, 8, 3, 3}); nn::Tensor v(device(), {32, 8, 3, 3}, "v");
-  w.value.fill(0.1f); w.grad.fill(0.1f); v.fill(0);
-  nn::Relu relu(kernels(), s); nn::Dropout drop(kernels(), sp, 0.1f, 1);
-  nn::MaxPool2d mp(kernels(), sp); nn::AvgPoolGlobal ap(kernels(), sa);
-  nn::LogSoftmaxNll loss(kernels(), 128, 10); nn::Sgd sgd(kernels(), 0.9f, 1e-4f, 1e-3f);
-  Graph g;
-  relu.record_forward(g, a, c, 128);
-  relu.record_backward(g, a, b, c, 128);
-  drop.record_forward(g, pa, pc, clk, 1, 128);
-  drop.record_backward(g, pa, pc, clk, 1, 128);
-  mp.record_forward(g, pa, pb, 128);
-  mp.record_backward(g, pa, pb, pc, 128);
-  ap.record_forward(g, aa, ab, 128);
-  ap.record_backward(g, ab, aa, 128);
-  loss.record_forward(g, la, labels, lb, stats, 0, preds, 0, 128);
-  loss.record_backward(g, lb, labels, lc, 128);
-  sgd.record_update(g, w, v, lr, clk, 0);
-  Program p(device(), g, {.profile = true});
-  std::map<std::string, double> best;
-  for (int r = 0; r < 20; ++r) {
-    p.run();
-    size_t i = 0;
-    for (const auto& t : p.timings()) {
-      const std::string key = fmt::format("{:02} {}", i++, t.label);
-      best[key] = best.count(key) ? std::min(best[key], t.ms) : t.ms;
-    }
-  }
-  double total = 0;
-  for (const auto& [k, ms] : best) { fmt::print("{:40} {:.3f} ms\n", k, ms); total += ms; }
-  fmt::print("total {:.3f} ms\n", total);
-}
 }  // namespace
 }  // namespace vkm::test
