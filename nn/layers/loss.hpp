@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 
 #include "engine/graph.hpp"
 #include "engine/kernel.hpp"
