@@ -1,8 +1,9 @@
 #version 460
 #extension GL_GOOGLE_include_directive : require
-// BatchNorm2d backward, pass 3 of 3: dx = k1 * g + k2 * (x - mean) + k3 with the channel's
-// coefficients from batchnorm_backward_finalize.comp and g = dy masked by y > 0 when the ReLU is
-// fused (RELU). Invocation p = n * C + c writes plane (n, c); VEC4: H*W % 4 == 0, as vec4.
+// BatchNorm2d backward, pass 3 of 3: dx = k1 * (g + a * (x - mean) + b) with the channel's
+// coef = (mean, k1, a, b) from batchnorm_backward_finalize.comp and g = dy masked by y > 0 when
+// the ReLU is fused (RELU). Invocation p = n * C + c writes plane (n, c); VEC4: H*W % 4 == 0, as
+// vec4.
 #include "base.glsl"
 
 layout(constant_id = 10) const bool VEC4 = false;
@@ -25,7 +26,7 @@ layout(set = 0, binding = 1) readonly buffer Y { float y[]; };  // [N, C, H, W] 
 layout(set = 0, binding = 1) readonly buffer Y4 { vec4 y4[]; };
 layout(set = 0, binding = 2) readonly buffer Dy { float dy[]; };  // [N, C, H, W]
 layout(set = 0, binding = 2) readonly buffer Dy4 { vec4 dy4[]; };
-layout(set = 0, binding = 3) readonly buffer Coef { vec4 coef[]; };  // [C] (mean, k1, k2, k3)
+layout(set = 0, binding = 3) readonly buffer Coef { vec4 coef[]; };  // [C] (mean, k1, a, b)
 layout(set = 0, binding = 4) writeonly buffer Dx { float dx[]; };  // [N, C, H, W]
 layout(set = 0, binding = 4) writeonly buffer Dx4 { vec4 dx4[]; };
 
@@ -38,13 +39,13 @@ void main() {
     for (uint i = base / 4; i < (base + p.plane) / 4; ++i) {
       vec4 g = dy4[i];
       if (RELU) g = mix(vec4(0.0), g, greaterThan(y4[i], vec4(0.0)));
-      dx4[i] = k.y * g + k.z * (x4[i] - k.x) + k.w;
+      dx4[i] = k.y * (g + k.z * (x4[i] - k.x) + k.w);
     }
   } else {
     for (uint i = base; i < base + p.plane; ++i) {
       float g = dy[i];
       if (RELU) g = y[i] > 0.0 ? g : 0.0;
-      dx[i] = k.y * g + k.z * (x[i] - k.x) + k.w;
+      dx[i] = k.y * (g + k.z * (x[i] - k.x) + k.w);
     }
   }
 }

@@ -3,7 +3,7 @@
 // BatchNorm2d backward, pass 2 of 3: invocation c adds the n plane sums of channel c into
 // dbeta = sum g and dgamma = invstd * sum g * (x - mean) (written when AFFINE), and the
 // coefficients of dx = gamma * invstd * (g - dbeta / M - xhat * dgamma / M), M = n * H * W:
-// coef[c] = (mean, k1, k2, k3) with dx = k1 * g + k2 * (x - mean) + k3.
+// coef[c] = (mean, gamma * invstd, a, b) with dx = gamma * invstd * (g + a * (x - mean) + b).
 #include "base.glsl"
 
 layout(constant_id = 11) const bool AFFINE = true;
@@ -40,6 +40,5 @@ void main() {
     dbeta[c] = sum_g;
   }
   const float k1 = (AFFINE ? gamma[c] : 1.0) * invstd;
-  coef[c] = vec4(save_mean[c], k1, -k1 * invstd * sum_g_xhat * p.inv_count,
-                 -k1 * sum_g * p.inv_count);
+  coef[c] = vec4(save_mean[c], k1, -invstd * sum_g_xhat * p.inv_count, -sum_g * p.inv_count);
 }

@@ -1,0 +1,132 @@
+// GroupNorm: kernels, buffers, shape checks and the recorded passes.
+#include "nn/layers/groupnorm.hpp"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+#include "engine/error.hpp"
+
+namespace vkm::nn {
+namespace {
+
+constexpr uint32_t kWorkgroup = 64;
+constexpr uint32_t kMaxGroups = 65535;  // the smallest maxComputeWorkGroupCount Vulkan allows
+
+KernelDesc desc(const char* shader, uint32_t bindings, bool vec4, bool affine, bool relu) {
+  KernelDesc d{.shader = shader,
+               .local_size = {kWorkgroup, 1, 1},
+               .push_constant_bytes = sizeof(GroupNormPush),
+               .bindings = bindings};
+  // Every shader ignores the constants it does not declare; giving all three keeps this simple.
+  d.constant(10, "VEC4", vec4).constant(11, "AFFINE", affine).constant(12, "RELU", relu);
+  return d;
+}
+
+}  // namespace
+
+GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Shape input,
+                     uint32_t groups, bool affine, bool relu, float eps)
+    : name_(std::move(name)), input_(input), groups_(groups), eps_(eps) {
+  if (groups == 0 || input.c % groups != 0) {
+    throw Error(
+        fmt::format("{}: {} groups do not divide {} channels (GroupNorm needs a group "
+                    "count that divides the channel count)",
+                    name_, groups, input.c));
+  }
+  if (input.numel() == 0) throw Error(fmt::format("{}: empty input shape {}", name_, input.str()));
+  if (size_t{input.n} * input.c > size_t{kMaxGroups} * kWorkgroup ||
+      input.numel() >= (1ull << 32)) {
+    throw Error(
+        fmt::format("{}: input {} is too large for one groupnorm dispatch", name_, input.str()));
+  }
+  const Shape channels{input.c, 1, 1, 1};
+  if (affine) {
+    weight_.emplace(device, name_ + ".weight", channels);
+    bias_.emplace(device, name_ + ".bias", channels);
+    weight_->value.fill(1.0f);
+    bias_->value.fill(0.0f);
+  }
+  const size_t segments = size_t{input.n} * groups;
+  unused_ = device.buffer(16, name_ + " unused");
+  partials_ = device.buffer(size_t{input.n} * input.c * 2 * sizeof(float), name_ + " partials");
+  save_mean_ = device.buffer(segments * sizeof(float), name_ + " save_mean");
+  save_invstd_ = device.buffer(segments * sizeof(float), name_ + " save_invstd");
+  coef_ = device.buffer(segments * 4 * sizeof(float), name_ + " dx coefficients");
+
+  const bool vec4 = input.plane() % 4 == 0;
+  forward_stats_ = &kernels.get(desc("groupnorm_forward_stats", 2, vec4, affine, relu));
+  forward_finalize_ = &kernels.get(desc("groupnorm_forward_finalize", 3, vec4, affine, relu));
+  forward_ = &kernels.get(desc("groupnorm_forward", 6, vec4, affine, relu));
+  backward_sums_ = &kernels.get(desc("groupnorm_backward_sums", 5, vec4, affine, relu));
+  backward_finalize_ = &kernels.get(desc("groupnorm_backward_finalize", 7, vec4, affine, relu));
+  backward_ = &kernels.get(desc("groupnorm_backward", 6, vec4, affine, relu));
+}
+
+std::vector<Parameter*> GroupNorm::parameters() {
+  if (!weight_) return {};
+  return {&*weight_, &*bias_};
+}
+
+GroupNormPush GroupNorm::push(uint32_t n) const {
+  if (n == 0 || n > input_.n) {
+    throw Error(fmt::format("{}: batch of {} (built for 1..{})", name_, n, input_.n));
+  }
+  const uint32_t plane = input_.h * input_.w;
+  const uint32_t group_channels = input_.c / groups_;
+  return {.n = n,
+          .channels = input_.c,
+          .plane = plane,
+          .planes = n * input_.c,
+          .groups = groups_,
+          .group_channels = group_channels,
+          .inv_count = static_cast<float>(1.0 / (static_cast<double>(group_channels) * plane)),
+          .eps = eps_};
+}
+
+void GroupNorm::check(const char* op, const Tensor& t, const char* role, uint32_t n) const {
+  const Shape& s = t.shape();
+  if (s.c != input_.c || s.h != input_.h || s.w != input_.w || s.n < n) {
+    throw Error(fmt::format("{} {}: {} '{}' is {}, expected {} samples of [{}, {}, {}]", name_, op,
+                            role, t.name(), s.str(), n, input_.c, input_.h, input_.w));
+  }
+}
+
+void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const {
+  const GroupNormPush p = push(n);
+  check("forward", x, "input", n);
+  check("forward", y, "output", n);
+  graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p, {p.planes, 1, 1},
+                 "groupnorm_forward_stats");
+  graph.dispatch(*forward_finalize_, {reads(partials_), writes(save_mean_), writes(save_invstd_)},
+                 p, {n * groups_, 1, 1}, "groupnorm_forward_finalize");
+  graph.dispatch(*forward_,
+                 {reads(x.buffer()), writes(y.buffer()), reads(save_mean_), reads(save_invstd_),
+                  reads(gamma()), reads(beta())},
+                 p, {p.planes, 1, 1}, "groupnorm_forward");
+}
+
+void GroupNorm::record_backward(Graph& graph, const Tensor& x, const Tensor& y, const Tensor& dy,
+                                const Tensor& dx, uint32_t n) const {
+  const GroupNormPush p = push(n);
+  check("backward", x, "input", n);
+  check("backward", y, "output", n);
+  check("backward", dy, "output gradient", n);
+  check("backward", dx, "input gradient", n);
+  const Buffer& dgamma = weight_ ? weight_->grad.buffer() : unused_;
+  const Buffer& dbeta = bias_ ? bias_->grad.buffer() : unused_;
+  graph.dispatch(*backward_sums_,
+                 {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(save_mean_),
+                  writes(partials_)},
+                 p, {p.planes, 1, 1}, "groupnorm_backward_sums");
+  graph.dispatch(*backward_finalize_,
+                 {reads(partials_), reads(save_mean_), reads(save_invstd_), reads(gamma()),
+                  writes(dgamma), writes(dbeta), writes(coef_)},
+                 p, {n * groups_ + input_.c, 1, 1}, "groupnorm_backward_finalize");
+  graph.dispatch(*backward_,
+                 {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(gamma()),
+                  reads(coef_), writes(dx.buffer())},
+                 p, {p.planes, 1, 1}, "groupnorm_backward");
+}
+
+}  // namespace vkm::nn

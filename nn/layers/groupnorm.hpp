@@ -1,0 +1,82 @@
+// GroupNorm on the device (PyTorch semantics; LayerNorm over (C, H, W) is one group), with an
+// optional fused ReLU: each sample's C / groups consecutive channels are normalized together,
+// then scaled and shifted per channel. Three dispatches per direction:
+//   forward:  groupnorm_forward_stats (per plane) -> groupnorm_forward_finalize (per group:
+//             saved mean/invstd) -> groupnorm_forward (y)
+//   backward: groupnorm_backward_sums (per plane) -> groupnorm_backward_finalize (per group: dx
+//             coefficients; per channel: dgamma, dbeta) -> groupnorm_backward (dx)
+// All reductions run in a fixed order without atomics: reruns are bitwise identical.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/device.hpp"
+#include "engine/graph.hpp"
+#include "engine/kernel.hpp"
+#include "nn/parameter.hpp"
+#include "nn/shape.hpp"
+#include "nn/tensor.hpp"
+
+namespace vkm::nn {
+
+// Shared by every groupnorm_* shader.
+struct GroupNormPush {
+  uint32_t n;  // samples in this batch
+  uint32_t channels;
+  uint32_t plane;   // H * W
+  uint32_t planes;  // n * C
+  uint32_t groups;
+  uint32_t group_channels;  // C / groups
+  float inv_count;          // 1 / (C / groups * H * W)
+  float eps;
+};
+static_assert(sizeof(GroupNormPush) == 32, "mirrors Push in shaders/groupnorm_*.comp");
+
+class GroupNorm {
+ public:
+  // input: max shape [N, C, H, W]; groups must divide C (else vkm::Error naming both).
+  // Parameters "<name>.weight" (gamma, init 1) and "<name>.bias" (beta, init 0) when affine, [C]
+  // each, stored as Shape{C, 1, 1, 1}. No running statistics.
+  GroupNorm(Device& device, KernelCache& kernels, std::string name, Shape input, uint32_t groups,
+            bool affine, bool relu, float eps = 1e-5f);
+
+  Shape output_shape() const { return input_; }  // [N, C, H, W]
+  std::vector<Parameter*> parameters();          // {weight, bias} or {}
+  size_t parameter_count() const { return weight_ ? 2 * size_t{input_.c} : 0; }
+
+  // x, y: [N, C, H, W], first n samples. Saves each group's mean and invstd for record_backward.
+  void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const;
+  // Uses the statistics saved by the record_forward of the same step. y: this layer's output
+  // (for the fused ReLU mask). Writes (overwrites) weight/bias grads when affine.
+  void record_backward(Graph& graph, const Tensor& x, const Tensor& y, const Tensor& dy,
+                       const Tensor& dx, uint32_t n) const;
+
+ private:
+  GroupNormPush push(uint32_t n) const;
+  void check(const char* op, const Tensor& t, const char* role, uint32_t n) const;
+  const Buffer& gamma() const { return weight_ ? weight_->value.buffer() : unused_; }
+  const Buffer& beta() const { return bias_ ? bias_->value.buffer() : unused_; }
+
+  std::string name_;
+  Shape input_;
+  uint32_t groups_;
+  float eps_;
+  std::optional<Parameter> weight_;
+  std::optional<Parameter> bias_;
+  Buffer unused_;       // bound in place of gamma/beta and their grads without affine
+  Buffer partials_;     // [N, C] vec2: per-plane statistics, then per-plane gradient sums
+  Buffer save_mean_;    // [N, groups]
+  Buffer save_invstd_;  // [N, groups]
+  Buffer coef_;         // [N, groups] vec4: dx coefficients
+  const Kernel* forward_stats_;
+  const Kernel* forward_finalize_;
+  const Kernel* forward_;
+  const Kernel* backward_sums_;
+  const Kernel* backward_finalize_;
+  const Kernel* backward_;
+};
+
+}  // namespace vkm::nn

@@ -1,0 +1,59 @@
+#version 460
+#extension GL_GOOGLE_include_directive : require
+// GroupNorm backward, pass 1 of 3: per H x W plane, the sums the gradient needs. With g = dy
+// masked by y > 0 when the ReLU is fused (RELU), invocation p = n * C + c writes
+// partials[p] = (sum g, sum g * (x - mean[s])) over plane p of group s = p / (C / groups).
+// VEC4: H*W % 4 == 0, planes are read as vec4.
+#include "base.glsl"
+
+layout(constant_id = 10) const bool VEC4 = false;
+layout(constant_id = 12) const bool RELU = false;
+
+layout(push_constant) uniform Push {
+  uint n;
+  uint channels;
+  uint plane;
+  uint planes;
+  uint groups;
+  uint group_channels;
+  float inv_count;
+  float eps;
+} p;
+
+layout(set = 0, binding = 0) readonly buffer X { float x[]; };  // [N, C, H, W]
+layout(set = 0, binding = 0) readonly buffer X4 { vec4 x4[]; };
+layout(set = 0, binding = 1) readonly buffer Y { float y[]; };  // [N, C, H, W] (RELU only)
+layout(set = 0, binding = 1) readonly buffer Y4 { vec4 y4[]; };
+layout(set = 0, binding = 2) readonly buffer Dy { float dy[]; };  // [N, C, H, W]
+layout(set = 0, binding = 2) readonly buffer Dy4 { vec4 dy4[]; };
+layout(set = 0, binding = 3) readonly buffer Mean { float save_mean[]; };  // [N, groups]
+layout(set = 0, binding = 4) writeonly buffer Partials { vec2 partials[]; };  // [N, C]
+
+void main() {
+  const uint plane = gl_GlobalInvocationID.x;
+  if (plane >= p.planes) return;
+  const float m = save_mean[plane / p.group_channels];
+  const uint base = plane * p.plane;
+  float s1 = 0.0;
+  float s2 = 0.0;
+  if (VEC4) {
+    vec4 a = vec4(0.0);
+    vec4 b = vec4(0.0);
+    for (uint i = base / 4; i < (base + p.plane) / 4; ++i) {
+      vec4 g = dy4[i];
+      if (RELU) g = mix(vec4(0.0), g, greaterThan(y4[i], vec4(0.0)));
+      a += g;
+      b += g * (x4[i] - m);
+    }
+    s1 = (a.x + a.y) + (a.z + a.w);
+    s2 = (b.x + b.y) + (b.z + b.w);
+  } else {
+    for (uint i = base; i < base + p.plane; ++i) {
+      float g = dy[i];
+      if (RELU) g = y[i] > 0.0 ? g : 0.0;
+      s1 += g;
+      s2 += g * (x[i] - m);
+    }
+  }
+  partials[plane] = vec2(s1, s2);
+}

@@ -1,0 +1,52 @@
+#version 460
+#extension GL_GOOGLE_include_directive : require
+// GroupNorm forward, pass 3 of 3: y = (x - mean[s]) * invstd[s] * gamma[c] + beta[c] for plane
+// p = n * C + c of group s = p / (C / groups), then max(y, 0) with RELU (the net's norm -> ReLU,
+// fused). Invocation p writes plane p; VEC4: H*W % 4 == 0, as vec4.
+#include "base.glsl"
+
+layout(constant_id = 10) const bool VEC4 = false;
+layout(constant_id = 11) const bool AFFINE = true;
+layout(constant_id = 12) const bool RELU = false;
+
+layout(push_constant) uniform Push {
+  uint n;
+  uint channels;
+  uint plane;
+  uint planes;
+  uint groups;
+  uint group_channels;
+  float inv_count;
+  float eps;
+} p;
+
+layout(set = 0, binding = 0) readonly buffer X { float x[]; };  // [N, C, H, W]
+layout(set = 0, binding = 0) readonly buffer X4 { vec4 x4[]; };
+layout(set = 0, binding = 1) writeonly buffer Y { float y[]; };  // [N, C, H, W]
+layout(set = 0, binding = 1) writeonly buffer Y4 { vec4 y4[]; };
+layout(set = 0, binding = 2) readonly buffer Mean { float save_mean[]; };  // [N, groups]
+layout(set = 0, binding = 3) readonly buffer Invstd { float save_invstd[]; };
+layout(set = 0, binding = 4) readonly buffer Gamma { float gamma[]; };  // [C]
+layout(set = 0, binding = 5) readonly buffer Beta { float beta[]; };    // [C]
+
+void main() {
+  const uint plane = gl_GlobalInvocationID.x;
+  if (plane >= p.planes) return;
+  const uint s = plane / p.group_channels;
+  const uint c = plane % p.channels;
+  const float m = save_mean[s];
+  const float scale = AFFINE ? save_invstd[s] * gamma[c] : save_invstd[s];
+  const float shift = AFFINE ? beta[c] : 0.0;
+  const uint base = plane * p.plane;
+  if (VEC4) {
+    for (uint i = base / 4; i < (base + p.plane) / 4; ++i) {
+      const vec4 v = (x4[i] - m) * scale + shift;
+      y4[i] = RELU ? max(v, vec4(0.0)) : v;
+    }
+  } else {
+    for (uint i = base; i < base + p.plane; ++i) {
+      const float v = (x[i] - m) * scale + shift;
+      y[i] = RELU ? max(v, 0.0) : v;
+    }
+  }
+}

@@ -1,0 +1,54 @@
+#version 460
+#extension GL_GOOGLE_include_directive : require
+// GroupNorm forward, pass 1 of 3: the statistics of each H x W plane of x. Invocation
+// p = n * C + c walks plane (n, c) and writes partials[p] = (plane mean, plane sum of squared
+// deviations). Sums are taken about the plane's first value, so E[x^2] - E[x]^2 never cancels
+// when |mean| >> std; groupnorm_forward_finalize.comp merges the planes of each group.
+// One plane per invocation: no barriers, and each invocation loops over H*W values (the per-
+// invocation overhead of CPU drivers dominates otherwise). VEC4: H*W % 4 == 0, read as vec4.
+#include "base.glsl"
+
+layout(constant_id = 10) const bool VEC4 = false;
+
+layout(push_constant) uniform Push {
+  uint n;
+  uint channels;
+  uint plane;           // H * W
+  uint planes;          // n * C
+  uint groups;
+  uint group_channels;  // C / groups
+  float inv_count;      // 1 / (C / groups * H * W)
+  float eps;
+} p;
+
+layout(set = 0, binding = 0) readonly buffer X { float x[]; };  // [N, C, H, W]
+layout(set = 0, binding = 0) readonly buffer X4 { vec4 x4[]; };
+layout(set = 0, binding = 1) writeonly buffer Partials { vec2 partials[]; };  // [N, C]
+
+void main() {
+  const uint plane = gl_GlobalInvocationID.x;
+  if (plane >= p.planes) return;
+  const uint base = plane * p.plane;
+  const float shift = x[base];
+  float s1 = 0.0;
+  float s2 = 0.0;
+  if (VEC4) {
+    vec4 a = vec4(0.0);
+    vec4 b = vec4(0.0);
+    for (uint i = base / 4; i < (base + p.plane) / 4; ++i) {
+      const vec4 d = x4[i] - shift;
+      a += d;
+      b += d * d;
+    }
+    s1 = (a.x + a.y) + (a.z + a.w);
+    s2 = (b.x + b.y) + (b.z + b.w);
+  } else {
+    for (uint i = base; i < base + p.plane; ++i) {
+      const float d = x[i] - shift;
+      s1 += d;
+      s2 += d * d;
+    }
+  }
+  const float count = float(p.plane);
+  partials[plane] = vec2(shift + s1 / count, max(s2 - s1 * s1 / count, 0.0));
+}
