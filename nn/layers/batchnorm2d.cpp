@@ -13,16 +13,11 @@ namespace {
 constexpr uint32_t kWorkgroup = 64;
 constexpr uint32_t kMaxGroups = 65535;  // the smallest maxComputeWorkGroupCount Vulkan allows
 
-KernelDesc desc(const char* shader, uint32_t bindings, bool vec4, bool affine, bool relu,
-                bool eval = false) {
-  KernelDesc d{.shader = shader,
-               .local_size = {kWorkgroup, 1, 1},
-               .push_constant_bytes = sizeof(BatchNormPush),
-               .bindings = bindings};
-  // Every shader ignores the constants it does not declare; giving all four keeps this simple.
-  d.constant(10, "VEC4", vec4).constant(11, "AFFINE", affine).constant(12, "RELU", relu);
-  d.constant(13, "EVAL", eval);
-  return d;
+KernelDesc desc(const char* shader, uint32_t bindings) {
+  return {.shader = shader,
+          .local_size = {kWorkgroup, 1, 1},
+          .push_constant_bytes = sizeof(BatchNormPush),
+          .bindings = bindings};
 }
 
 }  // namespace
@@ -56,14 +51,26 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
   save_invstd_ = device.buffer(input.c * sizeof(float), name_ + " save_invstd");
   coef_ = device.buffer(input.c * 4 * sizeof(float), name_ + " dx coefficients");
 
+  // Specialization constants (ids as in the shaders): VEC4 (10) when planes can be read as vec4,
+  // AFFINE (11), RELU (12), EVAL (13).
   const bool vec4 = input.plane() % 4 == 0;
-  forward_stats_ = &kernels.get(desc("batchnorm_forward_stats", 2, vec4, affine, relu));
-  forward_finalize_ = &kernels.get(desc("batchnorm_forward_finalize", 5, vec4, affine, relu));
-  forward_train_ = &kernels.get(desc("batchnorm_forward", 6, vec4, affine, relu));
-  forward_eval_ = &kernels.get(desc("batchnorm_forward", 6, vec4, affine, relu, true));
-  backward_sums_ = &kernels.get(desc("batchnorm_backward_sums", 5, vec4, affine, relu));
-  backward_finalize_ = &kernels.get(desc("batchnorm_backward_finalize", 7, vec4, affine, relu));
-  backward_ = &kernels.get(desc("batchnorm_backward", 5, vec4, affine, relu));
+  forward_stats_ = &kernels.get(desc("batchnorm_forward_stats", 2).constant(10, "VEC4", vec4));
+  forward_finalize_ = &kernels.get(desc("batchnorm_forward_finalize", 5));
+  const auto forward = [&](bool eval) -> KernelDesc {
+    return desc("batchnorm_forward", 6)
+        .constant(10, "VEC4", vec4)
+        .constant(11, "AFFINE", affine)
+        .constant(12, "RELU", relu)
+        .constant(13, "EVAL", eval);
+  };
+  forward_train_ = &kernels.get(forward(false));
+  forward_eval_ = &kernels.get(forward(true));
+  backward_sums_ = &kernels.get(
+      desc("batchnorm_backward_sums", 5).constant(10, "VEC4", vec4).constant(12, "RELU", relu));
+  backward_finalize_ =
+      &kernels.get(desc("batchnorm_backward_finalize", 7).constant(11, "AFFINE", affine));
+  backward_ = &kernels.get(
+      desc("batchnorm_backward", 5).constant(10, "VEC4", vec4).constant(12, "RELU", relu));
 }
 
 std::vector<Parameter*> BatchNorm2d::parameters() {

@@ -13,14 +13,11 @@ namespace {
 constexpr uint32_t kWorkgroup = 64;
 constexpr uint32_t kMaxGroups = 65535;  // the smallest maxComputeWorkGroupCount Vulkan allows
 
-KernelDesc desc(const char* shader, uint32_t bindings, bool vec4, bool affine, bool relu) {
-  KernelDesc d{.shader = shader,
-               .local_size = {kWorkgroup, 1, 1},
-               .push_constant_bytes = sizeof(GroupNormPush),
-               .bindings = bindings};
-  // Every shader ignores the constants it does not declare; giving all three keeps this simple.
-  d.constant(10, "VEC4", vec4).constant(11, "AFFINE", affine).constant(12, "RELU", relu);
-  return d;
+KernelDesc desc(const char* shader, uint32_t bindings) {
+  return {.shader = shader,
+          .local_size = {kWorkgroup, 1, 1},
+          .push_constant_bytes = sizeof(GroupNormPush),
+          .bindings = bindings};
 }
 
 }  // namespace
@@ -54,13 +51,23 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
   save_invstd_ = device.buffer(segments * sizeof(float), name_ + " save_invstd");
   coef_ = device.buffer(segments * 4 * sizeof(float), name_ + " dx coefficients");
 
+  // Specialization constants (ids as in the shaders): VEC4 (10) when planes can be read as vec4,
+  // AFFINE (11), RELU (12).
   const bool vec4 = input.plane() % 4 == 0;
-  forward_stats_ = &kernels.get(desc("groupnorm_forward_stats", 2, vec4, affine, relu));
-  forward_finalize_ = &kernels.get(desc("groupnorm_forward_finalize", 3, vec4, affine, relu));
-  forward_ = &kernels.get(desc("groupnorm_forward", 6, vec4, affine, relu));
-  backward_sums_ = &kernels.get(desc("groupnorm_backward_sums", 5, vec4, affine, relu));
-  backward_finalize_ = &kernels.get(desc("groupnorm_backward_finalize", 7, vec4, affine, relu));
-  backward_ = &kernels.get(desc("groupnorm_backward", 6, vec4, affine, relu));
+  forward_stats_ = &kernels.get(desc("groupnorm_forward_stats", 2).constant(10, "VEC4", vec4));
+  forward_finalize_ = &kernels.get(desc("groupnorm_forward_finalize", 3));
+  forward_ = &kernels.get(desc("groupnorm_forward", 6)
+                              .constant(10, "VEC4", vec4)
+                              .constant(11, "AFFINE", affine)
+                              .constant(12, "RELU", relu));
+  backward_sums_ = &kernels.get(
+      desc("groupnorm_backward_sums", 5).constant(10, "VEC4", vec4).constant(12, "RELU", relu));
+  backward_finalize_ =
+      &kernels.get(desc("groupnorm_backward_finalize", 7).constant(11, "AFFINE", affine));
+  backward_ = &kernels.get(desc("groupnorm_backward", 6)
+                               .constant(10, "VEC4", vec4)
+                               .constant(11, "AFFINE", affine)
+                               .constant(12, "RELU", relu));
 }
 
 std::vector<Parameter*> GroupNorm::parameters() {
