@@ -1,4 +1,5 @@
-// The vkmnist subcommands: each registers its options on the CLI and runs when chosen.
+// The vkmnist subcommands: each registers its options on the CLI and returns the function that
+// runs it (its exit code) when chosen.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -7,7 +8,9 @@
 
 namespace vkmnist {
 
-// Adds `devices` to the app; the returned function runs it (exit code).
 std::function<int()> add_devices_command(CLI::App& app);
+std::function<int()> add_train_command(CLI::App& app);
+std::function<int()> add_summary_command(CLI::App& app);
+std::function<int()> add_compare_command(CLI::App& app);
 
 }  // namespace vkmnist

@@ -1,39 +1,61 @@
 // vkmnist: trains and studies small MNIST CNNs on any Vulkan device. This file parses the
-// command line, runs the chosen subcommand, and is the one place errors become a message and
-// a non-zero exit.
+// command line (train is the default subcommand), runs the chosen subcommand, and is the one
+// place errors become a message and a non-zero exit.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "apps/vkmnist/commands.hpp"
 #include "engine/error.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "vkmnist — train a ~8k-parameter MNIST CNN (BatchNorm, LayerNorm or GroupNorm) entirely on a "
-      "Vulkan device.\n\n"
-      "Environment: VKMNIST_VALIDATION=1 enables the Khronos validation layer; "
-      "VKMNIST_NO_SUBGROUP_OPS=1 uses shared-memory reductions only; VKMNIST_SUBGROUP_SIZE=n requests "
-      "a subgroup size where the device allows it.",
+      "vkmnist — train a ~8,000-parameter MNIST CNN with BatchNorm, LayerNorm or GroupNorm entirely on a "
+      "Vulkan device (NVIDIA, AMD, Intel, Apple via MoltenVK, or lavapipe on the CPU).",
       "vkmnist"};
+  app.footer(
+      "Without a subcommand, vkmnist trains: `vkmnist --norm bn --l1 1e-5` reproduces the study's BN+L1 model.\n"
+      "Run `vkmnist <command> --help` for each command's options.\n\n"
+      "Environment: VKMNIST_VALIDATION=1 enables the Khronos validation layer; VKMNIST_NO_SUBGROUP_OPS=1 "
+      "uses shared-memory reductions only; VKMNIST_SUBGROUP_SIZE=n requests a subgroup size where the "
+      "device allows it.");
   app.set_version_flag("--version", std::string("vkmnist ") + VKMNIST_VERSION);
   app.require_subcommand(1);
-  auto run_devices = vkmnist::add_devices_command(app);
+  std::map<std::string, std::function<int()>> commands;
+  commands["train"] = vkmnist::add_train_command(app);
+  commands["compare"] = vkmnist::add_compare_command(app);
+  commands["summary"] = vkmnist::add_summary_command(app);
+  commands["devices"] = vkmnist::add_devices_command(app);
+
+  // `vkmnist --norm bn` means `vkmnist train --norm bn`.
+  std::vector<char*> args(argv, argv + argc);
+  static char train[] = "train";
+  const bool top_level_flag = argc > 1 && (std::strcmp(argv[1], "--help") == 0 ||
+                                           std::strcmp(argv[1], "-h") == 0 ||
+                                           std::strcmp(argv[1], "--version") == 0);
+  static char help[] = "--help";
+  if (argc == 1) {
+    args.push_back(help);
+  } else if (!top_level_flag && argv[1][0] == '-') {
+    args.insert(args.begin() + 1, train);
+  }
 
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   try {
-    if (app.got_subcommand("devices")) return run_devices();
+    for (const auto* sub : app.get_subcommands()) return commands.at(sub->get_name())();
     return 2;
-  } catch (const vkm::Error& e) {
-    std::fprintf(stderr, "vkmnist: %s\n", e.what());
-    return 1;
   } catch (const std::exception& e) {
+    std::fflush(stdout);
     std::fprintf(stderr, "vkmnist: %s\n", e.what());
     return 1;
   }

@@ -1,0 +1,29 @@
+// Progress of a training run on the terminal: a bar redrawn in place (step, images/s, running
+// loss and accuracy) when stderr is a terminal, otherwise nothing until the epoch's line.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace vkmnist {
+
+class ProgressBar {
+ public:
+  // enabled: false for --quiet, --json, or when stderr is not a terminal.
+  explicit ProgressBar(bool enabled);
+  void start_epoch(std::string label, uint32_t steps, uint32_t batch_size);
+  void update(uint32_t step, double running_loss, double running_accuracy);
+  void finish();  // clears the bar line
+
+  static bool stderr_is_terminal();
+
+ private:
+  bool enabled_;
+  std::string label_;
+  uint32_t steps_ = 0;
+  uint32_t batch_size_ = 0;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace vkmnist

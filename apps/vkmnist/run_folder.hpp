@@ -1,0 +1,33 @@
+// The run folder's plain files: atomic writes (temporary file + rename, so an interrupted run
+// never leaves half a file) and metrics.csv (epoch, split, loss, penalty, accuracy, lr, seconds).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vkmnist {
+
+void write_file_atomically(const std::filesystem::path& file, std::string_view content);
+std::string read_file(const std::filesystem::path& file);
+
+struct MetricsRow {
+  uint32_t epoch = 0;  // 1-based
+  std::string split;   // "train" or "test"
+  double loss = 0.0;   // mean data loss (NLL) per image
+  double penalty = 0.0;
+  double accuracy = 0.0;  // percent
+  double lr = 0.0;        // learning rate at the epoch's last step
+  double seconds = 0.0;
+};
+
+std::string metrics_csv(const std::vector<MetricsRow>& rows);
+// Parses a metrics.csv written by metrics_csv (for --resume); throws vkm::Error when malformed.
+std::vector<MetricsRow> parse_metrics_csv(const std::filesystem::path& file);
+
+// "runs/bn-20261121-224501"
+std::filesystem::path default_run_folder(std::string_view norm);
+
+}  // namespace vkmnist

@@ -1,0 +1,31 @@
+// `vkmnist [train]`: trains the seed net with one normalization, entirely on the device.
+#include <memory>
+
+#include "apps/vkmnist/commands.hpp"
+#include "apps/vkmnist/training_run.hpp"
+
+namespace vkmnist {
+
+std::function<int()> add_train_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Train the seed net (the default command): vkmnist --norm bn --l1 1e-5");
+  cmd->footer(
+      "Outputs go to the run folder: metrics.csv (epoch, split, loss, penalty, accuracy, lr, seconds), "
+      "model.safetensors (PyTorch names: conv1.weight ... norm8.running_var), optimizer.safetensors, "
+      "predictions.csv, summary.txt, run.json. The reported loss is the mean NLL over the epoch's images; "
+      "penalty is λ₁·Σ|w| + λ₂/2·Σw² at the epoch's end.\n"
+      "Examples:\n  vkmnist --norm bn --l1 1e-5\n  vkmnist --norm gn --groups 2 --epochs 5 --out runs/gn2\n"
+      "  vkmnist --resume runs/gn2        (continue an interrupted run, bitwise as if uninterrupted)");
+  auto options = std::make_shared<TrainOptions>();
+  add_train_options(*cmd, *options, true);
+  cmd->add_option("--init", options->init, "Start from the weights of this model.safetensors");
+  cmd->add_option("--resume", options->resume, "Continue the run in this folder from its last completed epoch");
+  return [options]() -> int {
+    // Data is read and checked before the device is touched or anything is written.
+    const Data data = load_data(*options);
+    vkm::Context context(vkm::ContextOptions{.device = options->device});
+    run_training(context, *options, data);
+    return 0;
+  };
+}
+
+}  // namespace vkmnist

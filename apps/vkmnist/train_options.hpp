@@ -1,0 +1,49 @@
+// The training options shared by `vkmnist train` and `vkmnist compare`: their command-line
+// flags (with checks and help), their JSON form (run.json, --resume) and the TrainConfig they make.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "nn/trainer.hpp"
+
+namespace vkmnist {
+
+struct TrainOptions {
+  std::string norm = "bn";
+  uint32_t groups = 4;
+  double l1 = 0.0f;
+  double l2 = 0.0f;
+  double dropout = 0.05f;
+  uint32_t epochs = 20;
+  uint32_t batch_size = 128;
+  double lr = 0.05f;
+  double momentum = 0.9f;
+  std::string schedule = "onecycle";
+  std::string augment = "rotate";
+  bool no_affine = false;
+  uint32_t seed = 1;
+  std::string device;
+  std::string data = "data/mnist";
+  std::string out;
+  std::string init;
+  std::string resume;
+  bool quiet = false;
+  bool json = false;
+  uint32_t train_limit = 0;  // 0: the whole set
+  uint32_t test_limit = 0;
+};
+
+// with_norm: `train` has --norm/--l1; `compare` sets them per model itself.
+void add_train_options(CLI::App& command, TrainOptions& options, bool with_norm);
+
+// Checks the combination and makes the trainer's configuration (throws vkm::Error).
+vkm::nn::TrainConfig to_config(const TrainOptions& options);
+
+nlohmann::json to_json(const TrainOptions& options);
+TrainOptions from_json(const nlohmann::json& json);
+
+}  // namespace vkmnist

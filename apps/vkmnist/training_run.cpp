@@ -1,0 +1,185 @@
+// A training run: folder, checkpoints, resume, reporting.
+#include "apps/vkmnist/training_run.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "apps/vkmnist/progress.hpp"
+#include "engine/error.hpp"
+#include "nn/checkpoint.hpp"
+#include "nn/trainer.hpp"
+
+namespace vkmnist {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+vkm::nn::Dataset limited(vkm::nn::Dataset d, uint32_t limit) {
+  if (limit == 0 || limit >= d.images.count) return d;
+  d.images.count = limit;
+  d.images.pixels.resize(size_t{limit} * d.images.rows * d.images.cols);
+  d.labels.count = limit;
+  d.labels.labels.resize(limit);
+  return d;
+}
+
+std::string predictions_csv(const vkm::nn::Dataset& test, const std::vector<uint32_t>& predictions) {
+  std::string out = "index,label,predicted\n";
+  for (size_t i = 0; i < predictions.size(); ++i) {
+    out += fmt::format("{},{},{}\n", i, test.labels.labels[i], predictions[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+Data load_data(const TrainOptions& o) {
+  return {limited(vkm::nn::load_mnist(o.data, true), o.train_limit),
+          limited(vkm::nn::load_mnist(o.data, false), o.test_limit)};
+}
+
+std::string summary_table(const vkm::nn::NetConfig& config) {
+  std::string out = fmt::format("{:<12} {:<28} {:>16} {:>8}\n", "Layer", "Type", "Output shape", "Param #");
+  out += std::string(67, '-') + "\n";
+  for (const auto& r : vkm::nn::seed_net_summary(config)) {
+    out += fmt::format("{:<12} {:<28} {:>16} {:>8}\n", r.name, r.type,
+                       fmt::format("[{}, {}, {}]", r.output.c, r.output.h, r.output.w), r.parameters);
+  }
+  out += std::string(67, '-') + "\n";
+  out += fmt::format("Total params: {}\nTrainable params: {}\n", vkm::nn::seed_net_parameter_count(config),
+                     vkm::nn::seed_net_parameter_count(config));
+  return out;
+}
+
+RunResult run_training(vkm::Context& context, const TrainOptions& options, const Data& data) {
+  TrainOptions o = options;
+  const bool resuming = !o.resume.empty();
+  fs::path folder;
+  std::vector<MetricsRow> metrics;
+  uint32_t first_epoch = 0;
+  if (resuming) {
+    folder = o.resume;
+    const auto saved = from_json(nlohmann::json::parse(read_file(folder / "run.json")).at("options"));
+    const std::string device = o.device;
+    o = saved;
+    o.device = device;
+    o.resume = folder.string();
+  }
+  const vkm::nn::TrainConfig config = to_config(o);
+
+  vkm::KernelCache kernels(context.device);
+  vkm::nn::Trainer trainer(context.device, kernels, config, data.train, data.test);
+  const auto& info = context.device.info();
+  const std::string device_line = fmt::format("{} ({}, {})", info.name, info.driver_name, info.driver_info);
+
+  if (resuming) {
+    const auto meta = vkm::nn::load_model(folder / "model.safetensors", trainer.model());
+    vkm::nn::load_optimizer(folder / "optimizer.safetensors", trainer.model());
+    first_epoch = static_cast<uint32_t>(std::stoul(meta.at("epochs_completed")));
+    for (const auto& row : parse_metrics_csv(folder / "metrics.csv")) {
+      if (row.epoch <= first_epoch) metrics.push_back(row);
+    }
+    if (first_epoch >= config.epochs) {
+      throw vkm::Error(fmt::format("{} already completed all {} epochs", folder.string(), config.epochs));
+    }
+  } else {
+    if (!o.init.empty()) {
+      const auto meta = vkm::nn::load_model(o.init, trainer.model());
+      (void)meta;
+    }
+    folder = o.out.empty() ? default_run_folder(o.norm) : fs::path(o.out);
+    if (fs::exists(folder / "metrics.csv")) {
+      throw vkm::Error(fmt::format("{} already holds a run: choose another --out, or --resume {}", folder.string(),
+                                   folder.string()));
+    }
+    std::error_code ec;
+    fs::create_directories(folder, ec);
+    if (ec) throw vkm::Error(fmt::format("cannot create run folder {}: {}", folder.string(), ec.message()));
+    nlohmann::json run = {
+        {"options", to_json(o)},
+        {"device", {{"name", info.name}, {"vendor", info.vendor}, {"type", vkm::type_name(info.type)},
+                    {"driver", info.driver_name}, {"driver_info", info.driver_info},
+                    {"api", vkm::version_string(info.api_version)}, {"subgroup_size", info.subgroup_size}}},
+        {"vkmnist_version", VKMNIST_VERSION},
+        {"parameters", trainer.model().parameter_count()},
+        {"steps_per_epoch", trainer.steps_per_epoch()},
+        {"train_images", data.train.images.count},
+        {"test_images", data.test.images.count}};
+    write_file_atomically(folder / "run.json", run.dump(2) + "\n");
+    write_file_atomically(folder / "summary.txt", summary_table(config.net));
+  }
+
+  if (!o.quiet && !o.json) {
+    fmt::print(stderr, "vkmnist: {} on {} — {} parameters, {} steps/epoch, run folder {}\n",
+               vkm::nn::norm_long_name(config.net.norm), device_line, trainer.model().parameter_count(),
+               trainer.steps_per_epoch(), folder.string());
+  }
+
+  RunResult result;
+  result.folder = folder;
+  result.device = device_line;
+  result.parameters = trainer.model().parameter_count();
+  ProgressBar bar(!o.quiet && !o.json);
+  double train_seconds = 0.0;
+  vkm::nn::Metadata base_meta;
+  for (uint32_t epoch = first_epoch; epoch < config.epochs; ++epoch) {
+    bar.start_epoch(fmt::format("epoch {}/{}", epoch + 1, config.epochs), trainer.steps_per_epoch(), config.batch_size);
+    const auto train = trainer.train_epoch(epoch, [&](const vkm::nn::EpochProgress& p) {
+      bar.update(p.step, p.loss, p.accuracy);
+    });
+    bar.finish();
+    const auto test = trainer.evaluate();
+    const double penalty = trainer.penalty();
+    const double lr = trainer.learning_rate(epoch, trainer.steps_per_epoch() - 1);
+    train_seconds += train.seconds;
+    metrics.push_back({epoch + 1, "train", train.loss, penalty, train.accuracy, lr, train.seconds});
+    metrics.push_back({epoch + 1, "test", test.loss, 0.0, test.accuracy, lr, test.seconds});
+
+    // Checkpoint first, then metrics: a crash between the two re-runs one epoch on --resume.
+    const auto meta = vkm::nn::model_metadata(
+        config.net, {{"epochs_completed", std::to_string(epoch + 1)}, {"seed", std::to_string(o.seed)},
+                     {"options", to_json(o).dump()}, {"vkmnist_version", VKMNIST_VERSION}});
+    vkm::nn::save_model(folder / "model.safetensors", trainer.model(), meta);
+    vkm::nn::save_optimizer(folder / "optimizer.safetensors", trainer.model(), meta);
+    write_file_atomically(folder / "metrics.csv", metrics_csv(metrics));
+    write_file_atomically(folder / "predictions.csv", predictions_csv(data.test, trainer.predictions()));
+
+    if (o.json) {
+      fmt::print("{}\n", nlohmann::json{{"epoch", epoch + 1}, {"epochs", config.epochs}, {"norm", o.norm},
+                                        {"train_loss", train.loss}, {"penalty", penalty},
+                                        {"train_accuracy", train.accuracy}, {"test_loss", test.loss},
+                                        {"test_accuracy", test.accuracy}, {"lr", lr},
+                                        {"train_seconds", train.seconds}, {"test_seconds", test.seconds}}
+                             .dump());
+      std::fflush(stdout);
+    } else {
+      fmt::print("epoch {:>2}/{} | train loss {:.4f} (+{:.4f} penalty) acc {:6.2f}% | test loss {:.4f} acc {:6.2f}% | lr {:.2e} | {:.1f}s ({:.0f} img/s)\n",
+                 epoch + 1, config.epochs, train.loss, penalty, train.accuracy, test.loss, test.accuracy, lr,
+                 train.seconds, train.samples / std::max(train.seconds, 1e-9));
+      std::fflush(stdout);
+    }
+  }
+  result.metrics = metrics;
+  result.predictions = trainer.predictions();
+  const uint32_t run_now = config.epochs - first_epoch;
+  result.seconds_per_epoch = run_now > 0 ? train_seconds / run_now : 0.0;
+  for (const auto& r : metrics) {
+    if (r.split != "test") continue;
+    if (r.accuracy > result.best_test_accuracy) {
+      result.best_test_accuracy = r.accuracy;
+      result.best_epoch = r.epoch;
+    }
+    result.final_test_accuracy = r.accuracy;
+  }
+  if (!o.json) {
+    fmt::print("best test accuracy {:.2f}% (epoch {}), final {:.2f}% — {}\n", result.best_test_accuracy,
+               result.best_epoch, result.final_test_accuracy, folder.string());
+  }
+  return result;
+}
+
+}  // namespace vkmnist

@@ -1,0 +1,43 @@
+// One complete training run as the user sees it: data loaded and checked before anything is
+// written, the run folder (run.json, summary.txt, metrics.csv, model.safetensors,
+// optimizer.safetensors, predictions.csv), --init / --resume, progress, per-epoch lines or JSON.
+// `vkmnist train` runs one; `vkmnist compare` runs three.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "apps/vkmnist/run_folder.hpp"
+#include "apps/vkmnist/train_options.hpp"
+#include "engine/device.hpp"
+#include "nn/data/idx.hpp"
+
+namespace vkmnist {
+
+struct RunResult {
+  std::filesystem::path folder;
+  std::vector<MetricsRow> metrics;
+  std::vector<uint32_t> predictions;  // final model's class for every test image
+  size_t parameters = 0;
+  double best_test_accuracy = 0.0;
+  uint32_t best_epoch = 0;
+  double final_test_accuracy = 0.0;
+  double seconds_per_epoch = 0.0;  // training only, mean over the epochs run now
+  std::string device;
+};
+
+// Loads the train and test sets named by the options (limits applied). Throws vkm::Error
+// naming the file and the fault.
+struct Data {
+  vkm::nn::Dataset train;
+  vkm::nn::Dataset test;
+};
+Data load_data(const TrainOptions& options);
+
+RunResult run_training(vkm::Context& context, const TrainOptions& options, const Data& data);
+
+// The layer table of `vkmnist summary` and summary.txt.
+std::string summary_table(const vkm::nn::NetConfig& config);
+
+}  // namespace vkmnist

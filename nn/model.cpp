@@ -1,0 +1,225 @@
+// Building the seed net's layers and recording its training step and evaluation.
+#include "nn/model.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <optional>
+#include <random>
+
+#include "engine/error.hpp"
+#include "nn/layers/activation.hpp"
+#include "nn/layers/batchnorm2d.hpp"
+#include "nn/layers/conv2d.hpp"
+#include "nn/layers/groupnorm.hpp"
+#include "nn/layers/loss.hpp"
+#include "nn/layers/pool.hpp"
+#include "nn/layers/sgd.hpp"
+
+namespace vkm::nn {
+
+// One row of the table: conv -> [norm + ReLU] -> [dropout] -> [max-pool | global avg-pool],
+// with each stage's output and its gradient ([max_batch, C, H, W] each).
+struct Block {
+  BlockSpec spec;
+  Conv2d conv;
+  std::optional<BatchNorm2d> bn;
+  std::optional<GroupNorm> gn;
+  std::optional<Dropout> dropout;
+  std::optional<MaxPool2d> maxpool;
+  std::optional<AvgPoolGlobal> avgpool;
+  Tensor z, dz;                        // conv output
+  std::optional<Tensor> a, da;         // norm + ReLU output
+  std::optional<Tensor> d, dd;         // dropout output
+  std::optional<Tensor> p, dp;         // pool output
+
+  Block(Device& device, KernelCache& kernels, const BlockSpec& s, const NetConfig& config, Shape in,
+        uint32_t salt)
+      : spec(s),
+        conv(device, kernels, s.name, in, s.c_out, s.k, 0),
+        z(device, conv.output_shape(), s.name + ".out"),
+        dz(device, conv.output_shape(), s.name + ".out.grad") {
+    const Shape shape = conv.output_shape();
+    const std::string index = s.name.substr(4);
+    if (s.norm) {
+      const std::string name = "norm" + index;
+      if (config.norm == NormKind::kBatch) {
+        bn.emplace(device, kernels, name, shape, config.affine, true);
+      } else {
+        gn.emplace(device, kernels, name, shape, config.norm_groups(), config.affine, true);
+      }
+      a.emplace(device, shape, name + ".out");
+      da.emplace(device, shape, name + ".out.grad");
+    }
+    if (s.dropout && config.dropout > 0.0f) {
+      dropout.emplace(kernels, shape, config.dropout, salt);
+      d.emplace(device, shape, "dropout" + index + ".out");
+      dd.emplace(device, shape, "dropout" + index + ".out.grad");
+    }
+    if (s.maxpool_after) {
+      maxpool.emplace(kernels, shape);
+      p.emplace(device, maxpool->output_shape(), "pool" + index + ".out");
+      dp.emplace(device, maxpool->output_shape(), "pool" + index + ".out.grad");
+    } else if (s.avgpool_after) {
+      avgpool.emplace(kernels, shape);
+      p.emplace(device, avgpool->output_shape(), "gap.out");
+      dp.emplace(device, avgpool->output_shape(), "gap.out.grad");
+    }
+  }
+
+  // The tensor the next block reads, and the gradient of it the next block writes.
+  const Tensor& before_pool(bool train) const {
+    if (train && d) return *d;
+    if (a) return *a;
+    return z;
+  }
+  const Tensor& before_pool_grad() const {
+    if (dd) return *dd;
+    if (da) return *da;
+    return dz;
+  }
+  const Tensor& output(bool train) const { return p ? *p : before_pool(train); }
+  const Tensor& output_grad() const { return dp ? *dp : before_pool_grad(); }
+  Shape output_shape() const {
+    return p ? p->shape() : z.shape();
+  }
+};
+
+Model::Model(Device& device, KernelCache& kernels, const NetConfig& config, uint32_t max_batch,
+             const UpdateConfig& update)
+    : device_(device), config_(config), max_batch_(max_batch) {
+  validate(config);
+  if (max_batch == 0) throw Error("batch size must be at least 1");
+  input_ = std::make_unique<Tensor>(device, Shape{max_batch, 1, kImageSize, kImageSize}, "input");
+  labels_ = device.buffer(size_t{max_batch} * sizeof(uint32_t), "labels");
+  Shape in = input_->shape();
+  uint32_t salt = 0;
+  for (const auto& spec : seed_net_blocks()) {
+    blocks_.push_back(std::make_unique<Block>(device, kernels, spec, config, in, salt++));
+    in = blocks_.back()->output_shape();
+  }
+  const Shape logits = blocks_.back()->z.shape();
+  log_probs_ = std::make_unique<Tensor>(device, logits, "log_probs");
+  dlogits_ = std::make_unique<Tensor>(device, logits, "logits.grad");
+  train_predictions_ = device.buffer(size_t{max_batch} * sizeof(uint32_t), "train predictions");
+  loss_ = std::make_unique<LogSoftmaxNll>(kernels, max_batch, kClasses);
+  sgd_ = std::make_unique<Sgd>(kernels, update.momentum, update.l2, update.l1);
+  for (Parameter* p : parameters()) velocity_.emplace_back(device, p->value.shape(), p->name + ".momentum");
+}
+
+Model::~Model() = default;
+
+std::vector<Parameter*> Model::parameters() {
+  std::vector<Parameter*> out;
+  for (auto& b : blocks_) {
+    for (Parameter* p : b->conv.parameters()) out.push_back(p);
+    if (b->bn) {
+      for (Parameter* p : b->bn->parameters()) out.push_back(p);
+    }
+    if (b->gn) {
+      for (Parameter* p : b->gn->parameters()) out.push_back(p);
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, const Tensor*>> Model::state() const {
+  std::vector<std::pair<std::string, const Tensor*>> out;
+  for (Parameter* p : const_cast<Model*>(this)->parameters()) out.emplace_back(p->name, &p->value);
+  for (const auto& b : blocks_) {
+    if (b->bn) {
+      const std::string name = "norm" + b->spec.name.substr(4);
+      out.emplace_back(name + ".running_mean", &b->bn->running_mean());
+      out.emplace_back(name + ".running_var", &b->bn->running_var());
+    }
+  }
+  return out;
+}
+
+size_t Model::parameter_count() const {
+  size_t total = 0;
+  for (Parameter* p : const_cast<Model*>(this)->parameters()) total += p->value.numel();
+  return total;
+}
+
+void Model::initialize(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  for (Parameter* p : parameters()) {
+    const Shape& s = p->value.shape();
+    std::vector<float> values(s.numel());
+    if (p->name.ends_with(".weight") && p->name.rfind("conv", 0) == 0) {
+      const double bound = 1.0 / std::sqrt(static_cast<double>(s.c * s.h * s.w));  // fan_in
+      std::uniform_real_distribution<double> dist(-bound, bound);
+      for (auto& v : values) v = static_cast<float>(dist(rng));
+    } else {
+      std::fill(values.begin(), values.end(), p->name.ends_with(".weight") ? 1.0f : 0.0f);
+    }
+    p->value.upload(values);
+  }
+  for (const auto& b : blocks_) {
+    if (b->bn) {
+      b->bn->running_mean().fill(0.0f);
+      b->bn->running_var().fill(1.0f);
+    }
+  }
+  reset_optimizer();
+}
+
+void Model::reset_optimizer() {
+  for (const Tensor& v : velocity_) v.fill(0.0f);
+}
+
+void Model::record_forward(Graph& graph, bool train, const Buffer* clock, uint32_t step,
+                           uint32_t n) const {
+  const Tensor* x = input_.get();
+  for (const auto& b : blocks_) {
+    b->conv.record_forward(graph, *x, b->z, n);
+    if (b->bn) {
+      if (train) {
+        b->bn->record_forward_train(graph, b->z, *b->a, n);
+      } else {
+        b->bn->record_forward_eval(graph, b->z, *b->a, n);
+      }
+    }
+    if (b->gn) b->gn->record_forward(graph, b->z, *b->a, n);
+    if (train && b->dropout) b->dropout->record_forward(graph, *b->a, *b->d, *clock, step, n);
+    if (b->maxpool) b->maxpool->record_forward(graph, b->before_pool(train), *b->p, n);
+    if (b->avgpool) b->avgpool->record_forward(graph, b->before_pool(train), *b->p, n);
+    x = &b->output(train);
+  }
+}
+
+void Model::record_train_step(Graph& graph, const Buffer& clock, const Buffer& lr_schedule,
+                              const Buffer& stats, uint32_t step, uint32_t n) const {
+  if (n == 0 || n > max_batch_) throw Error(fmt::format("batch of {} (model built for 1..{})", n, max_batch_));
+  record_forward(graph, true, &clock, step, n);
+  const Tensor& logits = blocks_.back()->z;
+  loss_->record_forward(graph, logits, labels_, *log_probs_, stats, step, train_predictions_, 0, n);
+  loss_->record_backward(graph, *log_probs_, labels_, blocks_.back()->dz, n);
+
+  for (size_t i = blocks_.size(); i-- > 0;) {
+    const Block& b = *blocks_[i];
+    if (b.avgpool) b.avgpool->record_backward(graph, *b.dp, b.before_pool_grad(), n);
+    if (b.maxpool) b.maxpool->record_backward(graph, b.before_pool(true), *b.dp, b.before_pool_grad(), n);
+    if (b.dropout) b.dropout->record_backward(graph, *b.dd, *b.da, clock, step, n);
+    if (b.bn) b.bn->record_backward(graph, b.z, *b.a, *b.da, b.dz, n);
+    if (b.gn) b.gn->record_backward(graph, b.z, *b.a, *b.da, b.dz, n);
+    const Tensor& x = i == 0 ? *input_ : blocks_[i - 1]->output(true);
+    const Tensor* dx = i == 0 ? nullptr : &blocks_[i - 1]->output_grad();
+    b.conv.record_backward(graph, x, b.dz, dx, n);
+  }
+
+  auto params = const_cast<Model*>(this)->parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    sgd_->record_update(graph, *params[i], velocity_[i], lr_schedule, clock, step);
+  }
+}
+
+void Model::record_eval(Graph& graph, const Buffer& stats, uint32_t slot, const Buffer& predictions,
+                        uint32_t offset, uint32_t n) const {
+  if (n == 0 || n > max_batch_) throw Error(fmt::format("batch of {} (model built for 1..{})", n, max_batch_));
+  record_forward(graph, false, nullptr, 0, n);
+  loss_->record_forward(graph, blocks_.back()->z, labels_, *log_probs_, stats, slot, predictions, offset, n);
+}
+
+}  // namespace vkm::nn

@@ -1,0 +1,198 @@
+// The CPU seed net: the reference ops composed in table order.
+#include "nn/reference/seed_net.hpp"
+
+#include <optional>
+#include <stdexcept>
+
+#include "nn/reference/activation.hpp"
+#include "nn/reference/batchnorm.hpp"
+#include "nn/reference/conv2d.hpp"
+#include "nn/reference/groupnorm.hpp"
+#include "nn/reference/loss.hpp"
+#include "nn/reference/pool.hpp"
+
+namespace vkm::nn::reference {
+
+namespace {
+
+using Vec = std::vector<double>;
+constexpr double kEps = 1e-5;
+constexpr double kMomentum = 0.1;
+
+// What the forward pass keeps for the backward pass, per block.
+struct BlockTrace {
+  Shape in, out;  // conv input and output shapes
+  Vec x;          // conv input
+  Vec z;          // conv output
+  Vec a;          // norm + ReLU output
+  Vec y;          // norm output before ReLU
+  Vec save_mean, save_invstd;
+  Vec d;          // dropout output
+  Vec pool_in;    // what the pool read
+  Shape pool_in_shape;
+};
+
+std::span<const double> maybe(const NetState& s, const std::string& name) {
+  auto it = s.tensors.find(name);
+  return it == s.tensors.end() ? std::span<const double>() : std::span<const double>(it->second);
+}
+
+struct Forward {
+  std::vector<BlockTrace> blocks;
+  Vec logits;
+};
+
+Forward forward(const NetConfig& config, NetState& state, std::span<const float> x_in, uint32_t n,
+                bool train, uint32_t seed, uint32_t global_step) {
+  Forward f;
+  Vec x(x_in.begin(), x_in.begin() + size_t{n} * kImageSize * kImageSize);
+  Shape s{n, 1, kImageSize, kImageSize};
+  const auto& blocks = seed_net_blocks();
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const BlockSpec& b = blocks[i];
+    BlockTrace t;
+    t.in = s;
+    t.x = x;
+    const Conv2dGeometry g{n, b.c_in, s.h, s.w, b.c_out, b.k, 0};
+    t.out = {n, b.c_out, g.h_out(), g.w_out()};
+    t.z.resize(t.out.numel());
+    conv2d_forward<double>(g, x, state.tensors.at(b.name + ".weight"), t.z);
+    Vec out = t.z;
+    if (b.norm) {
+      const std::string name = "norm" + b.name.substr(4);
+      const auto gamma = maybe(state, name + ".weight");
+      const auto beta = maybe(state, name + ".bias");
+      t.y.resize(t.out.numel());
+      if (config.norm == NormKind::kBatch) {
+        t.save_mean.resize(b.c_out);
+        t.save_invstd.resize(b.c_out);
+        if (train) {
+          batchnorm_forward_train<double>(t.out, t.z, gamma, beta, kEps, kMomentum, t.y,
+                                          state.tensors.at(name + ".running_mean"),
+                                          state.tensors.at(name + ".running_var"), t.save_mean,
+                                          t.save_invstd);
+        } else {
+          batchnorm_forward_eval<double>(t.out, t.z, gamma, beta, state.tensors.at(name + ".running_mean"),
+                                         state.tensors.at(name + ".running_var"), kEps, t.y);
+        }
+      } else {
+        const uint32_t groups = config.norm_groups();
+        t.save_mean.resize(size_t{n} * groups);
+        t.save_invstd.resize(size_t{n} * groups);
+        groupnorm_forward<double>(t.out, groups, t.z, gamma, beta, kEps, t.y, t.save_mean, t.save_invstd);
+      }
+      t.a.resize(t.out.numel());
+      relu_forward<double>(t.y, t.a);
+      out = t.a;
+      if (train && b.dropout && config.dropout > 0.0f) {
+        t.d.resize(t.out.numel());
+        dropout_forward<double>(config.dropout, seed, static_cast<uint32_t>(i), global_step, t.a, t.d);
+        out = t.d;
+      }
+    }
+    s = t.out;
+    if (b.maxpool_after || b.avgpool_after) {
+      t.pool_in = out;
+      t.pool_in_shape = s;
+      if (b.maxpool_after) {
+        s = {n, s.c, s.h / 2, s.w / 2};
+        out.assign(s.numel(), 0.0);
+        maxpool2d_forward<double>(t.pool_in_shape, t.pool_in, out);
+      } else {
+        s = {n, s.c, 1, 1};
+        out.assign(s.numel(), 0.0);
+        avgpool_global_forward<double>(t.pool_in_shape, t.pool_in, out);
+      }
+    }
+    x = std::move(out);
+    f.blocks.push_back(std::move(t));
+  }
+  f.logits = std::move(x);
+  return f;
+}
+
+StepOutput loss(const Vec& logits, std::span<const uint32_t> labels, uint32_t n, Vec& log_probs) {
+  StepOutput o;
+  log_probs.assign(logits.size(), 0.0);
+  o.predictions.resize(n);
+  o.loss_sum = log_softmax_nll_forward<double>(n, kClasses, logits, labels.first(n), log_probs,
+                                               &o.correct, o.predictions);
+  return o;
+}
+
+}  // namespace
+
+StepOutput train_step(const NetConfig& config, NetState& state, std::span<const float> x,
+                      std::span<const uint32_t> labels, uint32_t n, const SgdHyper& sgd,
+                      uint32_t seed, uint32_t global_step) {
+  Forward f = forward(config, state, x, n, true, seed, global_step);
+  Vec log_probs;
+  StepOutput out = loss(f.logits, labels, n, log_probs);
+
+  std::map<std::string, Vec> grads;
+  Vec dout(f.logits.size());
+  log_softmax_nll_backward<double>(n, kClasses, log_probs, labels.first(n), dout);
+  const auto& blocks = seed_net_blocks();
+  for (size_t i = blocks.size(); i-- > 0;) {
+    const BlockSpec& b = blocks[i];
+    BlockTrace& t = f.blocks[i];
+    if (b.maxpool_after || b.avgpool_after) {
+      Vec din(t.pool_in_shape.numel());
+      if (b.maxpool_after) {
+        maxpool2d_backward<double>(t.pool_in_shape, t.pool_in, dout, din);
+      } else {
+        avgpool_global_backward<double>(t.pool_in_shape, dout, din);
+      }
+      dout = std::move(din);
+    }
+    Vec dz = dout;
+    if (b.norm) {
+      if (!t.d.empty()) {
+        Vec da(dout.size());
+        dropout_backward<double>(config.dropout, seed, static_cast<uint32_t>(i), global_step, dout, da);
+        dout = std::move(da);
+      }
+      Vec dy(dout.size());
+      relu_backward<double>(t.a, dout, dy);
+      const std::string name = "norm" + b.name.substr(4);
+      const auto gamma = maybe(state, name + ".weight");
+      Vec dgamma(gamma.empty() ? 0 : b.c_out), dbeta(gamma.empty() ? 0 : b.c_out);
+      if (config.norm == NormKind::kBatch) {
+        batchnorm_backward<double>(t.out, t.z, dy, gamma, t.save_mean, t.save_invstd, dz, dgamma, dbeta);
+      } else {
+        groupnorm_backward<double>(t.out, config.norm_groups(), t.z, dy, gamma, t.save_mean,
+                                   t.save_invstd, dz, dgamma, dbeta);
+      }
+      if (!gamma.empty()) {
+        grads[name + ".weight"] = std::move(dgamma);
+        grads[name + ".bias"] = std::move(dbeta);
+      }
+    }
+    const Conv2dGeometry g{n, b.c_in, t.in.h, t.in.w, b.c_out, b.k, 0};
+    Vec dw(size_t{b.c_out} * b.c_in * b.k * b.k);
+    conv2d_backward_weight<double>(g, t.x, dz, dw);
+    grads[b.name + ".weight"] = std::move(dw);
+    if (i > 0) {
+      Vec dx(t.in.numel());
+      conv2d_backward_input<double>(g, dz, state.tensors.at(b.name + ".weight"), dx);
+      dout = std::move(dx);
+    }
+  }
+  for (auto& [name, grad] : grads) {
+    Vec& v = state.velocity[name];
+    Vec& w = state.tensors.at(name);
+    if (v.empty()) v.assign(w.size(), 0.0);
+    sgd_update<double>(sgd, w, grad, v);
+  }
+  return out;
+}
+
+StepOutput eval_batch(const NetConfig& config, const NetState& state, std::span<const float> x,
+                      std::span<const uint32_t> labels, uint32_t n) {
+  NetState copy = state;  // eval does not change running statistics; forward's signature is shared
+  Forward f = forward(config, copy, x, n, false, 0, 0);
+  Vec log_probs;
+  return loss(f.logits, labels, n, log_probs);
+}
+
+}  // namespace vkm::nn::reference
