@@ -1,0 +1,157 @@
+// Conv2d on the device vs the CPU reference: forward, backward to the input and to the weight
+// over awkward shapes and the seed net's layers, poisoned outputs, partial batches, bitwise
+// determinism. DISABLED_SeedNetTiming times the net's nine convolutions (run it with
+// --gtest_also_run_disabled_tests).
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "engine/error.hpp"
+#include "engine/graph.hpp"
+#include "nn/layers/conv2d.hpp"
+#include "nn/reference/conv2d.hpp"
+#include "tests/support/compare.hpp"
+#include "tests/support/gpu_env.hpp"
+#include "tests/support/random.hpp"
+
+namespace vkm::test {
+namespace {
+
+struct Case {
+  nn::Shape input;  // max shape [N, C_in, H, W]
+  uint32_t c_out, k, pad;
+  uint32_t n;  // batch recorded (<= input.n)
+};
+
+std::string name(const Case& c) {
+  return fmt::format("conv2d {} -> {} k{} pad{} n{}", c.input.str(), c.c_out, c.k, c.pad, c.n);
+}
+
+// The first n samples of a [N, ...] tensor, and whether the rest is still all NaN (untouched).
+std::vector<float> head(const std::vector<float>& all, size_t n, size_t sample) {
+  return {all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n * sample)};
+}
+bool tail_untouched(const std::vector<float>& all, size_t n, size_t sample) {
+  for (size_t i = n * sample; i < all.size(); ++i) {
+    if (!std::isnan(all[i])) return false;
+  }
+  return true;
+}
+
+class Conv2dGpuTest : public GpuTest, public ::testing::WithParamInterface<Case> {};
+
+TEST_P(Conv2dGpuTest, MatchesReferenceAndIsBitwiseDeterministic) {
+  const Case& c = GetParam();
+  const std::string what = name(c);
+  nn::Conv2d conv(device(), kernels(), "conv", c.input, c.c_out, c.k, c.pad);
+  const nn::Shape out = conv.output_shape();
+  const nn::reference::Conv2dGeometry g{c.n, c.input.c, c.input.h, c.input.w, c.c_out, c.k, c.pad};
+  const uint64_t stream = c.input.numel() * 31 + c.c_out * 7 + c.k;
+
+  const auto xs = uniform(c.input.numel(), -1.0f, 1.0f, stream);
+  const auto ws = uniform(conv.weight().value.numel(), -0.5f, 0.5f, stream + 1);
+  const auto dys = uniform(out.numel(), -1.0f, 1.0f, stream + 2);
+  nn::Tensor x(device(), c.input, "x"), y(device(), out, "y"), dy(device(), out, "dy"),
+      dx(device(), c.input, "dx");
+  x.upload(xs);
+  dy.upload(dys);
+  conv.weight().value.upload(ws);
+
+  Graph graph;
+  conv.record_forward(graph, x, y, c.n);
+  conv.record_backward(graph, x, dy, &dx, c.n);
+  Program program(device(), graph);
+  const auto run = [&] {
+    for (const nn::Tensor* t : {&y, &dx, &conv.weight().grad}) t->fill(NAN);
+    program.run();
+    return std::vector<std::vector<float>>{y.download(), dx.download(),
+                                           conv.weight().grad.download()};
+  };
+  const auto got = run();
+
+  const size_t x_sample = c.input.sample(), y_sample = out.sample();
+  std::vector<float> want_y(c.n * y_sample), want_dx(c.n * x_sample), want_dw(ws.size());
+  const std::span<const float> x_head(xs.data(), c.n * x_sample),
+      dy_head(dys.data(), c.n * y_sample);
+  nn::reference::conv2d_forward<float>(g, x_head, ws, want_y);
+  nn::reference::conv2d_backward_input<float>(g, dy_head, ws, want_dx);
+  nn::reference::conv2d_backward_weight<float>(g, x_head, dy_head, want_dw);
+
+  EXPECT_TRUE(close("forward " + what, head(got[0], c.n, y_sample), want_y, 1e-5));
+  EXPECT_TRUE(close("backward input " + what, head(got[1], c.n, x_sample), want_dx, 1e-5));
+  EXPECT_TRUE(close("backward weight " + what, got[2], want_dw, 1e-5));
+  EXPECT_TRUE(tail_untouched(got[0], c.n, y_sample)) << what << ": forward wrote samples >= n";
+  EXPECT_TRUE(tail_untouched(got[1], c.n, x_sample))
+      << what << ": backward input wrote samples >= n";
+
+  const auto again = run();
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_TRUE(bitwise_equal(fmt::format("rerun output {} {}", i, what), got[i], again[i]));
+  }
+}
+
+// Output shapes: the seed net's nine layers (batch 128 where the reference stays quick), then
+// batch 1 and 3, H/W 13 and 27, 1/3/8/32 channels, "same" padding, even and 5x5 kernels, batches
+// that leave the last workgroup partly empty and partial batches n < N.
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Conv2dGpuTest,
+    ::testing::Values(Case{{128, 1, 28, 28}, 8, 3, 0, 128},   // conv1
+                      Case{{128, 8, 26, 26}, 8, 3, 0, 128},   // conv2
+                      Case{{16, 8, 24, 24}, 8, 3, 0, 16},     // conv3
+                      Case{{128, 8, 11, 11}, 16, 3, 0, 100},  // conv4, partial batch
+                      Case{{128, 16, 9, 9}, 16, 3, 0, 128},   // conv5
+                      Case{{128, 16, 7, 7}, 8, 1, 0, 128},    // conv6
+                      Case{{128, 8, 7, 7}, 32, 3, 0, 128},    // conv7
+                      Case{{128, 32, 5, 5}, 16, 1, 0, 128},   // conv8
+                      Case{{128, 16, 1, 1}, 10, 1, 0, 128},   // conv9
+                      Case{{1, 1, 13, 13}, 3, 3, 1, 1},       // batch 1, same padding
+                      Case{{3, 3, 27, 27}, 8, 3, 1, 3},       // batch 3, 27x27
+                      Case{{5, 8, 13, 13}, 8, 3, 1, 3},       // partial batch
+                      Case{{70, 32, 13, 27}, 3, 1, 0, 70},    // 1x1, non-square, 70 samples
+                      Case{{2, 3, 9, 11}, 2, 5, 2, 2},        // 5x5 same
+                      Case{{3, 2, 6, 5}, 3, 2, 0, 3},         // even kernel
+                      Case{{2, 1, 3, 3}, 1, 3, 2, 2}),        // padding beyond the kernel
+    [](const auto& param) { return fmt::format("case{}", param.index); });
+
+TEST(Conv2dGpuArguments, RejectsWrongShapesAndBatches) {
+  Device& device = gpu().device;
+  nn::Conv2d conv(device, kernels(), "conv", {4, 2, 6, 6}, 3, 3, 0);
+  nn::Tensor x(device, {4, 2, 6, 6}, "x"), y(device, {4, 3, 4, 4}, "y"),
+      wrong(device, {4, 3, 6, 6}, "wrong");
+  Graph graph;
+  EXPECT_THROW(conv.record_forward(graph, x, wrong, 4), Error);
+  EXPECT_THROW(conv.record_forward(graph, wrong, y, 4), Error);
+  EXPECT_THROW(conv.record_forward(graph, x, y, 0), Error);
+  EXPECT_THROW(conv.record_forward(graph, x, y, 5), Error);
+  EXPECT_THROW(conv.record_backward(graph, x, y, &wrong, 4), Error);
+  EXPECT_THROW(nn::Conv2d(device, kernels(), "big", {1, 1, 2, 2}, 1, 5, 1), Error);
+  EXPECT_EQ(graph.size(), 0u);
+}
+
+TEST(Conv2dGpuArguments, ResetParametersIsPyTorchsUniformAndSeeded) {
+  Device& device = gpu().device;
+  nn::Conv2d conv(device, kernels(), "conv7", {2, 8, 7, 7}, 32, 3, 0);
+  EXPECT_EQ(conv.parameter_count(), 2304u);
+  EXPECT_EQ(conv.parameters().front()->name, "conv7.weight");
+  EXPECT_EQ(conv.output_shape(), (nn::Shape{2, 32, 5, 5}));
+  conv.reset_parameters(7);
+  const auto a = conv.weight().value.download();
+  conv.reset_parameters(7);
+  EXPECT_TRUE(bitwise_equal("same seed", a, conv.weight().value.download()));
+  const float bound = 1.0f / std::sqrt(72.0f);
+  double sum_sq = 0.0;
+  for (float v : a) {
+    EXPECT_LE(std::abs(v), bound);
+    sum_sq += double{v} * v;
+  }
+  EXPECT_NEAR(sum_sq / static_cast<double>(a.size()), bound * bound / 3,
+              bound * bound / 10);  // variance of U(-b, b)
+}
+
+}  // namespace
+}  // namespace vkm::test
