@@ -25,6 +25,7 @@ std::function<int()> add_compare_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   return [o, l1]() -> int {
+    to_config(*o);
     const Data data = load_data(*o);
     vkm::Context context(vkm::ContextOptions{.device = o->device});
     const std::filesystem::path folder = o->out.empty() ? default_run_folder("compare") : std::filesystem::path(o->out);

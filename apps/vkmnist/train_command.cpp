@@ -20,10 +20,12 @@ std::function<int()> add_train_command(CLI::App& app) {
   cmd->add_option("--init", options->init, "Start from the weights of this model.safetensors");
   cmd->add_option("--resume", options->resume, "Continue the run in this folder from its last completed epoch");
   return [options]() -> int {
-    // Data is read and checked before the device is touched or anything is written.
-    const Data data = load_data(*options);
-    vkm::Context context(vkm::ContextOptions{.device = options->device});
-    run_training(context, *options, data);
+    // Options, then data, are checked before the device is touched or anything is written.
+    const TrainOptions o = options->resume.empty() ? *options : resumed_options(*options);
+    to_config(o);
+    const Data data = load_data(o);
+    vkm::Context context(vkm::ContextOptions{.device = o.device});
+    run_training(context, o, data);
     return 0;
   };
 }

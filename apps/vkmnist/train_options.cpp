@@ -48,6 +48,8 @@ void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
   c.add_option("--out", o.out, "Run folder for metrics.csv, model.safetensors, ... (default runs/<norm>-<date>-<time>)");
   c.add_option("--train-limit", o.train_limit, "Train on the first N training images only (quick runs)");
   c.add_option("--test-limit", o.test_limit, "Evaluate on the first N test images only (quick runs)");
+  c.add_option("--stop-after", o.stop_after,
+               "Stop after this many epochs (of --epochs), as if interrupted; continue later with --resume");
   c.add_flag("--quiet", o.quiet, "One line per epoch, no progress bar");
   c.add_flag("--json", o.json, "One JSON object per epoch on stdout, nothing else");
 }

@@ -33,6 +33,7 @@ struct TrainOptions {
   std::string resume;
   bool quiet = false;
   bool json = false;
+  uint32_t stop_after = 0;   // stop after this many epochs in total, as if interrupted (0: run all)
   uint32_t train_limit = 0;  // 0: the whole set
   uint32_t test_limit = 0;
 };

@@ -37,6 +37,24 @@ std::string predictions_csv(const vkm::nn::Dataset& test, const std::vector<uint
 
 }  // namespace
 
+TrainOptions resumed_options(const TrainOptions& given) {
+  const fs::path folder = given.resume;
+  nlohmann::json run;
+  try {
+    run = nlohmann::json::parse(read_file(folder / "run.json"));
+  } catch (const nlohmann::json::exception& e) {
+    throw vkm::Error(fmt::format("{}: corrupt run.json ({})", (folder / "run.json").string(), e.what()));
+  }
+  TrainOptions o = from_json(run.at("options"));
+  // What may differ between the interrupted run and its continuation: where and how it is shown.
+  o.device = given.device;
+  o.stop_after = given.stop_after;
+  o.quiet = given.quiet;
+  o.json = given.json;
+  o.resume = folder.string();
+  return o;
+}
+
 Data load_data(const TrainOptions& o) {
   return {limited(vkm::nn::load_mnist(o.data, true), o.train_limit),
           limited(vkm::nn::load_mnist(o.data, false), o.test_limit)};
@@ -56,19 +74,12 @@ std::string summary_table(const vkm::nn::NetConfig& config) {
 }
 
 RunResult run_training(vkm::Context& context, const TrainOptions& options, const Data& data) {
-  TrainOptions o = options;
+  const TrainOptions& o = options;
   const bool resuming = !o.resume.empty();
   fs::path folder;
   std::vector<MetricsRow> metrics;
   uint32_t first_epoch = 0;
-  if (resuming) {
-    folder = o.resume;
-    const auto saved = from_json(nlohmann::json::parse(read_file(folder / "run.json")).at("options"));
-    const std::string device = o.device;
-    o = saved;
-    o.device = device;
-    o.resume = folder.string();
-  }
+  if (resuming) folder = o.resume;
   const vkm::nn::TrainConfig config = to_config(o);
 
   vkm::KernelCache kernels(context.device);
@@ -89,7 +100,9 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   } else {
     if (!o.init.empty()) {
       const auto meta = vkm::nn::load_model(o.init, trainer.model());
-      (void)meta;
+      if (auto it = meta.find("norm"); it != meta.end() && it->second != o.norm) {
+        throw vkm::Error(fmt::format("--init {}: a {} checkpoint cannot initialise a {} model", o.init, it->second, o.norm));
+      }
     }
     folder = o.out.empty() ? default_run_folder(o.norm) : fs::path(o.out);
     if (fs::exists(folder / "metrics.csv")) {
@@ -126,7 +139,8 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   ProgressBar bar(!o.quiet && !o.json);
   double train_seconds = 0.0;
   vkm::nn::Metadata base_meta;
-  for (uint32_t epoch = first_epoch; epoch < config.epochs; ++epoch) {
+  const uint32_t last_epoch = o.stop_after > 0 ? std::min(o.stop_after, config.epochs) : config.epochs;
+  for (uint32_t epoch = first_epoch; epoch < last_epoch; ++epoch) {
     bar.start_epoch(fmt::format("epoch {}/{}", epoch + 1, config.epochs), trainer.steps_per_epoch(), config.batch_size);
     const auto train = trainer.train_epoch(epoch, [&](const vkm::nn::EpochProgress& p) {
       bar.update(p.step, p.loss, p.accuracy);
@@ -165,7 +179,7 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   }
   result.metrics = metrics;
   result.predictions = trainer.predictions();
-  const uint32_t run_now = config.epochs - first_epoch;
+  const uint32_t run_now = last_epoch > first_epoch ? last_epoch - first_epoch : 0;
   result.seconds_per_epoch = run_now > 0 ? train_seconds / run_now : 0.0;
   for (const auto& r : metrics) {
     if (r.split != "test") continue;

@@ -35,6 +35,10 @@ struct Data {
 };
 Data load_data(const TrainOptions& options);
 
+// The options of the run in `given.resume` (its run.json), with the display and device choices
+// of `given`. run_training expects options resolved this way when resuming.
+TrainOptions resumed_options(const TrainOptions& given);
+
 RunResult run_training(vkm::Context& context, const TrainOptions& options, const Data& data);
 
 // The layer table of `vkmnist summary` and summary.txt.

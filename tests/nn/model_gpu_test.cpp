@@ -108,7 +108,9 @@ INSTANTIATE_TEST_SUITE_P(Norms, ModelStepTest,
                                            Case{nn::NormKind::kGroup, 2, false, 3, 2}),
                          [](const auto& param) { return fmt::format("case{}", param.index); });
 
-TEST_F(GpuTest, EvaluationMatchesTheReferenceNetwork) {
+using ModelEvalTest = GpuTest;
+
+TEST_F(ModelEvalTest, EvaluationMatchesTheReferenceNetwork) {
   const nn::NetConfig config{.norm = nn::NormKind::kBatch};
   nn::Model model(device(), kernels(), config, 7, {});
   model.initialize(test_seed() + 1);

@@ -1,0 +1,53 @@
+#!/bin/sh
+# train_cli_test.sh VKMNIST DATA_DIR: the training command as a user drives it, on a subset of
+# MNIST. Checks the run folder's files, bitwise determinism across an interruption and --resume,
+# --init, and that a bad checkpoint or missing data gives one clear line, a non-zero exit and no
+# half-written run folder.
+set -eu
+vkmnist=$1
+data=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "train_cli_test: $*" >&2; exit 1; }
+
+common="--data $data --train-limit 1000 --test-limit 300 --epochs 2 --batch-size 64 --quiet"
+
+# An uninterrupted run, and the same run stopped after one epoch and resumed.
+"$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --out "$work/a"
+"$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --out "$work/b" --stop-after 1
+[ "$(grep -c '^1,' "$work/b/metrics.csv")" -eq 2 ] || fail "the stopped run should hold epoch 1 only"
+grep -q '^2,' "$work/b/metrics.csv" && fail "the stopped run went on to epoch 2"
+"$vkmnist" --resume "$work/b" --quiet
+cmp "$work/a/model.safetensors" "$work/b/model.safetensors" || fail "resumed run differs from the uninterrupted one"
+cmp "$work/a/optimizer.safetensors" "$work/b/optimizer.safetensors" || fail "optimizer state differs after --resume"
+[ "$(grep -c '^2,' "$work/b/metrics.csv")" -eq 2 ] || fail "the resumed run should add epoch 2"
+
+# The run folder holds what the README promises.
+for f in run.json summary.txt metrics.csv model.safetensors optimizer.safetensors predictions.csv; do
+  [ -s "$work/a/$f" ] || fail "run folder lacks $f"
+done
+head -1 "$work/a/metrics.csv" | grep -qx 'epoch,split,loss,penalty,accuracy,lr,seconds' || fail "metrics.csv header"
+grep -q 'Total params: 8008' "$work/a/summary.txt" || fail "summary.txt parameter count"
+[ "$(wc -l < "$work/a/predictions.csv")" -eq 301 ] || fail "predictions.csv should hold 300 test images"
+grep -q '"norm": "gn"' "$work/a/run.json" || fail "run.json options"
+
+# --init from a checkpoint of the same net; a bn checkpoint cannot start a gn model, and a
+# checkpoint without norm weights cannot start a model with them.
+"$vkmnist" --norm gn --groups 2 $common --epochs 1 --init "$work/a/model.safetensors" --out "$work/c"
+out=$("$vkmnist" --norm bn $common --init "$work/a/model.safetensors" --out "$work/d" 2>&1) && fail "bn from a gn checkpoint accepted"
+echo "$out" | grep -q "cannot initialise" || fail "unclear message: $out"
+[ -e "$work/d/metrics.csv" ] && fail "a failed --init wrote metrics"
+"$vkmnist" --norm gn --groups 2 --no-affine $common --epochs 1 --out "$work/e"
+out=$("$vkmnist" --norm gn --groups 2 $common --init "$work/e/model.safetensors" --out "$work/f" 2>&1) && fail "affine model from a no-affine checkpoint accepted"
+echo "$out" | grep -q "no tensor 'norm1.weight'" || fail "unclear message: $out"
+
+# Missing data: one line naming the file, non-zero exit, no run folder.
+out=$("$vkmnist" --norm bn --data "$work/nowhere" --out "$work/g" 2>&1) && fail "missing data accepted"
+echo "$out" | grep -q "not found" || fail "unclear message: $out"
+[ "$(echo "$out" | wc -l)" -eq 1 ] || fail "more than one line for missing data: $out"
+[ -e "$work/g" ] && fail "missing data still created the run folder"
+
+# An existing run is never overwritten.
+out=$("$vkmnist" --norm gn --groups 2 $common --out "$work/a" 2>&1) && fail "overwrote a run"
+echo "$out" | grep -q "already holds a run" || fail "unclear message: $out"
+echo "train_cli_test: all checks passed"
