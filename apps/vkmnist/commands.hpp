@@ -12,5 +12,6 @@ std::function<int()> add_devices_command(CLI::App& app);
 std::function<int()> add_train_command(CLI::App& app);
 std::function<int()> add_summary_command(CLI::App& app);
 std::function<int()> add_compare_command(CLI::App& app);
+std::function<int()> add_normcalc_command(CLI::App& app);
 
 }  // namespace vkmnist

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   commands["train"] = vkmnist::add_train_command(app);
   commands["compare"] = vkmnist::add_compare_command(app);
   commands["summary"] = vkmnist::add_summary_command(app);
+  commands["normcalc"] = vkmnist::add_normcalc_command(app);
   commands["devices"] = vkmnist::add_devices_command(app);
 
   // `vkmnist --norm bn` means `vkmnist train --norm bn`.
