@@ -10,11 +10,11 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "train_cli_test: $*" >&2; exit 1; }
 
-common="--data $data --train-limit 1000 --test-limit 300 --epochs 2 --batch-size 64 --quiet"
+common="--data $data --train-limit 1000 --test-limit 300 --batch-size 64 --quiet"
 
 # An uninterrupted run, and the same run stopped after one epoch and resumed.
-"$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --out "$work/a"
-"$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --out "$work/b" --stop-after 1
+"$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --epochs 2 --out "$work/a"
+"$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --epochs 2 --out "$work/b" --stop-after 1
 [ "$(grep -c '^1,' "$work/b/metrics.csv")" -eq 2 ] || fail "the stopped run should hold epoch 1 only"
 grep -q '^2,' "$work/b/metrics.csv" && fail "the stopped run went on to epoch 2"
 "$vkmnist" --resume "$work/b" --quiet
@@ -34,11 +34,11 @@ grep -q '"norm": "gn"' "$work/a/run.json" || fail "run.json options"
 # --init from a checkpoint of the same net; a bn checkpoint cannot start a gn model, and a
 # checkpoint without norm weights cannot start a model with them.
 "$vkmnist" --norm gn --groups 2 $common --epochs 1 --init "$work/a/model.safetensors" --out "$work/c"
-out=$("$vkmnist" --norm bn $common --init "$work/a/model.safetensors" --out "$work/d" 2>&1) && fail "bn from a gn checkpoint accepted"
+out=$("$vkmnist" --norm bn $common --epochs 1 --init "$work/a/model.safetensors" --out "$work/d" 2>&1) && fail "bn from a gn checkpoint accepted"
 echo "$out" | grep -q "cannot initialise" || fail "unclear message: $out"
 [ -e "$work/d/metrics.csv" ] && fail "a failed --init wrote metrics"
 "$vkmnist" --norm gn --groups 2 --no-affine $common --epochs 1 --out "$work/e"
-out=$("$vkmnist" --norm gn --groups 2 $common --init "$work/e/model.safetensors" --out "$work/f" 2>&1) && fail "affine model from a no-affine checkpoint accepted"
+out=$("$vkmnist" --norm gn --groups 2 $common --epochs 1 --init "$work/e/model.safetensors" --out "$work/f" 2>&1) && fail "affine model from a no-affine checkpoint accepted"
 echo "$out" | grep -q "no tensor 'norm1.weight'" || fail "unclear message: $out"
 
 # Missing data: one line naming the file, non-zero exit, no run folder.
@@ -48,6 +48,6 @@ echo "$out" | grep -q "not found" || fail "unclear message: $out"
 [ -e "$work/g" ] && fail "missing data still created the run folder"
 
 # An existing run is never overwritten.
-out=$("$vkmnist" --norm gn --groups 2 $common --out "$work/a" 2>&1) && fail "overwrote a run"
+out=$("$vkmnist" --norm gn --groups 2 $common --epochs 1 --out "$work/a" 2>&1) && fail "overwrote a run"
 echo "$out" | grep -q "already holds a run" || fail "unclear message: $out"
 echo "train_cli_test: all checks passed"
