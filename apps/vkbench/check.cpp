@@ -1,0 +1,60 @@
+// Relative L2 comparison of device outputs with the reference.
+#include "apps/vkbench/check.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace vkbench {
+
+void Checker::compare(const std::string& output, std::span<const float> got,
+                      std::span<const double> want) {
+  if (got.size() != want.size()) {
+    fail(fmt::format("{}: {} values, the reference has {}", output, got.size(), want.size()));
+    return;
+  }
+  double diff = 0.0, norm = 0.0;
+  size_t non_finite = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!std::isfinite(got[i])) {
+      ++non_finite;
+      continue;
+    }
+    const double d = got[i] - want[i];
+    diff += d * d;
+    norm += want[i] * want[i];
+  }
+  if (non_finite > 0) {
+    fail(fmt::format("{}: {} of {} values not finite", output, non_finite, got.size()));
+    return;
+  }
+  const double rel = norm > 0.0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+  worst_ = std::max(worst_, rel);
+  if (!(rel <= kCheckTolerance)) {
+    fail(fmt::format("{}: relative L2 error {:.2e} > {:.0e}", output, rel, kCheckTolerance));
+  }
+}
+
+void Checker::compare(const std::string& output, std::span<const float> got,
+                      std::span<const float> want) {
+  const std::vector<double> w = widen(want);
+  compare(output, got, w);
+}
+
+void Checker::fail(const std::string& why) {
+  failures_.push_back(why);
+}
+
+std::string Checker::status() const {
+  if (failures_.empty()) return "ok";
+  std::string s = "FAILED: ";
+  for (size_t i = 0; i < failures_.size(); ++i) s += (i ? "; " : "") + failures_[i];
+  return s;
+}
+
+std::vector<double> widen(std::span<const float> v) {
+  return {v.begin(), v.end()};
+}
+
+}  // namespace vkbench

@@ -1,0 +1,65 @@
+// The kernel-table case of a convolution: forward, backward to the input and to the weight
+// (two kernels: per-lane partial sums, then their reduction), checked against
+// nn/reference/conv2d in double.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "apps/vkbench/kernel_case.hpp"
+#include "apps/vkbench/kernel_cases.hpp"
+#include "nn/layers/conv2d.hpp"
+#include "nn/reference/conv2d.hpp"
+#include "nn/tensor.hpp"
+
+namespace vkbench {
+
+std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& spec, nn::Shape in,
+                                 bool first) {
+  vkm::Device& device = ctx.device;
+  nn::Conv2d conv(device, ctx.kernels, spec.name, in, spec.c_out, spec.k, 0);
+  const nn::Shape out = conv.output_shape();
+  nn::Tensor x(device, in, "x"), y(device, out, "y"), dy(device, out, "dy"), dx(device, in, "dx");
+  const auto xv = random_floats(in.numel(), -1.0f, 1.0f, 1);
+  const auto dyv = random_floats(out.numel(), -1.0f, 1.0f, 2);
+  const float bound = 1.0f / std::sqrt(static_cast<float>(in.c * spec.k * spec.k));
+  const auto wv = random_floats(conv.weight().value.numel(), -bound, bound, 3);
+  x.upload(xv);
+  dy.upload(dyv);
+  conv.weight().value.upload(wv);
+  for (const nn::Tensor* t : {&y, &dx, &conv.weight().grad}) t->fill(NAN);  // unwritten fails
+
+  vkm::Graph graph;
+  conv.record_forward(graph, x, y, in.n);
+  conv.record_backward(graph, x, dy, first ? nullptr : &dx, in.n);
+
+  const nn::reference::Conv2dGeometry g{in.n, in.c, in.h, in.w, spec.c_out, spec.k, 0};
+  const double macs = double(out.numel()) * in.c * spec.k * spec.k;
+  const double partial_sums = [&] {
+    for (const vkm::Node& n : graph.nodes()) {
+      if (n.kernel->name() == "conv2d_backward_weight_reduce")
+        return double(n.bindings[0].buffer->size() / 4);
+    }
+    return 0.0;
+  }();
+  const auto rows = rows_per_node(graph, {{"conv2d_forward", 2 * macs},
+                                          {"conv2d_backward_input", 2 * macs},
+                                          {"conv2d_backward_weight", 2 * macs},
+                                          {"conv2d_backward_weight_reduce", partial_sums}});
+  auto check = [&](Checker& checker) {
+    const auto x64 = widen(xv), dy64 = widen(dyv), w64 = widen(wv);
+    std::vector<double> want(out.numel());
+    nn::reference::conv2d_forward<double>(g, x64, w64, want);
+    checker.compare("y", y.download(), want);
+    if (!first) {
+      want.assign(in.numel(), 0.0);
+      nn::reference::conv2d_backward_input<double>(g, dy64, w64, want);
+      checker.compare("dx", dx.download(), want);
+    }
+    want.assign(wv.size(), 0.0);
+    nn::reference::conv2d_backward_weight<double>(g, x64, dy64, want);
+    checker.compare("dweight", conv.weight().grad.download(), want);
+  };
+  return run_case(ctx, {spec.name, "", in.str()}, graph, rows, check);
+}
+
+}  // namespace vkbench

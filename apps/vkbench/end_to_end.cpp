@@ -1,0 +1,134 @@
+// Pipeline creation times and the end-to-end training and eval programs.
+#include "apps/vkbench/end_to_end.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "apps/vkbench/kernel_case.hpp"
+#include "apps/vkbench/timing.hpp"
+#include "engine/error.hpp"
+#include "engine/graph.hpp"
+#include "nn/clock.hpp"
+
+namespace vkbench {
+
+namespace {
+
+template <typename T>
+vkm::Buffer upload_buffer(vkm::Device& device, const std::vector<T>& values, const char* name) {
+  vkm::Buffer b = device.buffer(values.size() * sizeof(T), name);
+  device.upload(b, std::as_bytes(std::span(values)));
+  return b;
+}
+
+double seconds(const std::function<void()>& f) {
+  const auto start = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+nn::NetConfig net_config(const Settings& settings, const std::string& norm) {
+  return {.norm = nn::parse_norm(norm), .groups = settings.groups};
+}
+
+PipelineRun measure_pipelines(vkm::Device& device, const Settings& settings,
+                              const std::filesystem::path& cache_file, bool verbose) {
+  const nn::NetConfig config = net_config(settings, "bn");
+  PipelineRun run;
+  run.times.model = fmt::format("seed net, bn, batch {}", settings.batch);
+  std::filesystem::remove(cache_file);
+
+  progress_line(verbose, "pipelines of the bn model, cold (empty pipeline cache)");
+  run.kernels = std::make_unique<vkm::KernelCache>(device, cache_file);
+  const double cold = seconds([&] {
+    run.model = std::make_unique<nn::Model>(device, *run.kernels, config, settings.batch,
+                                            nn::UpdateConfig{});
+  });
+  run.times.kernels = run.kernels->size();
+  run.kernels->save();
+  std::error_code ec;
+  const auto cache_bytes = std::filesystem::file_size(cache_file, ec);
+  double warm = 0.0;
+  if (settings.quick) {
+    run.times.warm_skipped = "--quick";
+  } else {
+    progress_line(verbose, fmt::format("pipelines of the bn model, warm (a {} byte pipeline cache)",
+                                       ec ? 0 : cache_bytes));
+    run.model.reset();
+    run.kernels.reset();
+    run.kernels = std::make_unique<vkm::KernelCache>(device, cache_file);
+    warm = seconds([&] {
+      run.model = std::make_unique<nn::Model>(device, *run.kernels, config, settings.batch,
+                                              nn::UpdateConfig{});
+    });
+  }
+  // The same build with every pipeline already made: what the model's buffers and uploads cost.
+  const double rest = seconds(
+      [&] { nn::Model again(device, *run.kernels, config, settings.batch, nn::UpdateConfig{}); });
+  run.times.cold_seconds = std::max(0.0, cold - rest);
+  run.times.warm_seconds = std::max(0.0, warm - rest);
+  run.times.note = fmt::format(
+      "time to build the model's {} pipelines (model build {:.3f} s minus {:.3f} s for its "
+      "buffers); the "
+      "saved pipeline cache held {} bytes{}",
+      run.times.kernels, cold, rest, ec ? 0 : cache_bytes,
+      ec || cache_bytes < 64 ? " (the driver caches nothing in it: warm cannot be faster than cold)"
+                             : "");
+  return run;
+}
+
+EndToEnd measure_end_to_end(const BenchContext& ctx, nn::Model& model, const std::string& norm) {
+  vkm::Device& device = ctx.device;
+  const Settings& s = ctx.settings;
+  EndToEnd e{.norm = norm, .batch = s.batch, .steps = s.steps};
+  model.initialize(1);
+  // Inputs like normalized MNIST (background -0.42, strokes up to 2.8), random labels.
+  model.input().upload(
+      random_floats(size_t{s.batch} * nn::kImageSize * nn::kImageSize, -0.42f, 2.8f, 71));
+  const auto labels = random_labels(s.batch, nn::kClasses, 72);
+  device.upload(model.labels(), std::as_bytes(std::span(labels)));
+
+  const vkm::Buffer clock = upload_buffer(
+      device, std::vector<nn::ClockState>{{.epoch = 0, .steps_per_epoch = s.steps, .seed = 1}},
+      "clock");
+  const vkm::Buffer lr = upload_buffer(device, std::vector<float>(s.steps, 0.01f), "lr schedule");
+  const vkm::Buffer train_stats = device.buffer(size_t{s.steps} * 2 * sizeof(float), "train stats");
+  const vkm::Buffer eval_stats = device.buffer(size_t{s.steps} * 2 * sizeof(float), "eval stats");
+  const vkm::Buffer predictions =
+      device.buffer(size_t{s.steps} * s.batch * sizeof(uint32_t), "predictions");
+
+  vkm::Graph train, eval;
+  for (uint32_t step = 0; step < s.steps; ++step) {
+    model.record_train_step(train, clock, lr, train_stats, step, s.batch);
+    model.record_eval(eval, eval_stats, step, predictions, step * s.batch, s.batch);
+  }
+  vkm::Program train_program(device, train);
+  vkm::Program eval_program(device, eval);
+  e.dispatches_per_step = double(train_program.dispatches()) / s.steps;
+  e.barriers_per_step = double(train_program.barriers()) / s.steps;
+  e.eval_dispatches_per_batch = double(eval_program.dispatches()) / s.steps;
+
+  ctx.progress(
+      fmt::format("end to end {}: {} training steps x {} runs", norm, s.steps, s.e2e_repeats));
+  e.train = summarize(wall_clock_runs(train_program, 1, s.e2e_repeats));
+  ctx.progress(
+      fmt::format("end to end {}: {} eval batches x {} runs", norm, s.steps, s.e2e_repeats));
+  e.eval = summarize(wall_clock_runs(eval_program, 1, s.e2e_repeats));
+  const double images = double(s.batch) * s.steps;
+  e.train_images_per_second = 1e3 * images / e.train.median_ms;
+  e.eval_images_per_second = 1e3 * images / e.eval.median_ms;
+
+  std::vector<float> stats(size_t{s.steps} * 2);
+  device.download(train_stats, std::as_writable_bytes(std::span(stats)));
+  e.check = "ok";
+  for (float v : stats) {
+    if (!std::isfinite(v)) e.check = "FAILED: the training loss is not finite";
+  }
+  return e;
+}
+
+}  // namespace vkbench

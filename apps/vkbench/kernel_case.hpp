@@ -1,0 +1,49 @@
+// One case of the kernel table: a layer of the seed net built in isolation at the benchmark's
+// batch, its forward and backward recorded into a Graph, run once on random inputs, checked
+// against nn/reference, then timed node by node with GPU timestamps. FLOPs are given per kernel
+// by the case (its op's formula); bytes are every buffer the kernel binds, read once or written
+// once (read-write twice) — the tensors are allocated at exactly the benchmark's batch.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "apps/vkbench/bench_context.hpp"
+#include "apps/vkbench/check.hpp"
+#include "apps/vkbench/report.hpp"
+#include "engine/graph.hpp"
+#include "nn/shape.hpp"
+
+namespace vkbench {
+
+struct CaseInfo {
+  std::string layer;  // conv3, norm3, ...
+  std::string norm;   // bn, ln, gn or ""
+  std::string shape;  // the layer's input
+};
+
+// A row of the table: one or more nodes of the case's graph.
+struct RowSpec {
+  std::string kernel;
+  std::vector<size_t> nodes;
+  double flops = 0.0;
+};
+
+// One row per node, FLOPs looked up by the node's kernel (a kernel missing from the map is a
+// bug in vkbench and throws).
+std::vector<RowSpec> rows_per_node(const vkm::Graph& graph,
+                                   const std::map<std::string, double>& flops);
+
+// Runs the graph once, lets `check` compare its outputs, and when they pass times it.
+std::vector<KernelRow> run_case(const BenchContext& ctx, const CaseInfo& info,
+                                const vkm::Graph& graph, const std::vector<RowSpec>& rows,
+                                const std::function<void(Checker&)>& check);
+
+// Reproducible random inputs: n floats uniform in [lo, hi) from stream `stream`.
+std::vector<float> random_floats(size_t n, float lo, float hi, uint32_t stream);
+std::vector<uint32_t> random_labels(size_t n, uint32_t classes, uint32_t stream);
+
+}  // namespace vkbench

@@ -1,0 +1,43 @@
+// The cases of the kernel table, one per layer of the seed net (kernel_case.hpp says how each is
+// run, checked and timed). Every case builds its layer for exactly `shape` (N = the batch).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "apps/vkbench/bench_context.hpp"
+#include "apps/vkbench/report.hpp"
+#include "nn/seed_net.hpp"
+#include "nn/shape.hpp"
+
+namespace vkbench {
+
+// conv forward, backward to the input (unless first: the net's input needs no gradient),
+// backward to the weight and its reduction. in: [N, c_in, H, W].
+std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& spec, nn::Shape in,
+                                 bool first);
+
+// A norm with fused ReLU (as in the net): training forward and backward. shape: [N, C, H, W].
+std::vector<KernelRow> norm_case(const BenchContext& ctx, const std::string& layer,
+                                 nn::NormKind norm, uint32_t groups, nn::Shape shape);
+
+// Dropout forward and backward with drop probability p and the layer's salt.
+std::vector<KernelRow> dropout_case(const BenchContext& ctx, const std::string& layer,
+                                    nn::Shape shape, float p, uint32_t salt);
+
+// 2x2 max pooling, forward and backward. shape: its input.
+std::vector<KernelRow> maxpool_case(const BenchContext& ctx, const std::string& layer,
+                                    nn::Shape shape);
+
+// Global average pooling, forward and backward. shape: its input.
+std::vector<KernelRow> avgpool_case(const BenchContext& ctx, const std::string& layer,
+                                    nn::Shape shape);
+
+// Log-softmax + NLL forward and backward over [N, classes] logits.
+std::vector<KernelRow> loss_case(const BenchContext& ctx, uint32_t batch, uint32_t classes);
+
+// SGD with momentum, L2 and L1 over parameters of these shapes (one dispatch each, one row).
+std::vector<KernelRow> sgd_case(const BenchContext& ctx, const std::vector<nn::Shape>& parameters);
+
+}  // namespace vkbench

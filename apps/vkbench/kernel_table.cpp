@@ -1,0 +1,55 @@
+// Walking the seed net's table (nn/seed_net.hpp) at the benchmark's batch: one case per layer,
+// in the order of the forward pass; the loss and the SGD update of every parameter last.
+#include "apps/vkbench/kernel_table.hpp"
+
+#include <fmt/format.h>
+
+#include "apps/vkbench/kernel_cases.hpp"
+#include "nn/seed_net.hpp"
+
+namespace vkbench {
+
+std::vector<KernelRow> measure_kernels(const BenchContext& ctx) {
+  const uint32_t batch = ctx.settings.batch;
+  const nn::NetConfig defaults;  // dropout rate of the net
+  std::vector<KernelRow> rows;
+  auto add = [&](std::vector<KernelRow> more) {
+    for (KernelRow& r : more) rows.push_back(std::move(r));
+  };
+  std::vector<nn::Shape> parameters;
+  nn::Shape in{batch, 1, nn::kImageSize, nn::kImageSize};
+  uint32_t salt = 0;
+  for (const nn::BlockSpec& spec : nn::seed_net_blocks()) {
+    const std::string index = spec.name.substr(4);
+    ctx.progress(fmt::format("kernels of {} at batch {}", spec.name, batch));
+    add(conv_case(ctx, spec, in, salt == 0));
+    parameters.push_back({spec.c_out, spec.c_in, spec.k, spec.k});
+    nn::Shape out{batch, spec.c_out, in.h - spec.k + 1, in.w - spec.k + 1};
+    if (spec.norm) {
+      for (const std::string& norm : ctx.settings.norms) {
+        const nn::NormKind kind = nn::parse_norm(norm);
+        const uint32_t groups = kind == nn::NormKind::kLayer ? 1 : ctx.settings.groups;
+        add(norm_case(ctx, "norm" + index, kind, groups, out));
+      }
+      parameters.push_back({spec.c_out, 1, 1, 1});
+      parameters.push_back({spec.c_out, 1, 1, 1});
+    }
+    if (spec.dropout && defaults.dropout > 0.0f)
+      add(dropout_case(ctx, "dropout" + index, out, defaults.dropout, salt));
+    if (spec.maxpool_after) {
+      add(maxpool_case(ctx, "pool" + index, out));
+      out = {batch, out.c, out.h / 2, out.w / 2};
+    } else if (spec.avgpool_after) {
+      add(avgpool_case(ctx, "gap", out));
+      out = {batch, out.c, 1, 1};
+    }
+    in = out;
+    ++salt;
+  }
+  ctx.progress("kernels of the loss and the SGD update");
+  add(loss_case(ctx, batch, nn::kClasses));
+  add(sgd_case(ctx, parameters));
+  return rows;
+}
+
+}  // namespace vkbench

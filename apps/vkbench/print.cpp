@@ -1,0 +1,169 @@
+// The screen report of one device: provenance, ceilings, the kernel table, the step's time by
+// norm, end to end, pipelines — each table saying what it measured and how.
+#include "apps/vkbench/print.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "apps/vkbench/table.hpp"
+
+namespace vkbench {
+
+namespace {
+
+std::string skipped(const std::string& reason) {
+  return "skipped: " + reason;
+}
+
+std::string provenance_text(const DeviceReport& r) {
+  const Provenance& d = r.device;
+  std::string heaps;
+  for (const Heap& h : d.heaps) {
+    heaps += fmt::format("{}{}{}", heaps.empty() ? "" : ", ", bytes_text(double(h.bytes)),
+                         h.device_local ? " device-local" : "");
+  }
+  std::string env;
+  for (const auto& [k, v] : d.environment) env += fmt::format(" {}={}", k, v);
+  std::string out =
+      fmt::format("== [{}] {} — {} {}, driver {} {} ({}), Vulkan {} ==\n", d.index, d.name,
+                  d.vendor, d.type, d.driver_name, d.driver_info, d.driver_version, d.api_version);
+  out += fmt::format(
+      "subgroups: {} {}, operations [{}]{}\n", d.subgroup_size,
+      d.subgroup_size_control ? fmt::format("(size control {}..{})", d.subgroup_min, d.subgroup_max)
+                              : std::string("(no size control)"),
+      d.subgroup_operations, d.subgroup_ops_used ? "" : "; not used (VKMNIST_NO_SUBGROUP_OPS)");
+  out += fmt::format("memory heaps: {}; timestamps: {} bits, {} ns per tick\n",
+                     heaps.empty() ? "none" : heaps, d.timestamp_bits, d.timestamp_period_ns);
+  if (!env.empty()) out += "environment:" + env + "\n";
+  out += fmt::format(
+      "host: {}, {} threads, load average {} at the start (other work on the machine makes "
+      "timings noisy: medians are reported)\n",
+      r.host.cpu.empty() ? "?" : r.host.cpu, r.host.threads, r.host.load_average);
+  const Settings& s = r.settings;
+  out += fmt::format(
+      "settings: batch {}, {} timed repeats after {} warm-up runs; end to end {} steps x {} "
+      "runs{}\n",
+      s.batch, s.repeats, s.warmup, s.steps, s.e2e_repeats, s.quick ? " (--quick)" : "");
+  return out;
+}
+
+std::string ceilings_text(const DeviceReport& r) {
+  Table t({"ceiling", ">rate", ">median ms", ">min ms", ">max ms", "counts", "check"});
+  for (const Ceiling& c : r.ceilings) {
+    if (!c.skipped.empty()) {
+      t.add({c.name, skipped(c.skipped)});
+    } else if (c.check != "ok") {
+      t.add({c.name, "FAILED check", "", "", "", c.counts, c.check});
+    } else {
+      t.add({c.name, number(c.value) + " " + c.unit, number(c.time.median_ms),
+             number(c.time.min_ms), number(c.time.max_ms), c.counts, c.check});
+    }
+  }
+  return fmt::format("Ceilings (GPU timestamps, median of {} runs)\n{}", r.settings.repeats,
+                     t.str());
+}
+
+std::string kernels_text(const DeviceReport& r) {
+  Table t({"layer", "norm", "kernel", "input", ">median ms", ">min ms", ">max ms", ">GFLOP/s",
+           ">GB/s", ">roofline", "bound", "check"});
+  for (const KernelRow& k : r.kernels) {
+    const std::string kernel =
+        k.dispatches > 1 ? fmt::format("{} x{}", k.kernel, k.dispatches) : k.kernel;
+    if (!k.skipped.empty()) {
+      t.add(
+          {k.layer, k.norm, kernel, k.shape, skipped(k.skipped), "", "", "", "", "", "", k.check});
+      continue;
+    }
+    if (k.check != "ok") {
+      t.add({k.layer, k.norm, kernel, k.shape, "FAILED check", "", "", "", "", "", "", k.check});
+      continue;
+    }
+    const Roofline roof = roofline(r, k);
+    const double seconds = k.time.median_ms * 1e-3;
+    t.add({k.layer, k.norm, kernel, k.shape, number(k.time.median_ms), number(k.time.min_ms),
+           number(k.time.max_ms), number(k.flops / seconds * 1e-9),
+           number(k.bytes / seconds * 1e-9),
+           roof.skipped.empty() ? fmt::format("{:.1f}%", 100.0 * roof.fraction)
+                                : skipped(roof.skipped),
+           roof.bound, fmt::format("ok ({:.0e})", k.check_rel_l2)});
+  }
+  std::string out = fmt::format(
+      "Kernels of the training step at batch {} (each layer alone on random inputs, checked "
+      "against nn/reference "
+      "to 1e-4 relative L2, then timed by GPU timestamps: median of {}; bytes = every bound buffer "
+      "read or "
+      "written once; roofline = max(FLOPs / peak FMA, bytes / copy bandwidth) / time)\n",
+      r.settings.batch, r.settings.repeats);
+  return out + t.str();
+}
+
+// Sum of kernel medians for one training step with each norm: shared kernels plus that norm's.
+std::map<std::string, double> step_kernel_ms(const DeviceReport& r) {
+  std::map<std::string, double> out;
+  for (const std::string& norm : r.settings.norms) {
+    double sum = 0.0;
+    for (const KernelRow& k : r.kernels) {
+      if (k.skipped.empty() && k.check == "ok" && (k.norm.empty() || k.norm == norm))
+        sum += k.time.median_ms;
+    }
+    out[norm] = sum;
+  }
+  return out;
+}
+
+std::string end_to_end_text(const DeviceReport& r) {
+  const auto kernel_ms = step_kernel_ms(r);
+  Table t({"norm", ">train images/s", ">eval images/s", ">train ms/step", ">min", ">max",
+           ">kernel sum ms/step", ">dispatches/step", ">barriers/step", ">eval dispatches/batch",
+           "check"});
+  for (const EndToEnd& e : r.end_to_end) {
+    if (!e.skipped.empty()) {
+      t.add({e.norm, skipped(e.skipped)});
+      continue;
+    }
+    const auto it = kernel_ms.find(e.norm);
+    t.add({e.norm, number(e.train_images_per_second), number(e.eval_images_per_second),
+           number(e.train.median_ms / e.steps), number(e.train.min_ms / e.steps),
+           number(e.train.max_ms / e.steps),
+           it != kernel_ms.end() && it->second > 0 ? number(it->second) : "—",
+           number(e.dispatches_per_step), number(e.barriers_per_step),
+           number(e.eval_dispatches_per_batch), e.check});
+  }
+  return fmt::format(
+             "End to end at batch {} (a program of {} training steps, or {} eval batches, on one "
+             "batch already on "
+             "the device; wall clock from submit to completion, median of {} runs after one "
+             "warm-up; kernel sum = "
+             "the kernel table's medians for the same step, run one kernel at a time)\n",
+             r.settings.batch, r.settings.steps, r.settings.steps, r.settings.e2e_repeats) +
+         t.str();
+}
+
+std::string pipelines_text(const DeviceReport& r) {
+  if (!r.pipelines) return "";
+  const PipelineTimes& p = *r.pipelines;
+  if (!p.skipped.empty())
+    return fmt::format("Pipeline creation ({}): skipped: {}\n", p.model, p.skipped);
+  return fmt::format(
+      "Pipeline creation ({}): {} pipelines, cold {:.2f} s, warm {}\n  {}\n", p.model, p.kernels,
+      p.cold_seconds,
+      p.warm_skipped.empty() ? fmt::format("{:.2f} s", p.warm_seconds) : skipped(p.warm_skipped),
+      p.note);
+}
+
+}  // namespace
+
+std::string report_text(const DeviceReport& r) {
+  std::string out = provenance_text(r);
+  if (!r.skipped.empty()) return out + "skipped: " + r.skipped + "\n";
+  if (!r.ceilings.empty()) out += "\n" + ceilings_text(r);
+  if (!r.kernels.empty()) out += "\n" + kernels_text(r);
+  if (!r.end_to_end.empty()) out += "\n" + end_to_end_text(r);
+  const std::string pipelines = pipelines_text(r);
+  if (!pipelines.empty()) out += "\n" + pipelines;
+  for (const std::string& f : r.failures()) out += "FAILED check: " + f + "\n";
+  return out;
+}
+
+}  // namespace vkbench

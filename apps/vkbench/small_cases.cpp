@@ -1,0 +1,219 @@
+// The kernel-table cases of the small ops: dropout, max pooling, global average pooling, the
+// log-softmax + NLL loss and the SGD update, each checked against nn/reference in double.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "apps/vkbench/kernel_case.hpp"
+#include "apps/vkbench/kernel_cases.hpp"
+#include "nn/clock.hpp"
+#include "nn/layers/activation.hpp"
+#include "nn/layers/loss.hpp"
+#include "nn/layers/pool.hpp"
+#include "nn/layers/sgd.hpp"
+#include "nn/parameter.hpp"
+#include "nn/reference/activation.hpp"
+#include "nn/reference/loss.hpp"
+#include "nn/reference/pool.hpp"
+#include "nn/reference/sgd.hpp"
+#include "nn/tensor.hpp"
+
+namespace vkbench {
+
+namespace {
+
+using Vec = std::vector<double>;
+constexpr uint32_t kSeed = 1;  // the run seed in the clock
+
+template <typename T>
+vkm::Buffer upload_buffer(vkm::Device& device, const std::vector<T>& values, const char* name) {
+  vkm::Buffer b = device.buffer(values.size() * sizeof(T), name);
+  device.upload(b, std::as_bytes(std::span(values)));
+  return b;
+}
+
+vkm::Buffer clock_buffer(vkm::Device& device) {
+  return upload_buffer(
+      device, std::vector<nn::ClockState>{{.epoch = 0, .steps_per_epoch = 1, .seed = kSeed}},
+      "clock");
+}
+
+}  // namespace
+
+std::vector<KernelRow> dropout_case(const BenchContext& ctx, const std::string& layer, nn::Shape s,
+                                    float p, uint32_t salt) {
+  vkm::Device& device = ctx.device;
+  nn::Dropout dropout(ctx.kernels, s, p, salt);
+  nn::Tensor x(device, s, "x"), y(device, s, "y"), dy(device, s, "dy"), dx(device, s, "dx");
+  const auto xv = random_floats(s.numel(), -1.0f, 1.0f, 21);
+  const auto dyv = random_floats(s.numel(), -1.0f, 1.0f, 22);
+  x.upload(xv);
+  dy.upload(dyv);
+  y.fill(NAN);
+  dx.fill(NAN);
+  const vkm::Buffer clock = clock_buffer(device);
+  vkm::Graph graph;
+  dropout.record_forward(graph, x, y, clock, 0, s.n);
+  dropout.record_backward(graph, dy, dx, clock, 0, s.n);
+  const double e = double(s.numel());  // one multiply per element (the mask is integer work)
+  const auto rows = rows_per_node(graph, {{"dropout_forward", e}, {"dropout_backward", e}});
+  auto check = [&](Checker& checker) {
+    Vec want(s.numel());
+    nn::reference::dropout_forward<double>(p, kSeed, salt, 0, widen(xv), want);
+    checker.compare("y", y.download(), want);
+    nn::reference::dropout_backward<double>(p, kSeed, salt, 0, widen(dyv), want);
+    checker.compare("dx", dx.download(), want);
+  };
+  return run_case(ctx, {layer, "", s.str()}, graph, rows, check);
+}
+
+std::vector<KernelRow> maxpool_case(const BenchContext& ctx, const std::string& layer,
+                                    nn::Shape s) {
+  vkm::Device& device = ctx.device;
+  nn::MaxPool2d pool(ctx.kernels, s);
+  const nn::Shape o = pool.output_shape();
+  nn::Tensor x(device, s, "x"), y(device, o, "y"), dy(device, o, "dy"), dx(device, s, "dx");
+  const auto xv = random_floats(s.numel(), -1.0f, 1.0f, 31);
+  const auto dyv = random_floats(o.numel(), -1.0f, 1.0f, 32);
+  x.upload(xv);
+  dy.upload(dyv);
+  y.fill(NAN);
+  dx.fill(NAN);
+  vkm::Graph graph;
+  pool.record_forward(graph, x, y, s.n);
+  pool.record_backward(graph, x, dy, dx, s.n);
+  const double windows = double(o.numel());  // three comparisons per 2x2 window
+  const auto rows = rows_per_node(
+      graph, {{"maxpool2d_forward", 3 * windows}, {"maxpool2d_backward", 3 * windows}});
+  auto check = [&](Checker& checker) {
+    const Vec x64 = widen(xv);
+    Vec want(o.numel());
+    nn::reference::maxpool2d_forward<double>(s, x64, want);
+    checker.compare("y", y.download(), want);
+    want.assign(s.numel(), 0.0);
+    nn::reference::maxpool2d_backward<double>(s, x64, widen(dyv), want);
+    checker.compare("dx", dx.download(), want);
+  };
+  return run_case(ctx, {layer, "", s.str()}, graph, rows, check);
+}
+
+std::vector<KernelRow> avgpool_case(const BenchContext& ctx, const std::string& layer,
+                                    nn::Shape s) {
+  vkm::Device& device = ctx.device;
+  nn::AvgPoolGlobal pool(ctx.kernels, s);
+  const nn::Shape o = pool.output_shape();
+  nn::Tensor x(device, s, "x"), y(device, o, "y"), dy(device, o, "dy"), dx(device, s, "dx");
+  const auto xv = random_floats(s.numel(), -1.0f, 1.0f, 41);
+  const auto dyv = random_floats(o.numel(), -1.0f, 1.0f, 42);
+  x.upload(xv);
+  dy.upload(dyv);
+  y.fill(NAN);
+  dx.fill(NAN);
+  vkm::Graph graph;
+  pool.record_forward(graph, x, y, s.n);
+  pool.record_backward(graph, dy, dx, s.n);
+  const double e = double(s.numel()), planes = double(o.numel());
+  const auto rows = rows_per_node(
+      graph, {{"avgpool_global_forward", e + planes}, {"avgpool_global_backward", e}});
+  auto check = [&](Checker& checker) {
+    Vec want(o.numel());
+    nn::reference::avgpool_global_forward<double>(s, widen(xv), want);
+    checker.compare("y", y.download(), want);
+    want.assign(s.numel(), 0.0);
+    nn::reference::avgpool_global_backward<double>(s, widen(dyv), want);
+    checker.compare("dx", dx.download(), want);
+  };
+  return run_case(ctx, {layer, "", s.str()}, graph, rows, check);
+}
+
+std::vector<KernelRow> loss_case(const BenchContext& ctx, uint32_t batch, uint32_t classes) {
+  vkm::Device& device = ctx.device;
+  nn::LogSoftmaxNll loss(ctx.kernels, batch, classes);
+  const nn::Shape s{batch, classes, 1, 1};
+  nn::Tensor logits(device, s, "logits"), log_probs(device, s, "log_probs"),
+      dlogits(device, s, "dlogits");
+  const auto lv = random_floats(s.numel(), -3.0f, 3.0f, 51);
+  const auto labels = random_labels(batch, classes, 52);
+  logits.upload(lv);
+  const vkm::Buffer label_buffer = upload_buffer(device, labels, "labels");
+  const vkm::Buffer stats = device.buffer(2 * sizeof(float), "stats", vkm::MemoryKind::kDevice);
+  const vkm::Buffer predictions = device.buffer(size_t{batch} * sizeof(uint32_t), "predictions");
+  log_probs.fill(NAN);
+  dlogits.fill(NAN);
+  device.fill(stats, 0x7FC00000u);
+  vkm::Graph graph;
+  loss.record_forward(graph, logits, label_buffer, log_probs, stats, 0, predictions, 0, batch);
+  loss.record_backward(graph, log_probs, label_buffer, dlogits, batch);
+  // Per value: max, subtract, exp, add, subtract (forward); exp, subtract, scale (backward).
+  const double values = double(s.numel());
+  const auto rows = rows_per_node(
+      graph, {{"log_softmax_nll_forward", 5 * values}, {"log_softmax_nll_backward", 3 * values}});
+  auto check = [&](Checker& checker) {
+    Vec want(s.numel()), dwant(s.numel());
+    uint32_t correct = 0;
+    std::vector<uint32_t> want_predictions(batch);
+    const double sum = nn::reference::log_softmax_nll_forward<double>(
+        batch, classes, widen(lv), labels, want, &correct, want_predictions);
+    nn::reference::log_softmax_nll_backward<double>(batch, classes, want, labels, dwant);
+    checker.compare("log_probs", log_probs.download(), want);
+    checker.compare("dlogits", dlogits.download(), dwant);
+    std::vector<float> got_stats(2);
+    device.download(stats, std::as_writable_bytes(std::span(got_stats)));
+    checker.compare("loss sum", std::span(got_stats).first(1), Vec{sum});
+    if (got_stats[1] != static_cast<float>(correct)) {
+      checker.fail(fmt::format("correct count {} (reference {})", got_stats[1], correct));
+    }
+    std::vector<uint32_t> got_predictions(batch);
+    device.download(predictions, std::as_writable_bytes(std::span(got_predictions)));
+    if (got_predictions != want_predictions) checker.fail("predictions differ from the reference");
+  };
+  return run_case(ctx, {"loss", "", s.str()}, graph, rows, check);
+}
+
+std::vector<KernelRow> sgd_case(const BenchContext& ctx, const std::vector<nn::Shape>& shapes) {
+  vkm::Device& device = ctx.device;
+  const nn::reference::SgdHyper hyper{.lr = 0.01, .momentum = 0.9, .l2 = 1e-4, .l1 = 1e-5};
+  nn::Sgd sgd(ctx.kernels, static_cast<float>(hyper.momentum), static_cast<float>(hyper.l2),
+              static_cast<float>(hyper.l1));
+  std::vector<std::unique_ptr<nn::Parameter>> params;
+  std::vector<std::unique_ptr<nn::Tensor>> velocities;
+  std::vector<std::vector<float>> w, g, v;
+  size_t values = 0;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const auto stream = static_cast<uint32_t>(60 + 3 * i);
+    params.push_back(std::make_unique<nn::Parameter>(device, fmt::format("p{}", i), shapes[i]));
+    velocities.push_back(
+        std::make_unique<nn::Tensor>(device, shapes[i], fmt::format("p{}.velocity", i)));
+    w.push_back(random_floats(shapes[i].numel(), -1.0f, 1.0f, stream));
+    g.push_back(random_floats(shapes[i].numel(), -1.0f, 1.0f, stream + 1));
+    v.push_back(random_floats(shapes[i].numel(), -0.1f, 0.1f, stream + 2));
+    params[i]->value.upload(w[i]);
+    params[i]->grad.upload(g[i]);
+    velocities[i]->upload(v[i]);
+    values += shapes[i].numel();
+  }
+  const vkm::Buffer lr =
+      upload_buffer(device, std::vector<float>{static_cast<float>(hyper.lr)}, "lr");
+  const vkm::Buffer clock = clock_buffer(device);
+  vkm::Graph graph;
+  for (size_t i = 0; i < shapes.size(); ++i)
+    sgd.record_update(graph, *params[i], *velocities[i], lr, clock, 0);
+  // Per value: g + l2 w + l1 sign(w) (4), v = m v + g (2), w -= lr v (2).
+  RowSpec row{.kernel = "sgd_update", .flops = 8.0 * double(values)};
+  for (size_t i = 0; i < graph.size(); ++i) row.nodes.push_back(i);
+  auto check = [&](Checker& checker) {
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      Vec w64 = widen(w[i]), v64 = widen(v[i]);
+      nn::reference::sgd_update<double>(hyper, w64, widen(g[i]), v64);
+      checker.compare(fmt::format("parameter {} value", i), params[i]->value.download(), w64);
+      checker.compare(fmt::format("parameter {} velocity", i), velocities[i]->download(), v64);
+    }
+  };
+  return run_case(
+      ctx, {fmt::format("{} parameters", shapes.size()), "", fmt::format("{} values", values)},
+      graph, {row}, check);
+}
+
+}  // namespace vkbench

@@ -1,0 +1,37 @@
+#version 460
+#extension GL_GOOGLE_include_directive : require
+// vkbench's FMA ceiling, vec4: each invocation runs 8 independent vec4 chains
+// acc = fma(acc, a, b) for `iterations` steps (64 FLOP per step: 32 FMAs of 2 FLOP). a and b come
+// from push constants and every chain reaches the output, so no compiler can fold or drop them.
+#include "base.glsl"
+
+layout(push_constant) uniform Push {
+  uint iterations;
+  float a;
+  float b;
+  uint count;  // invocations that write their result
+} p;
+
+layout(set = 0, binding = 0) writeonly buffer Out { float out_[]; };
+
+void main() {
+  const uint i = gl_GlobalInvocationID.x;
+  // Start values differ per invocation (64 patterns) and per lane of each chain.
+  const vec4 s = vec4(float(i & 63u) * (1.0 / 64.0)) + vec4(0.0, 0.025, 0.05, 0.075);
+  vec4 c0 = s, c1 = s + 0.1, c2 = s + 0.2, c3 = s + 0.3;
+  vec4 c4 = s + 0.4, c5 = s + 0.5, c6 = s + 0.6, c7 = s + 0.7;
+  const vec4 a = vec4(p.a);
+  const vec4 b = vec4(p.b);
+  for (uint t = 0; t < p.iterations; ++t) {
+    c0 = fma(c0, a, b);
+    c1 = fma(c1, a, b);
+    c2 = fma(c2, a, b);
+    c3 = fma(c3, a, b);
+    c4 = fma(c4, a, b);
+    c5 = fma(c5, a, b);
+    c6 = fma(c6, a, b);
+    c7 = fma(c7, a, b);
+  }
+  const vec4 sum = ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7));
+  if (i < p.count) out_[i] = (sum.x + sum.y) + (sum.z + sum.w);
+}
