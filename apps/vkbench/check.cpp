@@ -48,8 +48,11 @@ void Checker::fail(const std::string& why) {
 
 std::string Checker::status() const {
   if (failures_.empty()) return "ok";
+  constexpr size_t kShown = 3;
   std::string s = "FAILED: ";
-  for (size_t i = 0; i < failures_.size(); ++i) s += (i ? "; " : "") + failures_[i];
+  for (size_t i = 0; i < std::min(kShown, failures_.size()); ++i)
+    s += (i ? "; " : "") + failures_[i];
+  if (failures_.size() > kShown) s += fmt::format("; and {} more", failures_.size() - kShown);
   return s;
 }
 

@@ -45,6 +45,40 @@ Cell e2e_cell(const std::string& norm, const std::function<double(const EndToEnd
   };
 }
 
+// Where a kernel comes in the training step (unknown kernels last, in order of appearance).
+size_t step_position(const std::string& key) {
+  static const char* const kOrder[] = {"conv2d_forward",
+                                       "conv2d_backward_input",
+                                       "conv2d_backward_weight",
+                                       "conv2d_backward_weight_reduce",
+                                       "batchnorm",
+                                       "groupnorm",
+                                       "dropout",
+                                       "maxpool2d",
+                                       "avgpool_global",
+                                       "log_softmax_nll",
+                                       "sgd_update"};
+  size_t best = std::size(kOrder);
+  for (size_t i = 0; i < std::size(kOrder); ++i) {
+    if (key.rfind(kOrder[i], 0) == 0) return i;
+  }
+  return best;
+}
+
+// The sum of the medians of the rows `pick` selects: "—" if none, the reason if one was not timed.
+std::string sum_cell(const DeviceReport& r, const std::function<bool(const KernelRow&)>& pick) {
+  double sum = 0.0;
+  bool any = false;
+  for (const KernelRow& k : r.kernels) {
+    if (!pick(k)) continue;
+    if (!k.skipped.empty()) return "skipped: " + k.skipped;
+    if (k.check != "ok") return std::string("FAILED check");
+    sum += k.time.median_ms;
+    any = true;
+  }
+  return any ? number(sum) : std::string(kMissing);
+}
+
 std::string kernel_key(const KernelRow& k) {
   return k.norm.empty() ? k.kernel : fmt::format("{} ({})", k.kernel, k.norm);
 }
@@ -132,7 +166,8 @@ std::string compare_text(const std::vector<NamedReport>& reports) {
                                               : "skipped: " + p.warm_skipped);
   });
 
-  // Kernel medians summed over the step's layers, per kernel (norm kernels per norm).
+  // Kernel medians summed over the step's layers, per kernel (norm kernels per norm), in the
+  // order of the step; then the whole step per norm.
   std::vector<std::string> kernels;
   for (const NamedReport& n : reports) {
     for (const KernelRow& k : n.report.kernels) {
@@ -140,20 +175,18 @@ std::string compare_text(const std::vector<NamedReport>& reports) {
         kernels.push_back(kernel_key(k));
     }
   }
-  if (!kernels.empty())
-    section("kernel time per training step, ms (medians summed over the layers)");
+  std::stable_sort(kernels.begin(), kernels.end(), [](const std::string& a, const std::string& b) {
+    return step_position(a) < step_position(b);
+  });
+  if (!kernels.empty()) section("kernels, ms per training step");
   for (const std::string& key : kernels) {
     row(key, [key](const DeviceReport& r) {
-      double sum = 0.0;
-      bool any = false;
-      for (const KernelRow& k : r.kernels) {
-        if (kernel_key(k) != key) continue;
-        if (!k.skipped.empty()) return "skipped: " + k.skipped;
-        if (k.check != "ok") return std::string("FAILED check");
-        sum += k.time.median_ms;
-        any = true;
-      }
-      return any ? number(sum) : std::string(kMissing);
+      return sum_cell(r, [&](const KernelRow& k) { return kernel_key(k) == key; });
+    });
+  }
+  for (const std::string& norm : norms) {
+    row("all kernels of the step, " + norm, [norm](const DeviceReport& r) {
+      return sum_cell(r, [&](const KernelRow& k) { return k.norm.empty() || k.norm == norm; });
     });
   }
   std::string legend;

@@ -54,7 +54,7 @@ std::string ceilings_text(const DeviceReport& r) {
     if (!c.skipped.empty()) {
       t.add({c.name, skipped(c.skipped)});
     } else if (c.check != "ok") {
-      t.add({c.name, "FAILED check", "", "", "", c.counts, c.check});
+      t.add({c.name, "FAILED check", "", "", "", c.counts, "FAILED (below)"});
     } else {
       t.add({c.name, number(c.value) + " " + c.unit, number(c.time.median_ms),
              number(c.time.min_ms), number(c.time.max_ms), c.counts, c.check});
@@ -76,7 +76,8 @@ std::string kernels_text(const DeviceReport& r) {
       continue;
     }
     if (k.check != "ok") {
-      t.add({k.layer, k.norm, kernel, k.shape, "FAILED check", "", "", "", "", "", "", k.check});
+      t.add({k.layer, k.norm, kernel, k.shape, "FAILED check", "", "", "", "", "", "",
+             "FAILED (below)"});
       continue;
     }
     const Roofline roof = roofline(r, k);
@@ -98,16 +99,19 @@ std::string kernels_text(const DeviceReport& r) {
   return out + t.str();
 }
 
-// Sum of kernel medians for one training step with each norm: shared kernels plus that norm's.
+// Sum of kernel medians for one training step with each norm: shared kernels plus that norm's;
+// absent when any of them was not timed.
 std::map<std::string, double> step_kernel_ms(const DeviceReport& r) {
   std::map<std::string, double> out;
   for (const std::string& norm : r.settings.norms) {
     double sum = 0.0;
+    bool complete = !r.kernels.empty();
     for (const KernelRow& k : r.kernels) {
-      if (k.skipped.empty() && k.check == "ok" && (k.norm.empty() || k.norm == norm))
-        sum += k.time.median_ms;
+      if (!k.norm.empty() && k.norm != norm) continue;
+      complete = complete && k.skipped.empty() && k.check == "ok";
+      sum += k.time.median_ms;
     }
-    out[norm] = sum;
+    if (complete) out[norm] = sum;
   }
   return out;
 }

@@ -60,11 +60,15 @@ std::vector<std::string> DeviceReport::failures() const {
     if (c.skipped.empty() && c.check != "ok")
       out.push_back(fmt::format("ceiling {}: {}", c.name, c.check));
   }
+  // One line per failed case: a layer's kernels share the check of its ops.
+  const KernelRow* previous = nullptr;
   for (const KernelRow& k : kernels) {
-    if (k.skipped.empty() && k.check != "ok") {
-      out.push_back(fmt::format("{} {}{}: {}", k.kernel, k.layer,
-                                k.norm.empty() ? "" : " (" + k.norm + ")", k.check));
-    }
+    const bool same_case =
+        previous != nullptr && previous->layer == k.layer && previous->norm == k.norm;
+    previous = &k;
+    if (!k.skipped.empty() || k.check == "ok" || same_case) continue;
+    out.push_back(
+        fmt::format("{}{}: {}", k.layer, k.norm.empty() ? "" : " (" + k.norm + ")", k.check));
   }
   for (const EndToEnd& e : end_to_end) {
     if (e.skipped.empty() && e.check != "ok")

@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+"""vkbench as a user drives it: a quick benchmark of the default device (lavapipe in CI) written
+as JSON and checked field by field (every kernel checked "ok" and timed, ceilings and rates
+positive and finite, nothing null), `compare` of that report with itself and a PyTorch report in
+bench/torch_reference.py's shape, `--device all` in the several-device form, and the errors a
+user can make (missing or broken report files, a bad batch, an unknown device, no driver), each a
+clear line and a non-zero exit.
+
+  vkbench_check.py VKBENCH
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+SHADERS = {
+    "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_backward_weight_reduce",
+    "batchnorm_forward_stats", "batchnorm_forward_finalize", "batchnorm_forward", "batchnorm_backward_sums",
+    "batchnorm_backward_finalize", "batchnorm_backward", "groupnorm_forward_stats", "groupnorm_forward_finalize",
+    "groupnorm_forward", "groupnorm_backward_sums", "groupnorm_backward_finalize", "groupnorm_backward",
+    "dropout_forward", "dropout_backward", "maxpool2d_forward", "maxpool2d_backward", "avgpool_global_forward",
+    "avgpool_global_backward", "log_softmax_nll_forward", "log_softmax_nll_backward", "sgd_update",
+}
+
+
+def fail(message):
+    print(f"vkbench_check: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def run(args, env=None, expect_ok=True):
+    result = subprocess.run(args, capture_output=True, text=True, env=env)
+    if expect_ok and result.returncode != 0:
+        fail(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    if not expect_ok and result.returncode == 0:
+        fail(f"{' '.join(args)} exited 0; an error was expected:\n{result.stdout}")
+    return result
+
+
+def expect_error(args, pattern, env=None):
+    result = run(args, env=env, expect_ok=False)
+    text = result.stdout + result.stderr
+    if pattern not in text:
+        fail(f"{' '.join(args)}: the message does not say '{pattern}':\n{text}")
+
+
+def no_nulls(value, where="report"):
+    if value is None:
+        fail(f"{where} is null (vkbench writes 'skipped: reason', never a missing number)")
+    if isinstance(value, float) and not math.isfinite(value):
+        fail(f"{where} is not finite")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            no_nulls(v, f"{where}.{k}")
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            no_nulls(v, f"{where}[{i}]")
+
+
+def positive(row, key, where):
+    if not isinstance(row.get(key), (int, float)) or not row[key] > 0:
+        fail(f"{where}: {key} = {row.get(key)!r}, expected a positive number")
+
+
+def check_report(report, batch):
+    no_nulls(report)
+    device = report["device"]
+    for key in ("name", "vendor", "type", "driver_name", "driver_info", "driver_version", "api_version",
+                "subgroup_operations"):
+        if not device.get(key):
+            fail(f"device.{key} is empty")
+    positive(device, "subgroup_size", "device")
+    if not device["memory_heaps"]:
+        fail("no memory heaps in the provenance")
+
+    ceilings = {c["name"]: c for c in report["ceilings"]}
+    if set(ceilings) != {"fma_scalar", "fma_vec4", "copy_shader", "copy_transfer"}:
+        fail(f"ceilings: {sorted(ceilings)}")
+    for name, c in ceilings.items():
+        if c.get("check") != "ok":
+            fail(f"ceiling {name}: {c}")
+        positive(c, "value", name)
+        if "read" not in c["counts"] and "FLOP" not in c["counts"]:
+            fail(f"ceiling {name} does not say what it counts: {c['counts']}")
+    positive(report["roofline"], "peak_gflops", "roofline")
+    positive(report["roofline"], "bandwidth_gbs", "roofline")
+
+    kernels = report["kernels"]
+    seen = {k["kernel"] for k in kernels}
+    if seen != SHADERS:
+        fail(f"kernel table: missing {sorted(SHADERS - seen)}, unexpected {sorted(seen - SHADERS)}")
+    for k in kernels:
+        where = f"kernel {k['kernel']} {k['layer']} {k['norm']}"
+        if k["check"] != "ok" or k["check_rel_l2"] > 1e-4:
+            fail(f"{where}: check {k['check']}")
+        if k["repeats"] != 3 or not k["min_ms"] <= k["median_ms"] <= k["max_ms"]:
+            fail(f"{where}: timings {k}")
+        for key in ("median_ms", "flops", "bytes", "gflops", "gbs", "roofline_fraction"):
+            positive(k, key, where)
+        if k["bound"] not in ("compute", "memory"):
+            fail(f"{where}: bound {k['bound']}")
+        if not k["shape"].startswith(f"[{batch},") and k["kernel"] != "sgd_update":
+            fail(f"{where}: shape {k['shape']} is not at batch {batch}")
+    norms = {k["norm"] for k in kernels if k["norm"]}
+    if norms != {"bn", "ln", "gn"}:
+        fail(f"norm kernels for {sorted(norms)}")
+
+    rows = {e["norm"]: e for e in report["end_to_end"]}
+    if set(rows) != {"bn", "ln", "gn"}:
+        fail(f"end to end rows: {sorted(rows)}")
+    for norm, e in rows.items():
+        if e["check"] != "ok" or e["batch"] != batch:
+            fail(f"end to end {norm}: {e}")
+        for key in ("train_images_per_second", "eval_images_per_second", "dispatches_per_step",
+                    "barriers_per_step"):
+            positive(e, key, f"end to end {norm}")
+
+    pipelines = report["pipelines"]
+    positive(pipelines, "kernels", "pipelines")
+    positive(pipelines, "cold_seconds", "pipelines")
+    if pipelines.get("warm_skipped") != "--quick":
+        fail(f"pipelines: warm should be skipped under --quick: {pipelines}")
+
+
+def main():
+    vkbench = sys.argv[1]
+    with tempfile.TemporaryDirectory() as work:
+        report_file = os.path.join(work, "lavapipe.json")
+        batch = 5  # odd: partial workgroups everywhere
+        result = run([vkbench, "--quick", "--batch", str(batch), "--json", report_file])
+        for heading in ("Ceilings", "Kernels of the training step", "End to end", "Pipeline creation"):
+            if heading not in result.stdout:
+                fail(f"the screen report has no '{heading}' section:\n{result.stdout}")
+        with open(report_file) as f:
+            report = json.load(f)
+        check_report(report, batch)
+
+        torch_file = os.path.join(work, "torch.json")
+        with open(torch_file, "w") as f:
+            json.dump({"device": {"name": "PyTorch 9.9 CPU, 2 threads", "vendor": "PyTorch", "type": "CPU"},
+                       "end_to_end": [{"norm": "bn", "batch": 128, "steps": 30, "train_images_per_second": 2345.6,
+                                       "eval_images_per_second": 9876.5}]}, f)
+        result = run([vkbench, "compare", report_file, report_file, torch_file])
+        table = result.stdout
+        for needle in (report["device"]["name"], "PyTorch 9.9 CPU", "train images/s, bn", "2346",
+                       "FMA vec4, GFLOP/s", "conv2d_forward", "batchnorm_forward (bn)", "[3]"):
+            if needle not in table:
+                fail(f"compare output lacks '{needle}':\n{table}")
+
+        all_file = os.path.join(work, "all.json")
+        run([vkbench, "--device", "all", "--quick", "--quiet", "--sections", "ceilings", "--json", all_file])
+        with open(all_file) as f:
+            several = json.load(f)
+        if "reports" not in several and "device" not in several:
+            fail(f"--device all wrote neither one report nor {{'reports': [...]}}")
+        run([vkbench, "compare", all_file, torch_file])
+
+        broken = os.path.join(work, "broken.json")
+        with open(broken, "w") as f:
+            f.write("{ not json")
+        expect_error([vkbench, "compare", broken], "is not valid JSON")
+        expect_error([vkbench, "compare", os.path.join(work, "nowhere.json")], "nowhere.json")
+        expect_error([vkbench, "--batch", "0"], "--batch")
+        expect_error([vkbench, "--device", "no-such-gpu", "--quick"], "matches no device")
+        no_driver = dict(os.environ, VK_ICD_FILENAMES="/nonexistent/icd.json", VK_DRIVER_FILES="/nonexistent/icd.json")
+        expect_error([vkbench, "--quick"], "install mesa-vulkan-drivers", env=no_driver)
+        if os.path.exists(os.path.join(work, "nowhere.json")):
+            fail("a failed run created a file")
+    print("vkbench_check: 1 passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()
