@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""compare_check.py VKMNIST DATA_DIR: runs a short `vkmnist compare` and checks the study folder:
+every figure exists as a PNG of sane size that is not blank, every link in report.md resolves,
+and the tables hold the three models."""
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+
+def png(path):
+    """(width, height, distinct byte values in the decoded image data) of a PNG file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        sys.exit(f"compare_check: {path} is not a PNG")
+    width, height = struct.unpack(">II", data[16:24])
+    idat, pos = b"", 8
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"IDAT":
+            idat += data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+    return width, height, len(set(zlib.decompress(idat)))
+
+
+def main():
+    vkmnist, data = sys.argv[1], sys.argv[2]
+    with tempfile.TemporaryDirectory() as work:
+        out = os.path.join(work, "study")
+        subprocess.run([vkmnist, "compare", "--data", data, "--train-limit", "1500", "--test-limit", "400",
+                        "--epochs", "2", "--batch-size", "64", "--quiet", "--out", out], check=True)
+        for name, (min_w, min_h) in {"curves.png": (800, 600), "misclassified_bn.png": (500, 300),
+                                     "misclassified_ln.png": (500, 300), "misclassified_gn.png": (500, 300)}.items():
+            w, h, distinct = png(os.path.join(out, name))
+            if w < min_w or h < min_h:
+                sys.exit(f"compare_check: {name} is {w}x{h}")
+            if distinct < 16:
+                sys.exit(f"compare_check: {name} looks blank ({distinct} distinct byte values)")
+        report = open(os.path.join(out, "report.md")).read()
+        links = re.findall(r"\]\(([^)]+)\)", report)
+        if len(links) < 10:
+            sys.exit(f"compare_check: report.md has only {len(links)} links")
+        for link in links:
+            if not os.path.exists(os.path.join(out, link)):
+                sys.exit(f"compare_check: report.md links to missing {link}")
+        results = open(os.path.join(out, "results.csv")).read().splitlines()
+        if len(results) != 4 or not all(any(k in r for r in results) for k in (",bn,", ",ln,", ",gn,")):
+            sys.exit("compare_check: results.csv should hold bn, ln and gn")
+        for key in ("bn", "ln", "gn"):
+            rows = open(os.path.join(out, f"confusion_{key}.csv")).read().splitlines()
+            total = sum(int(v) for r in rows[1:] for v in r.split(",")[1:])
+            if len(rows) != 11 or total != 400:
+                sys.exit(f"compare_check: confusion_{key}.csv should count 400 test images, counts {total}")
+    print("compare_check: figures, tables and report.md are complete")
+
+
+if __name__ == "__main__":
+    main()
