@@ -4,6 +4,9 @@
   bench/torch_reference.py bench [--norm bn|ln|gn] [--batch 128] [--steps 50] [--json FILE]
       times N training steps and N eval batches on the same data and batch, prints images/s in
       vkbench's JSON shape (device "PyTorch <version> CPU, <threads> threads").
+  bench/torch_reference.py eval --model runs/X/model.safetensors
+      loads a vkmnist checkpoint into the PyTorch net and evaluates the 10,000 test images: the
+      same accuracy as vkmnist's last epoch shows the checkpoint is usable outside vkmnist.
   bench/torch_reference.py train [--norm bn] [--epochs 20] [--l1 1e-5] ...
       the same recipe as `vkmnist train` (one-cycle SGD, ±7° rotation, dropout), printing test
       accuracy per epoch: the accuracy yardstick for vkmnist's defaults.
@@ -146,6 +149,39 @@ def train(args):
     print(json.dumps({"norm": args.norm, "best_test_accuracy": best, "final_test_accuracy": test_acc}))
 
 
+def read_safetensors(path):
+    """A safetensors file as {name: tensor} and its metadata, with nothing but the standard library."""
+    with open(path, "rb") as f:
+        data = f.read()
+    header_len, = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + header_len])
+    metadata = header.pop("__metadata__", {})
+    tensors = {}
+    for name, info in header.items():
+        assert info["dtype"] == "F32", f"{name}: dtype {info['dtype']}"
+        begin, end = info["data_offsets"]
+        array = np.frombuffer(data[8 + header_len + begin:8 + header_len + end], dtype="<f4")
+        tensors[name] = torch.from_numpy(array.copy()).reshape(info["shape"])
+    return tensors, metadata
+
+
+def evaluate(args):
+    tensors, meta = read_safetensors(args.model)
+    model = SeedNet(meta["norm"], int(meta["groups"]), meta["affine"] == "true", float(meta["dropout"]))
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
+    missing = [m for m in missing if not m.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        sys.exit(f"eval: missing {missing}, unexpected {unexpected}")
+    x_test, y_test = load(args.data, False)
+    model.eval()
+    with torch.no_grad():
+        out = torch.cat([model(normalize(x_test[i:i + 1000])) for i in range(0, len(x_test), 1000)])
+    acc = 100.0 * (out.argmax(1) == y_test).sum().item() / len(x_test)
+    loss = F.nll_loss(out, y_test).item()
+    print(json.dumps({"model": args.model, "norm": meta["norm"], "epochs_completed": meta.get("epochs_completed"),
+                      "test_loss": loss, "test_accuracy": acc}))
+
+
 def median(values):
     values = sorted(values)
     return values[len(values) // 2]
@@ -194,6 +230,9 @@ def bench(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+    e = sub.add_parser("eval")
+    e.add_argument("--model", required=True)
+    e.add_argument("--data", default=os.path.join(ROOT, "data", "mnist"))
     for name in ("train", "bench"):
         p = sub.add_parser(name)
         p.add_argument("--data", default=os.path.join(ROOT, "data", "mnist"))
@@ -218,9 +257,11 @@ def main():
     b.add_argument("--warmup", type=int, default=5)
     b.add_argument("--json", default="")
     args = parser.parse_args()
-    if args.threads:
+    if getattr(args, "threads", 0):
         torch.set_num_threads(args.threads)
-    if args.command == "train":
+    if args.command == "eval":
+        evaluate(args)
+    elif args.command == "train":
         if args.norm == "all":
             sys.exit("train: choose one --norm")
         train(args)
