@@ -85,7 +85,7 @@ std::string kernel_key(const KernelRow& k) {
 
 }  // namespace
 
-std::string compare_text(const std::vector<NamedReport>& reports) {
+std::string compare_text(const std::vector<NamedReport>& reports, bool brief) {
   std::vector<std::string> header = {"measure"};
   for (size_t i = 0; i < reports.size(); ++i) {
     header.push_back(fmt::format(">[{}] {}", i + 1, reports[i].report.device.name));
@@ -121,6 +121,8 @@ std::string compare_text(const std::vector<NamedReport>& reports) {
     return r.device.subgroup_ops_used ? s : s + ", ops off";
   });
   row("host CPU", [&](const DeviceReport& r) { return text(r.host.cpu); });
+  row("host load average at the start",
+      [&](const DeviceReport& r) { return text(r.host.load_average); });
   row("batch", [](const DeviceReport& r) {
     if (r.settings.batch > 0) return fmt::format("{}", r.settings.batch);
     return r.end_to_end.empty() ? std::string(kMissing) : fmt::format("{}", r.end_to_end[0].batch);
@@ -179,10 +181,26 @@ std::string compare_text(const std::vector<NamedReport>& reports) {
     return step_position(a) < step_position(b);
   });
   if (!kernels.empty()) section("kernels, ms per training step");
-  for (const std::string& key : kernels) {
-    row(key, [key](const DeviceReport& r) {
-      return sum_cell(r, [&](const KernelRow& k) { return kernel_key(k) == key; });
+  if (brief) {
+    row("convolutions (forward, backward input, backward weight)", [](const DeviceReport& r) {
+      return sum_cell(r, [](const KernelRow& k) { return k.kernel.rfind("conv2d_", 0) == 0; });
     });
+    for (const std::string& norm : norms) {
+      row("norm + ReLU, " + norm, [norm](const DeviceReport& r) {
+        return sum_cell(r, [&](const KernelRow& k) { return k.norm == norm; });
+      });
+    }
+    row("dropout, pooling, loss, SGD", [](const DeviceReport& r) {
+      return sum_cell(r, [](const KernelRow& k) {
+        return k.norm.empty() && k.kernel.rfind("conv2d_", 0) != 0;
+      });
+    });
+  } else {
+    for (const std::string& key : kernels) {
+      row(key, [key](const DeviceReport& r) {
+        return sum_cell(r, [&](const KernelRow& k) { return kernel_key(k) == key; });
+      });
+    }
   }
   for (const std::string& norm : norms) {
     row("all kernels of the step, " + norm, [norm](const DeviceReport& r) {

@@ -15,6 +15,7 @@ struct NamedReport {
   DeviceReport report;
 };
 
-std::string compare_text(const std::vector<NamedReport>& reports);
+// brief: the kernel time per family (convolutions, each norm, the rest) instead of per kernel.
+std::string compare_text(const std::vector<NamedReport>& reports, bool brief = false);
 
 }  // namespace vkbench

@@ -211,7 +211,11 @@ DeviceReport report_from_json(const ordered_json& j) {
   r.date = j.value("date", std::string());
   r.skipped = j.value("skipped", std::string());
   if (j.contains("settings")) r.settings.batch = j["settings"].value("batch", 0u);
-  if (j.contains("host")) r.host.cpu = j["host"].value("cpu", std::string());
+  if (j.contains("host")) {
+    r.host.cpu = j["host"].value("cpu", std::string());
+    r.host.threads = j["host"].value("threads", 0u);
+    r.host.load_average = j["host"].value("load_average", std::string());
+  }
   if (!j.contains("device"))
     throw vkm::Error("not a vkbench or torch_reference.py report: no \"device\"");
   r.device = read_device(j["device"]);

@@ -26,6 +26,7 @@ struct Options {
   bool quiet = false;
   vkbench::Settings settings;
   std::vector<std::string> compare_files;
+  bool brief = false;
 };
 
 // --quick: a small batch and few repeats (tests, a first look); explicit options still win.
@@ -80,7 +81,7 @@ int run_compare(const Options& o) {
     for (vkbench::DeviceReport& r : vkbench::read_reports(file))
       reports.push_back({file, std::move(r)});
   }
-  fmt::print("{}", vkbench::compare_text(reports));
+  fmt::print("{}", vkbench::compare_text(reports, o.brief));
   return 0;
 }
 
@@ -146,6 +147,7 @@ int main(int argc, char** argv) {
   compare->add_option("files", o.compare_files, "Report files")
       ->required()
       ->check(CLI::ExistingFile);
+  compare->add_flag("--brief", o.brief, "Kernel time per family (convolutions, norms, the rest)");
   app.require_subcommand(0, 1);
 
   try {
