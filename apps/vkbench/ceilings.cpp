@@ -34,8 +34,9 @@ static_assert(sizeof(CopyPush) == 8, "mirrors Push in shaders/bench_copy.comp");
 
 constexpr uint32_t kFmaWorkgroup = 64;
 constexpr uint32_t kCopyWorkgroup = 256;
-constexpr uint32_t kCopyBlock = 4096;  // vec4s per workgroup: 64 KiB, within a CPU core's L2
-constexpr uint32_t kChains = 8;        // independent chains per invocation, as in the shaders
+constexpr uint32_t kCopyBlock = 4096;       // vec4s per workgroup: 64 KiB, within a CPU core's L2
+constexpr uint32_t kChains = 8;             // independent chains per invocation, as in the shaders
+constexpr uint32_t kStepsPerIteration = 8;  // the shaders run every chain 4 times per loop
 constexpr float kA = 0.999f;  // acc -> a * acc + b converges to b / (1 - a) = 1: no overflow,
 constexpr float kB = 0.001f;  // no denormals, and float's rounding stays bounded
 
@@ -58,7 +59,7 @@ double fma_expected(const FmaVariant& v, uint32_t j, uint32_t iterations) {
       lanes[c][l] = c == 0 ? base : base + chain_offsets[c];
     }
   }
-  for (uint32_t t = 0; t < iterations; ++t) {
+  for (uint32_t t = 0; t < iterations * kStepsPerIteration; ++t) {
     for (uint32_t c = 0; c < kChains; ++c) {
       for (uint32_t l = 0; l < v.width; ++l) lanes[c][l] = std::fma(lanes[c][l], kA, kB);
     }
@@ -117,7 +118,7 @@ Ceiling measure_fma(const BenchContext& ctx, const FmaVariant& v) {
   Checker checker;
   checker.compare(v.name, got, want);
   c.check = checker.status();
-  c.work = 2.0 * count * static_cast<double>(iterations) * kChains * v.width;
+  c.work = 2.0 * count * static_cast<double>(iterations) * kChains * v.width * kStepsPerIteration;
   if (checker.ok()) {
     std::vector<double> ms;
     for (const auto& run : profile_runs(*program, ctx.settings.warmup, ctx.settings.repeats))
