@@ -125,7 +125,7 @@ Ceiling measure_fma(const BenchContext& ctx, const FmaVariant& v) {
       ms.push_back(run[0]);
     c.time = summarize(ms);
     if (c.time.median_ms <= 0.0) c.skipped = "the dispatch is below the timestamp resolution";
-    c.value = c.work / (c.time.median_ms * 1e6);
+    c.value = c.work / (c.time.min_ms * 1e6);
   }
   return c;
 }
@@ -188,7 +188,7 @@ std::vector<Ceiling> measure_copies(const BenchContext& ctx) {
     ceiling->time = summarize(ms);
     if (ceiling->time.median_ms <= 0.0)
       ceiling->skipped = "the copy is below the timestamp resolution";
-    ceiling->value = ceiling->work / (ceiling->time.median_ms * 1e6);
+    ceiling->value = ceiling->work / (ceiling->time.min_ms * 1e6);
   }
   return {shader, transfer};
 }

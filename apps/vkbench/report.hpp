@@ -70,7 +70,7 @@ struct Ceiling {
   std::string check;    // "ok" or "FAILED: ..."
   double work = 0.0;    // FLOPs or bytes per dispatch
   Stats time;
-  double value = 0.0;  // work / median time, in `unit`
+  double value = 0.0;  // work / the best (shortest) time, in `unit`
 };
 
 // One kernel (or a group of identical small dispatches) of the training step.
