@@ -1,13 +1,16 @@
 #version 460
 #extension GL_GOOGLE_include_directive : require
-// conv2d backward to the weight, pass 2 of 2: dw[i] = sum over the sets g = 0, 1, ... of
-// partials[g, i], in that order (bitwise reproducible). One invocation per weight.
-// partials [sets, count] -> dw [count] (the weight's shape, OIHW).
+// conv2d backward to the weight, pass 2 of 2: dw[o, c, a, b] = the sum over lanes l = 0, 1, ...
+// of pass 1's partials[tile of o, l, (o mod tile, c, a, b)], in that order (bitwise
+// reproducible). One invocation per weight.
+// partials [tiles, lanes, tile_padded] -> dw [count] (the weight's shape, OIHW).
 #include "base.glsl"
 
 layout(push_constant) uniform Push {
-  uint count;  // weights
-  uint sets;   // partial sums per weight (invocations along x of pass 1)
+  uint count;        // weights: C_OUT * C_IN * K * K
+  uint lanes;        // partial sums per weight (pass 1's invocations along x)
+  uint tile;         // weights per tile: CO_TILE * C_IN * K * K
+  uint tile_padded;  // tile rounded up to a multiple of 4
 } p;
 
 layout(set = 0, binding = 0) readonly buffer Partials { float partials[]; };
@@ -16,7 +19,9 @@ layout(set = 0, binding = 1) writeonly buffer DW { float dw[]; };
 void main() {
   const uint i = gl_GlobalInvocationID.x;
   if (i >= p.count) return;
+  const uint tile = i / p.tile;
+  const uint base = tile * p.lanes * p.tile_padded + (i - tile * p.tile);
   float sum = 0.0;
-  for (uint g = 0; g < p.sets; ++g) sum += partials[g * p.count + i];
+  for (uint l = 0; l < p.lanes; ++l) sum += partials[base + l * p.tile_padded];
   dw[i] = sum;
 }

@@ -1,80 +1,75 @@
 #version 460
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
-// conv2d forward (no bias, stride 1, zero padding PAD):
-//   y[n, o, i, j] = sum_{c, a, b} x[n, c, i + a - PAD, j + b - PAD] * w[o, c, a, b]
-// x [N, C_IN, H, W], w [C_OUT, C_IN, K, K] (OIHW), y [N, C_OUT, HO, WO].
+// conv2d forward (no bias, stride 1, zero padding p.pad):
+//   y[n, o, i, j] = sum_{c, a, b} x[n, c, i + a - pad, j + b - pad] * w[o, c, a, b]
+// x [N, C_IN, h, w], w [C_OUT, C_IN, K, K] (OIHW), y [N, C_OUT, ho, wo].
 //
-// One invocation per sample (the lanes of a subgroup are samples), each computing CO_TILE output
-// channels (workgroup y) over a band of BAND output rows (workgroup z). Built for CPU drivers
-// like lavapipe, where every memory access costs a loop over the lanes and arithmetic is cheap:
-// the tile's weights are loaded once into registers, the input is read through a sliding window
-// of ROWS + K - 1 rows by K columns, so each input value is loaded about (ROWS + K - 1) / ROWS
-// times, and each output is stored once. The shapes are specialization constants, so every
-// inner loop unrolls into straight FMAs on registers.
+// Built for CPU drivers like lavapipe, where every buffer access with a per-lane address costs a
+// loop over the lanes and arithmetic is cheap. The lanes are samples: invocation `lane` of
+// `lanes` computes samples lane, lane + lanes, ... for the CO_TILE output channels from
+// first_channel (one dispatch per tile) over a band of output rows (workgroup z). The tile's
+// weights are loaded once into registers, at lane-uniform addresses (one scalar load each); the
+// input streams through a sliding window of ROWS + K - 1 rows by K columns, so each input value
+// is loaded about (ROWS + K - 1) / ROWS times, and each output is stored once. Channel counts and
+// the kernel size are specialization constants: the inner loops unroll into FMAs on registers.
+// The image size is a push constant, so layers that differ only in it share one kernel.
 #include "base.glsl"
 
 layout(constant_id = 10) const uint C_IN = 1;
 layout(constant_id = 11) const uint C_OUT = 1;
-layout(constant_id = 12) const uint H = 1;
-layout(constant_id = 13) const uint W = 1;
-layout(constant_id = 14) const uint K = 1;
-layout(constant_id = 15) const uint PAD = 0;
-layout(constant_id = 16) const uint CO_TILE = 1;  // output channels per invocation, divides C_OUT
-layout(constant_id = 17) const uint ROWS = 1;     // output rows per step of the window
-layout(constant_id = 18) const uint BAND = 1;     // output rows per workgroup z
+layout(constant_id = 12) const uint K = 1;
+layout(constant_id = 13) const uint CO_TILE = 1;  // output channels per dispatch, divides C_OUT
+layout(constant_id = 14) const uint ROWS = 1;     // output rows per step of the window
 
-const uint HO = H + 2 * PAD - K + 1;
-const uint WO = W + 2 * PAD - K + 1;
 const uint WIN = ROWS + K - 1;  // input rows in the window
 
 layout(push_constant) uniform Push {
-  uint n;  // samples in this batch (<= the N the tensors were made for)
+  uint n;                 // samples in this batch (<= the N the tensors were made for)
+  uint samples_per_lane;  // ceil(n / lanes)
+  uint lanes;             // invocations along x in the whole dispatch
+  uint first_channel;     // first output channel of the tile
+  uint h;                 // input height
+  uint w;                 // input width
+  uint pad;               // zero padding on every side
+  uint band;              // output rows per workgroup z
 } p;
 
 layout(set = 0, binding = 0) readonly buffer X { float x[]; };
-layout(set = 0, binding = 1) readonly buffer Weight { float w[]; };
+layout(set = 0, binding = 1) readonly buffer Weight { float weight[]; };
 layout(set = 0, binding = 2) writeonly buffer Y { float y[]; };
 
-// x[sample at base, c, row, col], zero in the padding. Lane-uniform branches: loads are clamped.
+float wt[CO_TILE * C_IN * K * K];  // the tile's weights [CO_TILE, C_IN, K, K]
+float win[C_IN * WIN * K];         // the window [C_IN, WIN, K]
+
+// x[sample at base, c, row, col], zero in the padding (the load itself is clamped: no branch).
 float load_x(uint base, uint c, int row, int col) {
-  const bool inside = row >= 0 && row < int(H) && col >= 0 && col < int(W);
-  const uint r = uint(clamp(row, 0, int(H) - 1));
-  const uint q = uint(clamp(col, 0, int(W) - 1));
-  const float v = x[base + (c * H + r) * W + q];
+  const bool inside = row >= 0 && row < int(p.h) && col >= 0 && col < int(p.w);
+  const uint r = uint(clamp(row, 0, int(p.h) - 1));
+  const uint q = uint(clamp(col, 0, int(p.w) - 1));
+  const float v = x[base + (c * p.h + r) * p.w + q];
   return inside ? v : 0.0;
 }
 
-void main() {
-  const bool live = gl_GlobalInvocationID.x < p.n;
-  const uint sample_index = min(gl_GlobalInvocationID.x, p.n - 1);  // idle lanes read a real sample
-  const uint o0 = gl_WorkGroupID.y * CO_TILE;
-  const uint row_begin = gl_WorkGroupID.z * BAND;
-  const uint row_end = min(row_begin + BAND, HO);
-
-  float wt[CO_TILE * C_IN * K * K];  // [CO_TILE, C_IN, K, K]
-  [[unroll]] for (uint i = 0; i < CO_TILE * C_IN * K * K; ++i) wt[i] = w[o0 * C_IN * K * K + i];
-
-  const uint x_base = sample_index * C_IN * H * W;
-  const uint y_base = (sample_index * C_OUT + o0) * HO * WO;
-  [[dont_unroll]] for (uint i0 = row_begin; i0 < row_end; i0 += ROWS) {
-    const int top = int(i0) - int(PAD);
-    float win[C_IN * WIN * K];  // [C_IN, WIN, K]: input columns j - PAD .. j - PAD + K - 1
-    [[unroll]] for (uint c = 0; c < C_IN; ++c) {
-      [[unroll]] for (uint r = 0; r < WIN; ++r) {
-        [[unroll]] for (uint b = 1; b < K; ++b) {
-          win[(c * WIN + r) * K + b] = load_x(x_base, c, top + int(r), int(b) - 1 - int(PAD));
-        }
-      }
+// Slides the window one column right: input column `col` of rows top .. top + WIN - 1 enters.
+void advance(uint x_base, int top, int col) {
+  [[unroll]] for (uint c = 0; c < C_IN; ++c) {
+    [[unroll]] for (uint r = 0; r < WIN; ++r) {
+      const uint row = (c * WIN + r) * K;
+      [[unroll]] for (uint b = 0; b + 1 < K; ++b) win[row + b] = win[row + b + 1];
+      win[row + K - 1] = load_x(x_base, c, top + int(r), col);
     }
-    [[dont_unroll]] for (uint j = 0; j < WO; ++j) {
-      // Slide the window one column right and load the new column.
-      [[unroll]] for (uint c = 0; c < C_IN; ++c) {
-        [[unroll]] for (uint r = 0; r < WIN; ++r) {
-          [[unroll]] for (uint b = 0; b + 1 < K; ++b) win[(c * WIN + r) * K + b] = win[(c * WIN + r) * K + b + 1];
-          win[(c * WIN + r) * K + K - 1] = load_x(x_base, c, top + int(r), int(j + K - 1) - int(PAD));
-        }
-      }
+  }
+}
+
+// Output rows [row_begin, row_end) of one sample: x at x_base, y (first channel of the tile) at
+// y_base.
+void convolve(uint x_base, uint y_base, bool live, uint row_begin, uint row_end, uint ho, uint wo) {
+  [[dont_unroll]] for (uint i0 = row_begin; i0 < row_end; i0 += ROWS) {
+    const int top = int(i0) - int(p.pad);
+    [[dont_unroll]] for (uint b = 0; b + 1 < K; ++b) advance(x_base, top, int(b) - int(p.pad));
+    [[dont_unroll]] for (uint j = 0; j < wo; ++j) {
+      advance(x_base, top, int(j + K - 1) - int(p.pad));
       [[unroll]] for (uint r = 0; r < ROWS; ++r) {
         [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
           float acc = 0.0;
@@ -85,9 +80,24 @@ void main() {
               }
             }
           }
-          if (live && i0 + r < row_end) y[y_base + (o * HO + i0 + r) * WO + j] = acc;
+          if (live && i0 + r < row_end) y[y_base + (o * ho + i0 + r) * wo + j] = acc;
         }
       }
     }
+  }
+}
+
+void main() {
+  const uint ho = p.h + 2 * p.pad - K + 1;
+  const uint wo = p.w + 2 * p.pad - K + 1;
+  const uint row_begin = gl_WorkGroupID.z * p.band;
+  const uint row_end = min(row_begin + p.band, ho);
+  [[unroll]] for (uint i = 0; i < CO_TILE * C_IN * K * K; ++i) wt[i] = weight[p.first_channel * C_IN * K * K + i];
+  // Idle lanes (past n) compute on a real sample and store nothing.
+  [[dont_unroll]] for (uint s = 0; s < p.samples_per_lane; ++s) {
+    const uint sample_index = gl_GlobalInvocationID.x + s * p.lanes;
+    const uint safe = min(sample_index, p.n - 1);
+    convolve(safe * C_IN * p.h * p.w, (safe * C_OUT + p.first_channel) * ho * wo, sample_index < p.n, row_begin,
+             row_end, ho, wo);
   }
 }

@@ -1,7 +1,7 @@
 // Conv2d on the device: a convolution without bias, stride 1, zero padding `pad` on every side
 // (0 for "valid", (k - 1) / 2 for "same"), any square kernel. Forward, backward to the input and
-// backward to the weight (two passes, no atomics: bitwise reproducible), each one kernel per
-// layer with the layer's shapes as specialization constants (see shaders/conv2d_*.comp).
+// backward to the weight (two passes, no atomics: bitwise reproducible), one kernel per
+// direction with the layer's shapes as specialization constants (see shaders/conv2d_*.comp).
 #pragma once
 
 #include <cstdint>
@@ -17,31 +17,35 @@
 
 namespace vkm::nn {
 
+// Shared by conv2d_forward, conv2d_backward_input and conv2d_backward_weight: invocation `lane`
+// of `lanes` along x handles samples lane, lane + lanes, ... below n, for the channel tile that
+// starts at first_channel (one dispatch per tile). The image size travels here rather than in
+// specialization constants, so layers that differ only in it share their kernels.
 struct Conv2dPush {
-  uint32_t n;  // samples in this batch
-};
-static_assert(sizeof(Conv2dPush) == 4,
-              "mirrors Push in conv2d_forward.comp, conv2d_backward_input.comp");
-
-struct Conv2dBackwardWeightPush {
   uint32_t n;                 // samples in this batch
   uint32_t samples_per_lane;  // ceil(n / lanes)
   uint32_t lanes;             // invocations along x
+  uint32_t first_channel;     // output channel (backward input: input channel) of the tile
+  uint32_t h, w;              // input size
+  uint32_t pad;               // zero padding on every side
+  uint32_t band;              // rows written per workgroup z (forward, backward input)
 };
-static_assert(sizeof(Conv2dBackwardWeightPush) == 12,
-              "mirrors Push in conv2d_backward_weight.comp");
+static_assert(sizeof(Conv2dPush) == 32,
+              "mirrors Push in shaders/conv2d_{forward,backward_input,backward_weight}.comp");
 
 struct Conv2dBackwardWeightReducePush {
-  uint32_t count;  // weights
-  uint32_t sets;   // partial sums per weight (the backward weight's lanes)
+  uint32_t count;        // weights
+  uint32_t lanes;        // partial sums per weight (the backward weight's lanes)
+  uint32_t tile;         // weights per tile
+  uint32_t tile_padded;  // tile rounded up to a multiple of 4
 };
-static_assert(sizeof(Conv2dBackwardWeightReducePush) == 8,
+static_assert(sizeof(Conv2dBackwardWeightReducePush) == 16,
               "mirrors Push in conv2d_backward_weight_reduce.comp");
 
 class Conv2d {
  public:
-  // input: the max shape [N, c_in, H, W]; owns Parameter "<name>.weight" [c_out, c_in, k, k],
-  // initialised as PyTorch does (reset_parameters(0)).
+  // input: the max shape [N, c_in, H, W]; owns Parameter "<name>.weight" [c_out, c_in, k, k]
+  // (zero until the model initialises it).
   Conv2d(Device& device, KernelCache& kernels, std::string name, Shape input, uint32_t c_out,
          uint32_t k, uint32_t pad);
 
@@ -51,9 +55,6 @@ class Conv2d {
   std::vector<Parameter*> parameters() { return {&weight_}; }
   size_t parameter_count() const { return weight_.value.numel(); }
 
-  // PyTorch's default: weight uniform in +-1 / sqrt(c_in * k * k), a pure function of (seed, name).
-  void reset_parameters(uint32_t seed);
-
   // x: [N, c_in, H, W] -> y: [N, c_out, H_out, W_out], first n samples.
   void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const;
   // dy: [N, c_out, H_out, W_out]. Writes weight().grad (overwrites, not accumulates) and, when dx
@@ -62,26 +63,30 @@ class Conv2d {
                        uint32_t n) const;
 
  private:
-  // How the work is cut into invocations (chosen once per layer, see conv2d.cpp).
+  // How one direction's work is cut into invocations (chosen once per layer, see conv2d.cpp).
   struct Plan {
-    uint32_t tile;  // output (or, backward to the input, input) channels per invocation
-    uint32_t rows;  // output rows per step of the sliding window
-    uint32_t band;  // output rows per workgroup z
+    uint32_t tile;       // output (backward input: input) channels per invocation
+    uint32_t tiles;      // dispatches: channels / tile
+    uint32_t rows;       // rows per step of the sliding window
+    uint32_t band;       // rows per workgroup z
+    uint32_t bands;      // workgroups along z
+    uint32_t max_lanes;  // cap on the invocations along the batch
   };
   void check(const char* op, const char* role, const Tensor& t, const Shape& want,
              uint32_t n) const;
-  uint32_t max_weight_lanes() const;  // partial sums sets of the backward weight at batch N
+  Conv2dPush push(const Plan& plan, uint32_t n) const;  // for the first tile
 
   std::string name_;
   Shape input_;
   uint32_t c_out_, k_, pad_;
+  bool cpu_;
   Parameter weight_;
   Plan forward_plan_, input_plan_, weight_plan_;
   const Kernel* forward_;
   const Kernel* backward_input_;
   const Kernel* backward_weight_;
   const Kernel* backward_weight_reduce_;
-  Buffer partials_;  // [max_weight_lanes(), c_out, c_in, k, k]
+  Buffer partials_;  // the backward weight's per-lane sums: [tiles, lanes, tile padded to 4]
 };
 
 }  // namespace vkm::nn
