@@ -13,6 +13,7 @@
 #include "apps/vkbench/compare.hpp"
 #include "apps/vkbench/json.hpp"
 #include "apps/vkbench/print.hpp"
+#include "apps/vkbench/provenance.hpp"
 #include "engine/device_info.hpp"
 #include "engine/error.hpp"
 #include "engine/instance.hpp"
@@ -51,8 +52,25 @@ int run_benchmark(const Options& o, const std::string& command) {
   }
   std::vector<vkbench::DeviceReport> reports;
   size_t failures = 0;
+  size_t errors = 0;
   for (const vkm::DeviceInfo* info : chosen) {
-    reports.push_back(vkbench::benchmark_device(instance, *info, o.settings, command, !o.quiet));
+    try {
+      reports.push_back(vkbench::benchmark_device(instance, *info, o.settings, command, !o.quiet));
+    } catch (const vkm::Error& e) {
+      // With several devices, one that fails (a lost device, a driver error) does not stop the
+      // others: its report says why, and the exit status is non-zero.
+      if (chosen.size() == 1) throw;
+      vkbench::DeviceReport failed;
+      failed.tool = std::string("vkbench ") + VKMNIST_VERSION;
+      failed.date = vkbench::now_iso8601();
+      failed.command = command;
+      failed.host = vkbench::host_info();
+      failed.settings = o.settings;
+      failed.device = vkbench::provenance(*info, !vkm::env_flag("VKMNIST_NO_SUBGROUP_OPS"));
+      failed.skipped = std::string("failed: ") + e.what();
+      reports.push_back(std::move(failed));
+      ++errors;
+    }
     fmt::print("{}\n", vkbench::report_text(reports.back()));
     std::fflush(stdout);
     failures += reports.back().failures().size();
@@ -64,6 +82,10 @@ int run_benchmark(const Options& o, const std::string& command) {
   if (instance.validation() && instance.validation_messages() > 0) {
     fmt::print(stderr, "vkbench: the validation layer reported {} messages\n",
                instance.validation_messages());
+    return 1;
+  }
+  if (errors > 0) {
+    fmt::print(stderr, "vkbench: {} of {} devices failed (see above)\n", errors, chosen.size());
     return 1;
   }
   if (failures > 0) {
