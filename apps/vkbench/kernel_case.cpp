@@ -12,12 +12,18 @@ namespace vkbench {
 
 namespace {
 
-double binding_bytes(const vkm::Node& node) {
-  double bytes = 0.0;
-  for (const vkm::Binding& b : node.bindings) {
-    bytes +=
-        static_cast<double>(b.buffer->size()) * (b.access == vkm::Access::kReadWrite ? 2.0 : 1.0);
+// The compulsory traffic of a row's dispatches: every distinct buffer they bind, read once or
+// written once (read-write: twice), however many of the dispatches bind it.
+double row_bytes(const vkm::Graph& graph, const std::vector<size_t>& nodes) {
+  std::map<std::pair<const vkm::Buffer*, vkm::Access>, double> buffers;
+  for (size_t i : nodes) {
+    for (const vkm::Binding& b : graph.nodes()[i].bindings) {
+      buffers[{b.buffer, b.access}] =
+          static_cast<double>(b.buffer->size()) * (b.access == vkm::Access::kReadWrite ? 2.0 : 1.0);
+    }
   }
+  double bytes = 0.0;
+  for (const auto& [key, size] : buffers) bytes += size;
   return bytes;
 }
 
@@ -29,9 +35,16 @@ std::vector<RowSpec> rows_per_node(const vkm::Graph& graph,
   for (size_t i = 0; i < graph.size(); ++i) {
     const vkm::Node& node = graph.nodes()[i];
     const std::string kernel = node.kernel != nullptr ? node.kernel->name() : node.label;
+    // A layer may split one op into several dispatches of a kernel (e.g. one per channel tile):
+    // they make one row, which carries the op's FLOPs once.
+    if (!rows.empty() && rows.back().kernel == kernel) {
+      rows.back().nodes.push_back(i);
+      continue;
+    }
     const auto it = flops.find(kernel);
-    if (it == flops.end())
+    if (it == flops.end()) {
       throw vkm::Error(fmt::format("vkbench: no FLOP formula for kernel {}", kernel));
+    }
     rows.push_back({kernel, {i}, it->second});
   }
   return rows;
@@ -54,7 +67,7 @@ std::vector<KernelRow> run_case(const BenchContext& ctx, const CaseInfo& info,
                   .shape = info.shape,
                   .dispatches = spec.nodes.size(),
                   .flops = spec.flops};
-    for (size_t node : spec.nodes) row.bytes += binding_bytes(graph.nodes()[node]);
+    row.bytes = row_bytes(graph, spec.nodes);
     row.check = checker.status();
     row.check_rel_l2 = checker.worst();
     if (!timed) row.skipped = "the compute queue has no timestamps";

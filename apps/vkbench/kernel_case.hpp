@@ -1,8 +1,9 @@
 // One case of the kernel table: a layer of the seed net built in isolation at the benchmark's
 // batch, its forward and backward recorded into a Graph, run once on random inputs, checked
 // against nn/reference, then timed node by node with GPU timestamps. FLOPs are given per kernel
-// by the case (its op's formula); bytes are every buffer the kernel binds, read once or written
-// once (read-write twice) — the tensors are allocated at exactly the benchmark's batch.
+// by the case (its op's formula); bytes are every distinct buffer the kernel's dispatches bind,
+// read once or written once (read-write twice) — the tensors are allocated at exactly the
+// benchmark's batch, so this is the op's compulsory traffic.
 #pragma once
 
 #include <cstdint>
@@ -32,8 +33,8 @@ struct RowSpec {
   double flops = 0.0;
 };
 
-// One row per node, FLOPs looked up by the node's kernel (a kernel missing from the map is a
-// bug in vkbench and throws).
+// One row per kernel of the op, in graph order (consecutive dispatches of one kernel share a
+// row), its FLOPs looked up by kernel (a kernel missing from the map is a bug and throws).
 std::vector<RowSpec> rows_per_node(const vkm::Graph& graph,
                                    const std::map<std::string, double>& flops);
 
