@@ -8,9 +8,8 @@
 // dy [N, C_OUT, ho, wo], w [C_OUT, C_IN, K, K] (OIHW), dx [N, C_IN, h, w].
 //
 // The same scheme as conv2d_forward.comp: lanes are samples (lane, lane + lanes, ...), CI_TILE dx
-// channels from first_channel (one dispatch per tile), a band of dx rows per workgroup z, the
-// tile's flipped weights in registers and dy read through a sliding window of ROWS + K - 1 rows
-// by K columns.
+// channels from first_channel (one dispatch per tile), the tile's flipped weights in registers and
+// dy read through a sliding window of ROWS + K - 1 rows by K columns.
 #include "base.glsl"
 
 layout(constant_id = 10) const uint C_IN = 1;     // the forward convolution's channels
@@ -29,7 +28,6 @@ layout(push_constant) uniform Push {
   uint h;                 // dx (the forward input) height
   uint w;                 // dx width
   uint pad;               // the forward convolution's zero padding
-  uint band;              // dx rows per workgroup z
 } p;
 
 layout(set = 0, binding = 0) readonly buffer DY { float dy[]; };
@@ -59,11 +57,10 @@ void advance(uint dy_base, int top, int col, uint ho, uint wo) {
   }
 }
 
-// dx rows [row_begin, row_end) of one sample: dy at dy_base, dx (first channel of the tile) at
-// dx_base.
-void convolve(uint dy_base, uint dx_base, bool live, uint row_begin, uint row_end, uint ho, uint wo) {
+// One sample: dy at dy_base, dx (first channel of the tile) at dx_base.
+void convolve(uint dy_base, uint dx_base, bool live, uint ho, uint wo) {
   const int s = int(K) - 1 - int(p.pad);
-  [[dont_unroll]] for (uint i0 = row_begin; i0 < row_end; i0 += ROWS) {
+  [[dont_unroll]] for (uint i0 = 0; i0 < p.h; i0 += ROWS) {
     const int top = int(i0) - s;
     [[dont_unroll]] for (uint b = 0; b + 1 < K; ++b) advance(dy_base, top, int(b) - s, ho, wo);
     [[dont_unroll]] for (uint j = 0; j < p.w; ++j) {
@@ -78,7 +75,7 @@ void convolve(uint dy_base, uint dx_base, bool live, uint row_begin, uint row_en
               }
             }
           }
-          if (live && i0 + r < row_end) dx[dx_base + (c * p.h + i0 + r) * p.w + j] = acc;
+          if (live && i0 + r < p.h) dx[dx_base + (c * p.h + i0 + r) * p.w + j] = acc;
         }
       }
     }
@@ -88,8 +85,6 @@ void convolve(uint dy_base, uint dx_base, bool live, uint row_begin, uint row_en
 void main() {
   const uint ho = p.h + 2 * p.pad - K + 1;
   const uint wo = p.w + 2 * p.pad - K + 1;
-  const uint row_begin = gl_WorkGroupID.z * p.band;
-  const uint row_end = min(row_begin + p.band, p.h);
   const uint c0 = p.first_channel;  // lane-uniform weight addresses: one scalar load each
   [[unroll]] for (uint c = 0; c < CI_TILE; ++c) {
     [[unroll]] for (uint o = 0; o < C_OUT; ++o) {
@@ -104,7 +99,6 @@ void main() {
   [[dont_unroll]] for (uint s = 0; s < p.samples_per_lane; ++s) {
     const uint sample_index = gl_GlobalInvocationID.x + s * p.lanes;
     const uint safe = min(sample_index, p.n - 1);
-    convolve(safe * C_OUT * ho * wo, (safe * C_IN + c0) * p.h * p.w, sample_index < p.n, row_begin, row_end, ho,
-             wo);
+    convolve(safe * C_OUT * ho * wo, (safe * C_IN + c0) * p.h * p.w, sample_index < p.n, ho, wo);
   }
 }

@@ -34,7 +34,6 @@ layout(push_constant) uniform Push {
   uint h;                 // input height
   uint w;                 // input width
   uint pad;               // zero padding on every side
-  uint band;              // unused: every invocation sums all rows
 } p;
 
 layout(set = 0, binding = 0) readonly buffer X { float x[]; };

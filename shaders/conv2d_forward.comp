@@ -8,7 +8,7 @@
 // Built for CPU drivers like lavapipe, where every buffer access with a per-lane address costs a
 // loop over the lanes and arithmetic is cheap. The lanes are samples: invocation `lane` of
 // `lanes` computes samples lane, lane + lanes, ... for the CO_TILE output channels from
-// first_channel (one dispatch per tile) over a band of output rows (workgroup z). The tile's
+// first_channel (one dispatch per tile). The tile's
 // weights are loaded once into registers, at lane-uniform addresses (one scalar load each); the
 // input streams through a sliding window of ROWS + K - 1 rows by K columns, so each input value
 // is loaded about (ROWS + K - 1) / ROWS times, and each output is stored once. Channel counts and
@@ -32,7 +32,6 @@ layout(push_constant) uniform Push {
   uint h;                 // input height
   uint w;                 // input width
   uint pad;               // zero padding on every side
-  uint band;              // output rows per workgroup z
 } p;
 
 layout(set = 0, binding = 0) readonly buffer X { float x[]; };
@@ -62,10 +61,9 @@ void advance(uint x_base, int top, int col) {
   }
 }
 
-// Output rows [row_begin, row_end) of one sample: x at x_base, y (first channel of the tile) at
-// y_base.
-void convolve(uint x_base, uint y_base, bool live, uint row_begin, uint row_end, uint ho, uint wo) {
-  [[dont_unroll]] for (uint i0 = row_begin; i0 < row_end; i0 += ROWS) {
+// One sample: x at x_base, y (first channel of the tile) at y_base.
+void convolve(uint x_base, uint y_base, bool live, uint ho, uint wo) {
+  [[dont_unroll]] for (uint i0 = 0; i0 < ho; i0 += ROWS) {
     const int top = int(i0) - int(p.pad);
     [[dont_unroll]] for (uint b = 0; b + 1 < K; ++b) advance(x_base, top, int(b) - int(p.pad));
     [[dont_unroll]] for (uint j = 0; j < wo; ++j) {
@@ -80,7 +78,7 @@ void convolve(uint x_base, uint y_base, bool live, uint row_begin, uint row_end,
               }
             }
           }
-          if (live && i0 + r < row_end) y[y_base + (o * ho + i0 + r) * wo + j] = acc;
+          if (live && i0 + r < ho) y[y_base + (o * ho + i0 + r) * wo + j] = acc;
         }
       }
     }
@@ -90,14 +88,11 @@ void convolve(uint x_base, uint y_base, bool live, uint row_begin, uint row_end,
 void main() {
   const uint ho = p.h + 2 * p.pad - K + 1;
   const uint wo = p.w + 2 * p.pad - K + 1;
-  const uint row_begin = gl_WorkGroupID.z * p.band;
-  const uint row_end = min(row_begin + p.band, ho);
   [[unroll]] for (uint i = 0; i < CO_TILE * C_IN * K * K; ++i) wt[i] = weight[p.first_channel * C_IN * K * K + i];
   // Idle lanes (past n) compute on a real sample and store nothing.
   [[dont_unroll]] for (uint s = 0; s < p.samples_per_lane; ++s) {
     const uint sample_index = gl_GlobalInvocationID.x + s * p.lanes;
     const uint safe = min(sample_index, p.n - 1);
-    convolve(safe * C_IN * p.h * p.w, (safe * C_OUT + p.first_channel) * ho * wo, sample_index < p.n, row_begin,
-             row_end, ho, wo);
+    convolve(safe * C_IN * p.h * p.w, (safe * C_OUT + p.first_channel) * ho * wo, sample_index < p.n, ho, wo);
   }
 }

@@ -1,5 +1,5 @@
-// Conv2d: how the work is cut (tiles, window rows, lanes), the kernels (one per direction, the
-// layer's shapes as specialization constants), shape checks and recording.
+// Conv2d: how the work is cut (channel tiles, window rows, lanes along the batch), the kernels,
+// shape checks and recording.
 #include "nn/layers/conv2d.hpp"
 
 #include <fmt/format.h>
@@ -76,19 +76,14 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
                             name_, k, k, input.str(), pad));
   }
   const Shape out = output_shape();
-  // On a CPU one band holds every row (a workgroup is a thread's whole job); elsewhere one window
-  // step per workgroup z, for parallelism.
   const auto plan = [&](uint32_t channels, uint32_t weights_per_channel, uint32_t out_rows,
-                        bool banded, uint32_t max_lanes) {
+                        uint32_t max_lanes) {
     const uint32_t tile = channel_tile(channels, weights_per_channel);
-    const uint32_t rows = window_rows(out_rows, k, tile);
-    const uint32_t band = banded && !cpu_ ? rows : out_rows;
-    return Plan{tile, channels / tile, rows, band, ceil_div(out_rows, band), max_lanes};
+    return Plan{tile, channels / tile, window_rows(out_rows, k, tile), max_lanes};
   };
-  forward_plan_ = plan(c_out, input.c * k * k, out.h, true, UINT32_MAX);
-  input_plan_ = plan(input.c, c_out * k * k, input.h, true, UINT32_MAX);
-  // The backward weight sums over every row in one invocation: no bands.
-  weight_plan_ = plan(c_out, input.c * k * k, out.h, false, kMaxWeightLanes);
+  forward_plan_ = plan(c_out, input.c * k * k, out.h, UINT32_MAX);
+  input_plan_ = plan(input.c, c_out * k * k, input.h, UINT32_MAX);
+  weight_plan_ = plan(c_out, input.c * k * k, out.h, kMaxWeightLanes);
 
   // Ids 10..14 as declared in shaders/conv2d_{forward,backward_input,backward_weight}.comp.
   const auto desc = [&](const char* shader, const char* tile_name, const Plan& p) {
@@ -111,8 +106,10 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
                     .local_size = {kReduceWorkgroup, 1, 1},
                     .push_constant_bytes = sizeof(Conv2dBackwardWeightReducePush),
                     .bindings = 2});
-  const uint32_t max_sets = std::min(ceil_div(input.n, kLanes) * kLanes, kMaxWeightLanes);
-  partials_ = device.buffer(size_t{max_sets} * weight_.value.numel() * sizeof(float),
+  // [tiles, lanes, tile weights padded to whole vec4s], as conv2d_backward_weight.comp writes it.
+  const uint32_t max_lanes = std::min(ceil_div(input.n, kLanes) * kLanes, kMaxWeightLanes);
+  const uint32_t padded_tile = ceil_div(weight_plan_.tile * input.c * k * k, 4) * 4;
+  partials_ = device.buffer(size_t{weight_plan_.tiles} * max_lanes * padded_tile * sizeof(float),
                             name_ + ".weight partials");
   device.fill(weight_.value.buffer(), 0);
 }
@@ -128,12 +125,11 @@ Conv2dPush Conv2d::push(const Plan& plan, uint32_t n) const {
   uint32_t groups = ceil_div(std::min(n, plan.max_lanes), kLanes);
   while (cpu_ && groups > 1) {
     const uint32_t fewer = ceil_div(groups, 2);
-    if (fewer * plan.bands < kMinWorkgroups || ceil_div(n, fewer * kLanes) > kMaxSamplesPerLane)
-      break;
+    if (fewer < kMinWorkgroups || ceil_div(n, fewer * kLanes) > kMaxSamplesPerLane) break;
     groups = fewer;
   }
   const uint32_t lanes = groups * kLanes;
-  return {n, ceil_div(n, lanes), lanes, 0, input_.h, input_.w, pad_, plan.band};
+  return {n, ceil_div(n, lanes), lanes, 0, input_.h, input_.w, pad_};
 }
 
 void Conv2d::check(const char* op, const char* role, const Tensor& t, const Shape& want,
@@ -156,7 +152,7 @@ void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint
   for (uint32_t t = 0; t < p.tiles; ++t, push_constants.first_channel += p.tile) {
     graph.dispatch(*forward_,
                    {reads(x.buffer()), reads(weight_.value.buffer()), writes(y.buffer())},
-                   push_constants, {push_constants.lanes, 1, p.bands}, "conv2d_forward " + name_);
+                   push_constants, {push_constants.lanes, 1, 1}, "conv2d_forward " + name_);
   }
 }
 
@@ -171,7 +167,7 @@ void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, co
     for (uint32_t t = 0; t < p.tiles; ++t, push_constants.first_channel += p.tile) {
       graph.dispatch(*backward_input_,
                      {reads(dy.buffer()), reads(weight_.value.buffer()), writes(dx->buffer())},
-                     push_constants, {push_constants.lanes, 1, p.bands},
+                     push_constants, {push_constants.lanes, 1, 1},
                      "conv2d_backward_input " + name_);
     }
   }

@@ -1,7 +1,8 @@
 // Conv2d on the device: a convolution without bias, stride 1, zero padding `pad` on every side
 // (0 for "valid", (k - 1) / 2 for "same"), any square kernel. Forward, backward to the input and
-// backward to the weight (two passes, no atomics: bitwise reproducible), one kernel per
-// direction with the layer's shapes as specialization constants (see shaders/conv2d_*.comp).
+// backward to the weight (two passes, no atomics: bitwise reproducible). One kernel per direction,
+// specialised on the channel counts and kernel size (see shaders/conv2d_*.comp), one dispatch per
+// tile of channels.
 #pragma once
 
 #include <cstdint>
@@ -28,9 +29,8 @@ struct Conv2dPush {
   uint32_t first_channel;     // output channel (backward input: input channel) of the tile
   uint32_t h, w;              // input size
   uint32_t pad;               // zero padding on every side
-  uint32_t band;              // rows written per workgroup z (forward, backward input)
 };
-static_assert(sizeof(Conv2dPush) == 32,
+static_assert(sizeof(Conv2dPush) == 28,
               "mirrors Push in shaders/conv2d_{forward,backward_input,backward_weight}.comp");
 
 struct Conv2dBackwardWeightReducePush {
@@ -68,8 +68,6 @@ class Conv2d {
     uint32_t tile;       // output (backward input: input) channels per invocation
     uint32_t tiles;      // dispatches: channels / tile
     uint32_t rows;       // rows per step of the sliding window
-    uint32_t band;       // rows per workgroup z
-    uint32_t bands;      // workgroups along z
     uint32_t max_lanes;  // cap on the invocations along the batch
   };
   void check(const char* op, const char* role, const Tensor& t, const Shape& want,

@@ -1,13 +1,16 @@
 // Conv2d on the device vs the CPU reference: forward, backward to the input and to the weight
 // over awkward shapes and the seed net's layers, poisoned outputs, partial batches, bitwise
-// determinism. DISABLED_SeedNetTiming times the net's nine convolutions (run it with
-// --gtest_also_run_disabled_tests).
+// determinism. Conv2dGpuTiming.DISABLED_SeedNetForwardBackward times the net's nine convolutions
+// (run it with --gtest_also_run_disabled_tests).
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <iterator>
 #include <memory>
 #include <vector>
 
@@ -111,11 +114,12 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{{128, 16, 1, 1}, 10, 1, 0, 128},   // conv9
                       Case{{1, 1, 13, 13}, 3, 3, 1, 1},       // batch 1, same padding
                       Case{{3, 3, 27, 27}, 8, 3, 1, 3},       // batch 3, 27x27
-                      Case{{5, 8, 13, 13}, 8, 3, 1, 3},       // partial batch, shares conv2's kernels
-                      Case{{70, 32, 13, 27}, 3, 1, 0, 70},    // 1x1, non-square, 70 samples
-                      Case{{2, 3, 9, 11}, 2, 5, 2, 2},        // 5x5 same
-                      Case{{3, 2, 6, 5}, 3, 2, 0, 3},         // even kernel
-                      Case{{2, 1, 3, 3}, 1, 3, 2, 2}),        // padding beyond the kernel
+                      Case{{5, 8, 13, 13}, 8, 3, 1, 3},     // partial batch, shares conv2's kernels
+                      Case{{70, 32, 13, 27}, 3, 1, 0, 70},  // 1x1, non-square, 70 samples
+                      Case{{70, 3, 13, 27}, 3, 3, 0, 70},   // 81 weights: odd tile, every lane live
+                      Case{{2, 3, 9, 11}, 2, 5, 2, 2},      // 5x5 same
+                      Case{{3, 2, 6, 5}, 3, 2, 0, 3},       // even kernel
+                      Case{{2, 1, 3, 3}, 1, 3, 2, 2}),      // padding beyond the kernel
     [](const auto& param) { return fmt::format("case{}", param.index); });
 
 TEST(Conv2dGpuArguments, RejectsWrongShapesAndBatches) {
@@ -144,6 +148,58 @@ TEST(Conv2dGpuArguments, ShapesAndParameters) {
   EXPECT_EQ(conv.weight().value.shape(), (nn::Shape{32, 8, 3, 3}));
   nn::Conv2d same(gpu().device, kernels(), "same", {3, 1, 13, 27}, 4, 3, 1);
   EXPECT_EQ(same.output_shape(), (nn::Shape{3, 4, 13, 27}));
+}
+
+// Not a check: the seed net's nine convolutions at batch 128, forward then backward (conv1 without
+// dx), timed on whatever device the tests run on. Run with --gtest_also_run_disabled_tests.
+TEST(Conv2dGpuTiming, DISABLED_SeedNetForwardBackward) {
+  Device& device = gpu().device;
+  struct Layer {
+    uint32_t c_in, c_out, h, k;
+  };
+  const Layer net[] = {{1, 8, 28, 3}, {8, 8, 26, 3}, {8, 8, 24, 3},  {8, 16, 11, 3}, {16, 16, 9, 3},
+                       {16, 8, 7, 1}, {8, 32, 7, 3}, {32, 16, 5, 1}, {16, 10, 1, 1}};
+  constexpr uint32_t kBatch = 128;
+  std::vector<std::unique_ptr<nn::Conv2d>> convs;
+  std::vector<std::unique_ptr<nn::Tensor>> tensors;  // x, y, dx per layer
+  Graph graph;
+  for (size_t i = 0; i < std::size(net); ++i) {
+    const Layer& l = net[i];
+    convs.push_back(std::make_unique<nn::Conv2d>(device, kernels(), fmt::format("conv{}", i + 1),
+                                                 nn::Shape{kBatch, l.c_in, l.h, l.h}, l.c_out, l.k,
+                                                 0));
+    for (const nn::Shape& s :
+         {convs[i]->input_shape(), convs[i]->output_shape(), convs[i]->input_shape()}) {
+      tensors.push_back(std::make_unique<nn::Tensor>(device, s, "t"));
+      tensors.back()->upload(uniform(s.numel(), -1.0f, 1.0f, tensors.size()));
+    }
+    convs[i]->record_forward(graph, *tensors[3 * i], *tensors[3 * i + 1], kBatch);
+  }
+  for (size_t i = std::size(net); i-- > 0;) {
+    convs[i]->record_backward(graph, *tensors[3 * i], *tensors[3 * i + 1],
+                              i == 0 ? nullptr : tensors[3 * i + 2].get(), kBatch);
+  }
+  Program program(device, graph);
+  program.run();  // the first run compiles (lavapipe caches the result on disk)
+  double best = 1e30, total = 0.0;
+  constexpr int kRuns = 10;
+  for (int r = 0; r < kRuns; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    program.run();
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    best = std::min(best, ms);
+    total += ms;
+  }
+  std::printf(
+      "seed net convolutions, batch %u, forward + backward: best %.1f ms, mean %.1f ms (%zu "
+      "dispatches)\n",
+      kBatch, best, total / kRuns, program.dispatches());
+  Program profiled(device, graph, {.profile = true});
+  profiled.run();
+  profiled.run();
+  for (const NodeTiming& t : profiled.timings())
+    std::printf("  %-40s %7.3f ms\n", t.label.c_str(), t.ms);
 }
 
 }  // namespace
