@@ -8,12 +8,12 @@
 // Built for CPU drivers like lavapipe, where every buffer access with a per-lane address costs a
 // loop over the lanes and arithmetic is cheap. The lanes are samples: invocation `lane` of
 // `lanes` computes samples lane, lane + lanes, ... for the CO_TILE output channels from
-// first_channel (one dispatch per tile). The tile's
-// weights are loaded once into registers, at lane-uniform addresses (one scalar load each); the
-// input streams through a sliding window of ROWS + K - 1 rows by K columns, so each input value
-// is loaded about (ROWS + K - 1) / ROWS times, and each output is stored once. Channel counts and
-// the kernel size are specialization constants: the inner loops unroll into FMAs on registers.
-// The image size is a push constant, so layers that differ only in it share one kernel.
+// first_channel (one dispatch per tile). The tile's weights are loaded once into registers, at
+// lane-uniform addresses (one scalar load each); the input streams through a sliding window of
+// ROWS + K - 1 rows by K columns, so each input value is loaded about (ROWS + K - 1) / ROWS
+// times, and each output is stored once. Channel counts and the kernel size are specialization
+// constants: the inner loops unroll into FMAs on registers. The image size is a push constant,
+// so layers that differ only in it share one kernel.
 #include "base.glsl"
 
 layout(constant_id = 10) const uint C_IN = 1;
