@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <sstream>
 
 #include "apps/vkmnist/progress.hpp"
 #include "engine/error.hpp"
@@ -35,17 +36,43 @@ std::string predictions_csv(const vkm::nn::Dataset& test, const std::vector<uint
   return out;
 }
 
+// Best and final test accuracy, and seconds per training epoch over every epoch in the metrics
+// (those of an interrupted run's earlier processes included).
+void summarize(RunResult& r) {
+  double train_seconds = 0.0;
+  uint32_t train_epochs = 0;
+  for (const auto& row : r.metrics) {
+    if (row.split == "train") {
+      train_seconds += row.seconds;
+      ++train_epochs;
+      continue;
+    }
+    if (row.accuracy > r.best_test_accuracy) {
+      r.best_test_accuracy = row.accuracy;
+      r.best_epoch = row.epoch;
+    }
+    r.final_test_accuracy = row.accuracy;
+  }
+  r.seconds_per_epoch = train_epochs > 0 ? train_seconds / train_epochs : 0.0;
+}
+
+std::string device_line(const std::string& name, const std::string& driver, const std::string& driver_info) {
+  return fmt::format("{} ({}, {})", name, driver, driver_info);
+}
+
+nlohmann::json read_run_json(const fs::path& folder) {
+  try {
+    return nlohmann::json::parse(read_file(folder / "run.json"));
+  } catch (const nlohmann::json::exception& e) {
+    throw vkm::Error(fmt::format("{}: corrupt run.json ({})", (folder / "run.json").string(), e.what()));
+  }
+}
+
 }  // namespace
 
 TrainOptions resumed_options(const TrainOptions& given) {
   const fs::path folder = given.resume;
-  nlohmann::json run;
-  try {
-    run = nlohmann::json::parse(read_file(folder / "run.json"));
-  } catch (const nlohmann::json::exception& e) {
-    throw vkm::Error(fmt::format("{}: corrupt run.json ({})", (folder / "run.json").string(), e.what()));
-  }
-  TrainOptions o = from_json(run.at("options"));
+  TrainOptions o = from_json(read_run_json(folder).at("options"));
   // What may differ between the interrupted run and its continuation: where and how it is shown.
   o.device = given.device;
   o.stop_after = given.stop_after;
@@ -85,7 +112,7 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   vkm::KernelCache kernels(context.device);
   vkm::nn::Trainer trainer(context.device, kernels, config, data.train, data.test);
   const auto& info = context.device.info();
-  const std::string device_line = fmt::format("{} ({}, {})", info.name, info.driver_name, info.driver_info);
+  const std::string device = device_line(info.name, info.driver_name, info.driver_info);
 
   if (resuming) {
     const auto meta = vkm::nn::load_model(folder / "model.safetensors", trainer.model());
@@ -128,17 +155,15 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
 
   if (!o.quiet && !o.json) {
     fmt::print(stderr, "vkmnist: {} on {} — {} parameters, {} steps/epoch, run folder {}\n",
-               vkm::nn::norm_long_name(config.net.norm), device_line, trainer.model().parameter_count(),
+               vkm::nn::norm_long_name(config.net.norm), device, trainer.model().parameter_count(),
                trainer.steps_per_epoch(), folder.string());
   }
 
   RunResult result;
   result.folder = folder;
-  result.device = device_line;
+  result.device = device;
   result.parameters = trainer.model().parameter_count();
   ProgressBar bar(!o.quiet && !o.json);
-  double train_seconds = 0.0;
-  vkm::nn::Metadata base_meta;
   const uint32_t last_epoch = o.stop_after > 0 ? std::min(o.stop_after, config.epochs) : config.epochs;
   for (uint32_t epoch = first_epoch; epoch < last_epoch; ++epoch) {
     bar.start_epoch(fmt::format("epoch {}/{}", epoch + 1, config.epochs), trainer.steps_per_epoch(), config.batch_size);
@@ -149,7 +174,6 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
     const auto test = trainer.evaluate();
     const double penalty = trainer.penalty();
     const double lr = trainer.learning_rate(epoch, trainer.steps_per_epoch() - 1);
-    train_seconds += train.seconds;
     metrics.push_back({epoch + 1, "train", train.loss, penalty, train.accuracy, lr, train.seconds});
     metrics.push_back({epoch + 1, "test", test.loss, 0.0, test.accuracy, lr, test.seconds});
 
@@ -179,20 +203,48 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   }
   result.metrics = metrics;
   result.predictions = trainer.predictions();
-  const uint32_t run_now = last_epoch > first_epoch ? last_epoch - first_epoch : 0;
-  result.seconds_per_epoch = run_now > 0 ? train_seconds / run_now : 0.0;
-  for (const auto& r : metrics) {
-    if (r.split != "test") continue;
-    if (r.accuracy > result.best_test_accuracy) {
-      result.best_test_accuracy = r.accuracy;
-      result.best_epoch = r.epoch;
-    }
-    result.final_test_accuracy = r.accuracy;
-  }
+  summarize(result);
   if (!o.json) {
     fmt::print("best test accuracy {:.2f}% (epoch {}), final {:.2f}% — {}\n", result.best_test_accuracy,
                result.best_epoch, result.final_test_accuracy, folder.string());
   }
+  return result;
+}
+
+RunResult finished_run(const fs::path& folder, const vkm::nn::Dataset& test) {
+  const nlohmann::json run = read_run_json(folder);
+  RunResult result;
+  result.folder = folder;
+  result.metrics = parse_metrics_csv(folder / "metrics.csv");
+  try {
+    result.parameters = run.at("parameters").get<size_t>();
+    const auto& d = run.at("device");
+    result.device = device_line(d.at("name").get<std::string>(), d.at("driver").get<std::string>(),
+                                d.at("driver_info").get<std::string>());
+  } catch (const nlohmann::json::exception& e) {
+    throw vkm::Error(fmt::format("{}: incomplete run.json ({})", (folder / "run.json").string(), e.what()));
+  }
+  const fs::path file = folder / "predictions.csv";
+  std::istringstream in(read_file(file));
+  std::string line;
+  std::getline(in, line);
+  if (line != "index,label,predicted") {
+    throw vkm::Error(fmt::format("{}: not a vkmnist predictions file (header '{}')", file.string(), line));
+  }
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    unsigned index = 0, label = 0, predicted = 0;
+    if (std::sscanf(line.c_str(), "%u,%u,%u", &index, &label, &predicted) != 3 || index != result.predictions.size() ||
+        index >= test.labels.count || label != test.labels.labels[index]) {
+      throw vkm::Error(fmt::format("{}: line '{}' does not match the test set being used", file.string(), line));
+    }
+    result.predictions.push_back(predicted);
+  }
+  if (result.predictions.size() != test.labels.count) {
+    throw vkm::Error(fmt::format("{}: {} predictions for {} test images", file.string(), result.predictions.size(),
+                                 test.labels.count));
+  }
+  summarize(result);
   return result;
 }
 

@@ -23,7 +23,7 @@ struct RunResult {
   double best_test_accuracy = 0.0;
   uint32_t best_epoch = 0;
   double final_test_accuracy = 0.0;
-  double seconds_per_epoch = 0.0;  // training only, mean over the epochs run now
+  double seconds_per_epoch = 0.0;  // training only, mean over every epoch in metrics
   std::string device;
 };
 
@@ -40,6 +40,11 @@ Data load_data(const TrainOptions& options);
 TrainOptions resumed_options(const TrainOptions& given);
 
 RunResult run_training(vkm::Context& context, const TrainOptions& options, const Data& data);
+
+// The result of the finished run in `folder`, read back from its files (run.json, metrics.csv,
+// predictions.csv), for `vkmnist compare --resume`. Throws vkm::Error when a file is missing or
+// its predictions are not for `test`.
+RunResult finished_run(const std::filesystem::path& folder, const vkm::nn::Dataset& test);
 
 // The layer table of `vkmnist summary` and summary.txt.
 std::string summary_table(const vkm::nn::NetConfig& config);
