@@ -69,7 +69,10 @@ class SeedNet(nn.Module):
                 setattr(self, f"norm{i}", norm_layer(norm, cout, groups, affine))
                 block.append(getattr(self, f"norm{i}"))
                 if has_drop and dropout > 0:
-                    block.append(nn.Dropout(dropout))
+                    # Registered by name like the convs and norms, so that eval() switches it off
+                    # (self.blocks is a plain list, to keep the state_dict names PyTorch-simple).
+                    setattr(self, f"drop{i}", nn.Dropout(dropout))
+                    block.append(getattr(self, f"drop{i}"))
                 block.append(nn.ReLU())
             if pool:
                 block.append(nn.MaxPool2d(2))
