@@ -11,7 +11,6 @@ namespace vkm::nn {
 namespace {
 
 constexpr uint32_t kWorkgroup = 64;
-constexpr uint32_t kMaxGroups = 65535;  // the smallest maxComputeWorkGroupCount Vulkan allows
 
 KernelDesc desc(const char* shader, uint32_t bindings) {
   return {.shader = shader,
@@ -28,24 +27,12 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
       input_(input),
       eps_(eps),
       momentum_(momentum),
+      affine_(device, name_, input.c, affine),
       running_mean_(device, {input.c, 1, 1, 1}, name_ + ".running_mean"),
       running_var_(device, {input.c, 1, 1, 1}, name_ + ".running_var") {
-  if (input.numel() == 0) throw Error(fmt::format("{}: empty input shape {}", name_, input.str()));
-  if (size_t{input.n} * input.c > size_t{kMaxGroups} * kWorkgroup ||
-      input.numel() >= (1ull << 32)) {
-    throw Error(
-        fmt::format("{}: input {} is too large for one batchnorm dispatch", name_, input.str()));
-  }
-  const Shape channels{input.c, 1, 1, 1};
-  if (affine) {
-    weight_.emplace(device, name_ + ".weight", channels);
-    bias_.emplace(device, name_ + ".bias", channels);
-    weight_->value.fill(1.0f);
-    bias_->value.fill(0.0f);
-  }
+  check_norm_input(name_, "batchnorm", input, kWorkgroup);
   running_mean_.fill(0.0f);
   running_var_.fill(1.0f);
-  unused_ = device.buffer(16, name_ + " unused");
   partials_ = device.buffer(size_t{input.n} * input.c * 2 * sizeof(float), name_ + " partials");
   save_mean_ = device.buffer(input.c * sizeof(float), name_ + " save_mean");
   save_invstd_ = device.buffer(input.c * sizeof(float), name_ + " save_invstd");
@@ -73,11 +60,6 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
       desc("batchnorm_backward", 5).constant(10, "VEC4", vec4).constant(12, "RELU", relu));
 }
 
-std::vector<Parameter*> BatchNorm2d::parameters() {
-  if (!weight_) return {};
-  return {&*weight_, &*bias_};
-}
-
 BatchNormPush BatchNorm2d::push(uint32_t n) const {
   if (n == 0 || n > input_.n) {
     throw Error(fmt::format("{}: batch of {} (built for 1..{})", name_, n, input_.n));
@@ -94,14 +76,6 @@ BatchNormPush BatchNorm2d::push(uint32_t n) const {
           .unbias = static_cast<float>(count > 1.0 ? count / (count - 1.0) : 1.0)};
 }
 
-void BatchNorm2d::check(const char* op, const Tensor& t, const char* role, uint32_t n) const {
-  const Shape& s = t.shape();
-  if (s.c != input_.c || s.h != input_.h || s.w != input_.w || s.n < n) {
-    throw Error(fmt::format("{} {}: {} '{}' is {}, expected {} samples of [{}, {}, {}]", name_, op,
-                            role, t.name(), s.str(), n, input_.c, input_.h, input_.w));
-  }
-}
-
 void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tensor& y,
                                        uint32_t n) const {
   const BatchNormPush p = push(n);
@@ -115,7 +89,7 @@ void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tens
                  p, {p.channels, 1, 1}, "batchnorm_forward_finalize");
   graph.dispatch(*forward_train_,
                  {reads(x.buffer()), writes(y.buffer()), reads(save_mean_), reads(save_invstd_),
-                  reads(gamma()), reads(beta())},
+                  reads(affine_.gamma()), reads(affine_.beta())},
                  p, {p.planes, 1, 1}, "batchnorm_forward");
 }
 
@@ -126,7 +100,7 @@ void BatchNorm2d::record_forward_eval(Graph& graph, const Tensor& x, const Tenso
   check("eval forward", y, "output", n);
   graph.dispatch(*forward_eval_,
                  {reads(x.buffer()), writes(y.buffer()), reads(running_mean_.buffer()),
-                  reads(running_var_.buffer()), reads(gamma()), reads(beta())},
+                  reads(running_var_.buffer()), reads(affine_.gamma()), reads(affine_.beta())},
                  p, {p.planes, 1, 1}, "batchnorm_forward_eval");
 }
 
@@ -137,15 +111,13 @@ void BatchNorm2d::record_backward(Graph& graph, const Tensor& x, const Tensor& y
   check("backward", y, "output", n);
   check("backward", dy, "output gradient", n);
   check("backward", dx, "input gradient", n);
-  const Buffer& dgamma = weight_ ? weight_->grad.buffer() : unused_;
-  const Buffer& dbeta = bias_ ? bias_->grad.buffer() : unused_;
   graph.dispatch(*backward_sums_,
                  {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(save_mean_),
                   writes(partials_)},
                  p, {p.planes, 1, 1}, "batchnorm_backward_sums");
   graph.dispatch(*backward_finalize_,
-                 {reads(partials_), reads(save_mean_), reads(save_invstd_), reads(gamma()),
-                  writes(dgamma), writes(dbeta), writes(coef_)},
+                 {reads(partials_), reads(save_mean_), reads(save_invstd_), reads(affine_.gamma()),
+                  writes(affine_.dgamma()), writes(affine_.dbeta()), writes(coef_)},
                  p, {p.channels, 1, 1}, "batchnorm_backward_finalize");
   graph.dispatch(
       *backward_,

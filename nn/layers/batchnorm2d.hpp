@@ -10,13 +10,13 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/device.hpp"
 #include "engine/graph.hpp"
 #include "engine/kernel.hpp"
+#include "nn/layers/norm_affine.hpp"
 #include "nn/parameter.hpp"
 #include "nn/shape.hpp"
 #include "nn/tensor.hpp"
@@ -45,8 +45,8 @@ class BatchNorm2d {
               bool relu, float eps = 1e-5f, float momentum = 0.1f);
 
   Shape output_shape() const { return input_; }  // [N, C, H, W]
-  std::vector<Parameter*> parameters();          // {weight, bias} or {}
-  size_t parameter_count() const { return weight_ ? 2 * size_t{input_.c} : 0; }
+  std::vector<Parameter*> parameters() { return affine_.parameters(); }  // {weight, bias} or {}
+  size_t parameter_count() const { return affine_.parameter_count(); }
   const Tensor& running_mean() const { return running_mean_; }
   const Tensor& running_var() const { return running_var_; }
 
@@ -61,19 +61,17 @@ class BatchNorm2d {
 
  private:
   BatchNormPush push(uint32_t n) const;
-  void check(const char* op, const Tensor& t, const char* role, uint32_t n) const;
-  const Buffer& gamma() const { return weight_ ? weight_->value.buffer() : unused_; }
-  const Buffer& beta() const { return bias_ ? bias_->value.buffer() : unused_; }
+  void check(const char* op, const Tensor& t, const char* role, uint32_t n) const {
+    check_norm_tensor(name_, input_, op, t, role, n);
+  }
 
   std::string name_;
   Shape input_;
   float eps_;
   float momentum_;
-  std::optional<Parameter> weight_;
-  std::optional<Parameter> bias_;
+  NormAffine affine_;
   Tensor running_mean_;
   Tensor running_var_;
-  Buffer unused_;       // bound in place of gamma/beta and their grads without affine
   Buffer partials_;     // [N, C] vec2: per-plane statistics, then per-plane gradient sums
   Buffer save_mean_;    // [C]
   Buffer save_invstd_;  // [C]

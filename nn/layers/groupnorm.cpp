@@ -11,7 +11,6 @@ namespace vkm::nn {
 namespace {
 
 constexpr uint32_t kWorkgroup = 64;
-constexpr uint32_t kMaxGroups = 65535;  // the smallest maxComputeWorkGroupCount Vulkan allows
 
 KernelDesc desc(const char* shader, uint32_t bindings) {
   return {.shader = shader,
@@ -24,28 +23,15 @@ KernelDesc desc(const char* shader, uint32_t bindings) {
 
 GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Shape input,
                      uint32_t groups, bool affine, bool relu, float eps)
-    : name_(std::move(name)), input_(input), groups_(groups), eps_(eps) {
+    : name_(std::move(name)), input_(input), groups_(groups), eps_(eps), affine_(device, name_, input.c, affine) {
   if (groups == 0 || input.c % groups != 0) {
     throw Error(
         fmt::format("{}: {} groups do not divide {} channels (GroupNorm needs a group "
                     "count that divides the channel count)",
                     name_, groups, input.c));
   }
-  if (input.numel() == 0) throw Error(fmt::format("{}: empty input shape {}", name_, input.str()));
-  if (size_t{input.n} * input.c > size_t{kMaxGroups} * kWorkgroup ||
-      input.numel() >= (1ull << 32)) {
-    throw Error(
-        fmt::format("{}: input {} is too large for one groupnorm dispatch", name_, input.str()));
-  }
-  const Shape channels{input.c, 1, 1, 1};
-  if (affine) {
-    weight_.emplace(device, name_ + ".weight", channels);
-    bias_.emplace(device, name_ + ".bias", channels);
-    weight_->value.fill(1.0f);
-    bias_->value.fill(0.0f);
-  }
+  check_norm_input(name_, "groupnorm", input, kWorkgroup);
   const size_t segments = size_t{input.n} * groups;
-  unused_ = device.buffer(16, name_ + " unused");
   partials_ = device.buffer(size_t{input.n} * input.c * 2 * sizeof(float), name_ + " partials");
   save_mean_ = device.buffer(segments * sizeof(float), name_ + " save_mean");
   save_invstd_ = device.buffer(segments * sizeof(float), name_ + " save_invstd");
@@ -70,11 +56,6 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
                                .constant(12, "RELU", relu));
 }
 
-std::vector<Parameter*> GroupNorm::parameters() {
-  if (!weight_) return {};
-  return {&*weight_, &*bias_};
-}
-
 GroupNormPush GroupNorm::push(uint32_t n) const {
   if (n == 0 || n > input_.n) {
     throw Error(fmt::format("{}: batch of {} (built for 1..{})", name_, n, input_.n));
@@ -91,14 +72,6 @@ GroupNormPush GroupNorm::push(uint32_t n) const {
           .eps = eps_};
 }
 
-void GroupNorm::check(const char* op, const Tensor& t, const char* role, uint32_t n) const {
-  const Shape& s = t.shape();
-  if (s.c != input_.c || s.h != input_.h || s.w != input_.w || s.n < n) {
-    throw Error(fmt::format("{} {}: {} '{}' is {}, expected {} samples of [{}, {}, {}]", name_, op,
-                            role, t.name(), s.str(), n, input_.c, input_.h, input_.w));
-  }
-}
-
 void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const {
   const GroupNormPush p = push(n);
   check("forward", x, "input", n);
@@ -109,7 +82,7 @@ void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, u
                  p, {n * groups_, 1, 1}, "groupnorm_forward_finalize");
   graph.dispatch(*forward_,
                  {reads(x.buffer()), writes(y.buffer()), reads(save_mean_), reads(save_invstd_),
-                  reads(gamma()), reads(beta())},
+                  reads(affine_.gamma()), reads(affine_.beta())},
                  p, {p.planes, 1, 1}, "groupnorm_forward");
 }
 
@@ -120,18 +93,16 @@ void GroupNorm::record_backward(Graph& graph, const Tensor& x, const Tensor& y, 
   check("backward", y, "output", n);
   check("backward", dy, "output gradient", n);
   check("backward", dx, "input gradient", n);
-  const Buffer& dgamma = weight_ ? weight_->grad.buffer() : unused_;
-  const Buffer& dbeta = bias_ ? bias_->grad.buffer() : unused_;
   graph.dispatch(*backward_sums_,
                  {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(save_mean_),
                   writes(partials_)},
                  p, {p.planes, 1, 1}, "groupnorm_backward_sums");
   graph.dispatch(*backward_finalize_,
-                 {reads(partials_), reads(save_mean_), reads(save_invstd_), reads(gamma()),
-                  writes(dgamma), writes(dbeta), writes(coef_)},
+                 {reads(partials_), reads(save_mean_), reads(save_invstd_), reads(affine_.gamma()),
+                  writes(affine_.dgamma()), writes(affine_.dbeta()), writes(coef_)},
                  p, {n * groups_ + input_.c, 1, 1}, "groupnorm_backward_finalize");
   graph.dispatch(*backward_,
-                 {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(gamma()),
+                 {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(affine_.gamma()),
                   reads(coef_), writes(dx.buffer())},
                  p, {p.planes, 1, 1}, "groupnorm_backward");
 }

@@ -9,13 +9,13 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/device.hpp"
 #include "engine/graph.hpp"
 #include "engine/kernel.hpp"
+#include "nn/layers/norm_affine.hpp"
 #include "nn/parameter.hpp"
 #include "nn/shape.hpp"
 #include "nn/tensor.hpp"
@@ -44,8 +44,8 @@ class GroupNorm {
             bool affine, bool relu, float eps = 1e-5f);
 
   Shape output_shape() const { return input_; }  // [N, C, H, W]
-  std::vector<Parameter*> parameters();          // {weight, bias} or {}
-  size_t parameter_count() const { return weight_ ? 2 * size_t{input_.c} : 0; }
+  std::vector<Parameter*> parameters() { return affine_.parameters(); }  // {weight, bias} or {}
+  size_t parameter_count() const { return affine_.parameter_count(); }
 
   // x, y: [N, C, H, W], first n samples. Saves each group's mean and invstd for record_backward.
   void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const;
@@ -56,17 +56,15 @@ class GroupNorm {
 
  private:
   GroupNormPush push(uint32_t n) const;
-  void check(const char* op, const Tensor& t, const char* role, uint32_t n) const;
-  const Buffer& gamma() const { return weight_ ? weight_->value.buffer() : unused_; }
-  const Buffer& beta() const { return bias_ ? bias_->value.buffer() : unused_; }
+  void check(const char* op, const Tensor& t, const char* role, uint32_t n) const {
+    check_norm_tensor(name_, input_, op, t, role, n);
+  }
 
   std::string name_;
   Shape input_;
   uint32_t groups_;
   float eps_;
-  std::optional<Parameter> weight_;
-  std::optional<Parameter> bias_;
-  Buffer unused_;       // bound in place of gamma/beta and their grads without affine
+  NormAffine affine_;
   Buffer partials_;     // [N, C] vec2: per-plane statistics, then per-plane gradient sums
   Buffer save_mean_;    // [N, groups]
   Buffer save_invstd_;  // [N, groups]

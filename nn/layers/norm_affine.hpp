@@ -1,0 +1,48 @@
+// What BatchNorm2d and GroupNorm share: the optional per-channel scale and shift (PyTorch's
+// affine=True: "<layer>.weight" = gamma, init 1; "<layer>.bias" = beta, init 0; [C] each, stored
+// as Shape{C, 1, 1, 1}), a small buffer bound in their place without them, and the shape checks
+// both make before recording.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/device.hpp"
+#include "nn/parameter.hpp"
+#include "nn/shape.hpp"
+#include "nn/tensor.hpp"
+
+namespace vkm::nn {
+
+class NormAffine {
+ public:
+  NormAffine(Device& device, const std::string& layer, uint32_t channels, bool affine);
+
+  bool affine() const { return weight_.has_value(); }
+  std::vector<Parameter*> parameters();  // {weight, bias} or {}
+  size_t parameter_count() const { return weight_ ? 2 * size_t{channels_} : 0; }
+
+  // The buffers to bind: the parameters' when affine, else the placeholder.
+  const Buffer& gamma() const { return weight_ ? weight_->value.buffer() : unused_; }
+  const Buffer& beta() const { return bias_ ? bias_->value.buffer() : unused_; }
+  const Buffer& dgamma() const { return weight_ ? weight_->grad.buffer() : unused_; }
+  const Buffer& dbeta() const { return bias_ ? bias_->grad.buffer() : unused_; }
+
+ private:
+  uint32_t channels_;
+  std::optional<Parameter> weight_;
+  std::optional<Parameter> bias_;
+  Buffer unused_;
+};
+
+// Throws vkm::Error unless `input` is non-empty and its N·C planes fit one dispatch of
+// `workgroup`-wide groups. kind: "batchnorm", "groupnorm" (for the message).
+void check_norm_input(const std::string& layer, const char* kind, Shape input, uint32_t workgroup);
+
+// Throws vkm::Error unless `t` holds at least n samples of input's [C, H, W].
+void check_norm_tensor(const std::string& layer, Shape input, const char* op, const Tensor& t,
+                       const char* role, uint32_t n);
+
+}  // namespace vkm::nn
