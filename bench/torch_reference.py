@@ -4,9 +4,10 @@
   bench/torch_reference.py bench [--norm bn|ln|gn] [--batch 128] [--steps 50] [--json FILE]
       times N training steps and N eval batches on the same data and batch, prints images/s in
       vkbench's JSON shape (device "PyTorch <version> CPU, <threads> threads").
-  bench/torch_reference.py eval --model runs/X/model.safetensors
+  bench/torch_reference.py eval --model runs/X/model.safetensors [--predictions runs/X/predictions.csv]
       loads a vkmnist checkpoint into the PyTorch net and evaluates the 10,000 test images: the
-      same accuracy as vkmnist's last epoch shows the checkpoint is usable outside vkmnist.
+      same accuracy as vkmnist's last epoch shows the checkpoint is usable outside vkmnist; with
+      --predictions, counts the test images the two classify differently.
   bench/torch_reference.py train [--norm bn] [--epochs 20] [--l1 1e-5] ...
       the same recipe as `vkmnist train` (one-cycle SGD, ±7° rotation, dropout), printing test
       accuracy per epoch: the accuracy yardstick for vkmnist's defaults.
@@ -14,6 +15,7 @@
 Run with Debian's interpreter (/usr/bin/python3); MNIST is read from data/mnist (scripts/fetch-mnist).
 """
 import argparse
+import csv
 import json
 import math
 import os
@@ -181,8 +183,21 @@ def evaluate(args):
         out = torch.cat([model(normalize(x_test[i:i + 1000])) for i in range(0, len(x_test), 1000)])
     acc = 100.0 * (out.argmax(1) == y_test).sum().item() / len(x_test)
     loss = F.nll_loss(out, y_test).item()
-    print(json.dumps({"model": args.model, "norm": meta["norm"], "epochs_completed": meta.get("epochs_completed"),
-                      "test_loss": loss, "test_accuracy": acc}))
+    report = {"model": args.model, "norm": meta["norm"], "epochs_completed": meta.get("epochs_completed"),
+              "test_loss": loss, "test_accuracy": acc}
+    if args.predictions:
+        # vkmnist's predictions.csv (index,label,predicted) of the same checkpoint: which test images
+        # the two frameworks classify differently.
+        with open(args.predictions) as f:
+            rows = list(csv.DictReader(f))
+        if len(rows) != len(y_test):
+            sys.exit(f"eval: {args.predictions} has {len(rows)} predictions for {len(y_test)} test images")
+        ours = out.argmax(1).tolist()
+        differ = [int(r["index"]) for r in rows if int(r["predicted"]) != ours[int(r["index"])]]
+        report["predictions_compared"] = len(rows)
+        report["predictions_differing"] = len(differ)
+        report["differing_indices"] = differ[:20]
+    print(json.dumps(report))
 
 
 def median(values):
@@ -236,6 +251,7 @@ def main():
     e = sub.add_parser("eval")
     e.add_argument("--model", required=True)
     e.add_argument("--data", default=os.path.join(ROOT, "data", "mnist"))
+    e.add_argument("--predictions", default="", help="vkmnist's predictions.csv of the same checkpoint, to compare")
     for name in ("train", "bench"):
         p = sub.add_parser(name)
         p.add_argument("--data", default=os.path.join(ROOT, "data", "mnist"))

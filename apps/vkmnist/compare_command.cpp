@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 
 #include "apps/vkmnist/commands.hpp"
 #include "apps/vkmnist/run_folder.hpp"
@@ -14,7 +15,7 @@
 namespace vkmnist {
 
 std::function<int()> add_compare_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("compare", "The study: train BN + L1, LN and GN the same way and compare them");
+  CLI::App* cmd = app.add_subcommand("compare", "The study: train BN + L1, LN and GN the same way and compare them");
   cmd->footer(
       "Writes into --out (default runs/compare-<date>-<time>): bn/, ln/, gn/ (each a full run folder), "
       "curves.png, misclassified_{bn,ln,gn}.png, confusion_{bn,ln,gn}.csv, results.csv and report.md.\n"
@@ -29,69 +30,102 @@ std::function<int()> add_compare_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--resume", o->resume, "Continue the study in this folder (its options are kept)");
-  return [o, l1]() -> int {
+  return [o, l1, cmd]() -> int {
+    // Everything is checked — options, data, and on --resume every model's folder — before the
+    // first model trains, so a fault in the last model's files does not surface an hour later.
     // A resumed study takes its options from the BN run's run.json, which is written first.
+    namespace fs = std::filesystem;
     const bool resuming = !o->resume.empty();
-    const std::filesystem::path folder =
-        resuming ? std::filesystem::path(o->resume) : o->out.empty() ? default_run_folder("compare") : std::filesystem::path(o->out);
-    if (std::filesystem::exists(folder / "report.md")) {
-      throw vkm::Error(fmt::format("{} already holds a finished study: choose another --out", folder.string()));
+    if (resuming) check_resume_options(*cmd);
+    const fs::path folder = resuming ? fs::path(o->resume) : o->out.empty() ? default_run_folder("compare") : fs::path(o->out);
+    if (fs::exists(folder / "report.md")) {
+      throw vkm::Error(fmt::format("{} already holds a finished study (report.md){}", folder.string(),
+                                   resuming ? "" : ": choose another --out"));
     }
     TrainOptions base = *o;
     if (resuming) {
-      if (!std::filesystem::exists(folder / "bn" / "run.json")) {
+      if (!fs::exists(folder / "bn" / "run.json")) {
         throw vkm::Error(fmt::format("{} holds no study to resume (no bn/run.json)", folder.string()));
       }
       TrainOptions given = *o;
       given.resume = (folder / "bn").string();
       base = resumed_options(given);
       *l1 = base.l1;
-    } else if (std::filesystem::exists(folder / "bn" / "run.json")) {
-      throw vkm::Error(fmt::format("{} already holds a study: continue it with --resume {}, or choose another --out",
-                                   folder.string(), folder.string()));
+    } else {
+      for (const char* norm : {"bn", "ln", "gn"}) {
+        if (fs::exists(folder / norm / "run.json")) {
+          throw vkm::Error(fmt::format("{} already holds a study: continue it with --resume {}, or choose another --out",
+                                       folder.string(), folder.string()));
+        }
+      }
     }
     base.resume.clear();
     to_config(base);
     const Data data = load_data(base);
-    vkm::Context context(vkm::ContextOptions{.device = base.device});
-    std::vector<StudyModel> models;
-    bool finished = true;
+
+    struct Plan {
+      std::string norm;
+      std::string title;
+      TrainOptions options;
+      uint32_t done = 0;
+      std::optional<RunResult> finished;
+    };
+    std::vector<Plan> plans;
     for (const char* norm : {"bn", "ln", "gn"}) {
-      TrainOptions run = base;
+      Plan plan{norm, vkm::nn::norm_long_name(vkm::nn::parse_norm(norm)), base, 0, {}};
+      TrainOptions& run = plan.options;
       run.norm = norm;
       run.l1 = run.norm == "bn" ? *l1 : 0.0;
       run.out = (folder / norm).string();
-      std::string title = vkm::nn::norm_long_name(vkm::nn::parse_norm(norm));
-      if (run.norm == "bn" && run.l1 > 0) title += fmt::format(" + L1 (λ₁ = {:g})", run.l1);
-      if (run.norm == "gn") title += fmt::format(" ({} groups)", run.groups);
-      if (!base.json && !base.quiet) fmt::print("== {} ==\n", title);
-      const std::filesystem::path sub = folder / norm;
-      uint32_t done = 0;
-      if (std::filesystem::exists(sub / "metrics.csv")) {
-        for (const auto& row : parse_metrics_csv(sub / "metrics.csv")) done = std::max(done, row.epoch);
+      if (run.norm == "bn" && run.l1 > 0) plan.title += fmt::format(" + L1 (λ₁ = {:g})", run.l1);
+      if (run.norm == "gn") plan.title += fmt::format(" ({} groups)", run.groups);
+      if (resuming) {
+        const fs::path sub = folder / norm;
+        plan.done = epochs_completed(sub);
+        if (plan.done >= base.epochs) {
+          plan.finished = finished_run(sub, data.test);
+        } else if (plan.done > 0) {
+          TrainOptions given = run;
+          given.resume = sub.string();
+          run = resumed_options(given);
+          completed_metrics(sub / "metrics.csv", plan.done);
+        }
       }
-      if (done >= base.epochs) {
-        if (!base.json) fmt::print("{}: all {} epochs done, read back from {}\n", norm, base.epochs, sub.string());
-        models.push_back({norm, title, finished_run(sub, data.test)});
+      plans.push_back(std::move(plan));
+    }
+
+    vkm::Context context(vkm::ContextOptions{.device = base.device});
+    std::vector<StudyModel> models;
+    bool finished = true;
+    for (Plan& plan : plans) {
+      if (!base.json && !base.quiet) fmt::print("== {} ==\n", plan.title);
+      if (plan.finished) {
+        if (!base.json) fmt::print("{}: all {} epochs done, read back from {}\n", plan.norm, base.epochs, plan.options.out);
+        models.push_back({plan.norm, plan.title, std::move(*plan.finished)});
         continue;
       }
-      if (done > 0) {
-        TrainOptions given = run;
-        given.resume = sub.string();
-        run = resumed_options(given);
+      if (resuming && plan.done == 0) {
+        // Stopped before its first epoch's checkpoint: what it wrote is started again.
+        for (const char* file : {"run.json", "summary.txt", "metrics.csv", "predictions.csv", "optimizer.safetensors"}) {
+          fs::remove(fs::path(plan.options.out) / file);
+        }
       }
-      models.push_back({norm, title, run_training(context, run, data)});
-      if (models.back().run.metrics.size() < 2 * size_t{base.epochs}) finished = false;
+      models.push_back({plan.norm, plan.title, run_training(context, plan.options, data)});
+      const auto& metrics = models.back().run.metrics;
+      if (metrics.empty() || metrics.back().epoch < base.epochs) finished = false;
     }
     if (!finished) {
       if (!base.json) fmt::print("study stopped early: continue with vkmnist compare --resume {}\n", folder.string());
       return 0;
     }
-    const std::string command = fmt::format(
-        "vkmnist compare --epochs {} --batch-size {} --lr {:g} --schedule {} --augment {} --dropout {:g} --l1 {:g} --groups {} --seed {}{}{}",
-        base.epochs, base.batch_size, base.lr, base.schedule, base.augment, base.dropout, *l1, base.groups, base.seed,
-        base.train_limit ? fmt::format(" --train-limit {}", base.train_limit) : "",
-        base.test_limit ? fmt::format(" --test-limit {}", base.test_limit) : "");
+    std::string command = fmt::format(
+        "vkmnist compare --epochs {} --batch-size {} --lr {:g} --momentum {:g} --schedule {} --augment {} --dropout {:g} "
+        "--l1 {:g} --l2 {:g} --groups {} --seed {}",
+        base.epochs, base.batch_size, base.lr, base.momentum, base.schedule, base.augment, base.dropout, *l1, base.l2,
+        base.groups, base.seed);
+    if (base.no_affine) command += " --no-affine";
+    if (base.train_limit) command += fmt::format(" --train-limit {}", base.train_limit);
+    if (base.test_limit) command += fmt::format(" --test-limit {}", base.test_limit);
     write_study(folder, models, data.test, command);
     if (!base.json) fmt::print("study written to {}/report.md\n", folder.string());
     return 0;

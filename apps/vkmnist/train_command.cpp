@@ -19,8 +19,9 @@ std::function<int()> add_train_command(CLI::App& app) {
   add_train_options(*cmd, *options, true);
   cmd->add_option("--init", options->init, "Start from the weights of this model.safetensors");
   cmd->add_option("--resume", options->resume, "Continue the run in this folder from its last completed epoch");
-  return [options]() -> int {
+  return [options, cmd]() -> int {
     // Options, then data, are checked before the device is touched or anything is written.
+    if (!options->resume.empty()) check_resume_options(*cmd);
     const TrainOptions o = options->resume.empty() ? *options : resumed_options(*options);
     to_config(o);
     const Data data = load_data(o);

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <set>
 #include <stdexcept>
 
 #include "engine/error.hpp"
@@ -52,6 +53,18 @@ void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
                "Stop after this many epochs (of --epochs), as if interrupted; continue later with --resume");
   c.add_flag("--quiet", o.quiet, "One line per epoch, no progress bar");
   c.add_flag("--json", o.json, "One JSON object per epoch on stdout, nothing else");
+}
+
+void check_resume_options(const CLI::App& command) {
+  static const std::set<std::string> kept_apart = {"--resume", "--device", "--quiet", "--json", "--stop-after", "--help"};
+  for (const CLI::Option* option : command.get_options()) {
+    const std::string name = option->get_name();
+    if (option->count() == 0 || kept_apart.contains(name)) continue;
+    throw vkm::Error(fmt::format(
+        "{} cannot be given with --resume: a resumed run keeps the options in its run.json (only --device, --quiet, "
+        "--json and --stop-after may change)",
+        name));
+  }
 }
 
 vkm::nn::TrainConfig to_config(const TrainOptions& o) {

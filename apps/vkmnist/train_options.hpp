@@ -41,6 +41,10 @@ struct TrainOptions {
 // with_norm: `train` has --norm/--l1; `compare` sets them per model itself.
 void add_train_options(CLI::App& command, TrainOptions& options, bool with_norm);
 
+// With --resume: throws vkm::Error naming the first option given that a resumed run would
+// ignore (everything but --device, --quiet, --json and --stop-after).
+void check_resume_options(const CLI::App& command);
+
 // Checks the combination and makes the trainer's configuration (throws vkm::Error).
 vkm::nn::TrainConfig to_config(const TrainOptions& options);
 

@@ -5,12 +5,14 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
 #include "apps/vkmnist/progress.hpp"
 #include "engine/error.hpp"
 #include "nn/checkpoint.hpp"
+#include "nn/safetensors.hpp"
 #include "nn/trainer.hpp"
 
 namespace vkmnist {
@@ -70,6 +72,39 @@ nlohmann::json read_run_json(const fs::path& folder) {
 
 }  // namespace
 
+uint32_t epochs_completed(const fs::path& checkpoint, const vkm::nn::Metadata& metadata) {
+  const auto it = metadata.find("epochs_completed");
+  try {
+    if (it != metadata.end()) return static_cast<uint32_t>(std::stoul(it->second));
+  } catch (const std::exception&) {
+  }
+  throw vkm::Error(fmt::format("{}: no valid epochs_completed in its metadata (not a vkmnist run checkpoint)",
+                               checkpoint.string()));
+}
+
+uint32_t epochs_completed(const fs::path& folder) {
+  const fs::path checkpoint = folder / "model.safetensors";
+  if (!fs::exists(checkpoint)) return 0;
+  return epochs_completed(checkpoint, vkm::nn::read_safetensors(checkpoint).metadata);
+}
+
+std::vector<MetricsRow> completed_metrics(const fs::path& file, uint32_t epochs) {
+  std::vector<MetricsRow> rows;
+  for (const auto& row : parse_metrics_csv(file)) {
+    if (row.epoch <= epochs) rows.push_back(row);
+  }
+  for (uint32_t e = 1; e <= epochs; ++e) {
+    for (const char* split : {"train", "test"}) {
+      const auto n = std::count_if(rows.begin(), rows.end(), [&](const MetricsRow& r) { return r.epoch == e && r.split == split; });
+      if (n != 1) {
+        throw vkm::Error(fmt::format("{}: {} {} rows for epoch {} (expected one for each of epochs 1 to {})",
+                                     file.string(), n, split, e, epochs));
+      }
+    }
+  }
+  return rows;
+}
+
 TrainOptions resumed_options(const TrainOptions& given) {
   const fs::path folder = given.resume;
   TrainOptions o = from_json(read_run_json(folder).at("options"));
@@ -116,11 +151,14 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
 
   if (resuming) {
     const auto meta = vkm::nn::load_model(folder / "model.safetensors", trainer.model());
-    vkm::nn::load_optimizer(folder / "optimizer.safetensors", trainer.model());
-    first_epoch = static_cast<uint32_t>(std::stoul(meta.at("epochs_completed")));
-    for (const auto& row : parse_metrics_csv(folder / "metrics.csv")) {
-      if (row.epoch <= first_epoch) metrics.push_back(row);
+    const auto optimizer_meta = vkm::nn::load_optimizer(folder / "optimizer.safetensors", trainer.model());
+    first_epoch = epochs_completed(folder / "model.safetensors", meta);
+    if (epochs_completed(folder / "optimizer.safetensors", optimizer_meta) != first_epoch) {
+      throw vkm::Error(fmt::format("{}: model.safetensors and optimizer.safetensors are from different epochs (the "
+                                   "run was stopped while saving); start the run again",
+                                   folder.string()));
     }
+    metrics = completed_metrics(folder / "metrics.csv", first_epoch);
     if (first_epoch >= config.epochs) {
       throw vkm::Error(fmt::format("{} already completed all {} epochs", folder.string(), config.epochs));
     }
@@ -177,14 +215,16 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
     metrics.push_back({epoch + 1, "train", train.loss, penalty, train.accuracy, lr, train.seconds});
     metrics.push_back({epoch + 1, "test", test.loss, 0.0, test.accuracy, lr, test.seconds});
 
-    // Checkpoint first, then metrics: a crash between the two re-runs one epoch on --resume.
+    // Predictions and metrics first, the model's checkpoint last: its epochs_completed marks the
+    // epoch as done. A stop before it re-runs the epoch on --resume (metrics rows past the
+    // checkpoint are dropped then), so the files never disagree about a completed epoch.
     const auto meta = vkm::nn::model_metadata(
         config.net, {{"epochs_completed", std::to_string(epoch + 1)}, {"seed", std::to_string(o.seed)},
                      {"options", to_json(o).dump()}, {"vkmnist_version", VKMNIST_VERSION}});
-    vkm::nn::save_model(folder / "model.safetensors", trainer.model(), meta);
-    vkm::nn::save_optimizer(folder / "optimizer.safetensors", trainer.model(), meta);
-    write_file_atomically(folder / "metrics.csv", metrics_csv(metrics));
     write_file_atomically(folder / "predictions.csv", predictions_csv(data.test, trainer.predictions()));
+    write_file_atomically(folder / "metrics.csv", metrics_csv(metrics));
+    vkm::nn::save_optimizer(folder / "optimizer.safetensors", trainer.model(), meta);
+    vkm::nn::save_model(folder / "model.safetensors", trainer.model(), meta);
 
     if (o.json) {
       fmt::print("{}\n", nlohmann::json{{"epoch", epoch + 1}, {"epochs", config.epochs}, {"norm", o.norm},
@@ -215,7 +255,8 @@ RunResult finished_run(const fs::path& folder, const vkm::nn::Dataset& test) {
   const nlohmann::json run = read_run_json(folder);
   RunResult result;
   result.folder = folder;
-  result.metrics = parse_metrics_csv(folder / "metrics.csv");
+  const uint32_t epochs = epochs_completed(folder);
+  result.metrics = completed_metrics(folder / "metrics.csv", epochs);
   try {
     result.parameters = run.at("parameters").get<size_t>();
     const auto& d = run.at("device");
@@ -245,6 +286,14 @@ RunResult finished_run(const fs::path& folder, const vkm::nn::Dataset& test) {
                                  test.labels.count));
   }
   summarize(result);
+  size_t correct = 0;
+  for (size_t i = 0; i < result.predictions.size(); ++i) correct += result.predictions[i] == test.labels.labels[i];
+  const double accuracy = 100.0 * static_cast<double>(correct) / static_cast<double>(test.labels.count);
+  if (epochs == 0 || std::abs(accuracy - result.final_test_accuracy) > 0.006) {
+    throw vkm::Error(fmt::format("{}: predictions.csv scores {:.2f}% but metrics.csv's last epoch {:.2f}%: the files "
+                                 "are from different epochs",
+                                 folder.string(), accuracy, result.final_test_accuracy));
+  }
   return result;
 }
 

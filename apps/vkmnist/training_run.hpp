@@ -11,6 +11,7 @@
 #include "apps/vkmnist/run_folder.hpp"
 #include "apps/vkmnist/train_options.hpp"
 #include "engine/device.hpp"
+#include "nn/checkpoint.hpp"
 #include "nn/data/idx.hpp"
 
 namespace vkmnist {
@@ -40,6 +41,15 @@ Data load_data(const TrainOptions& options);
 TrainOptions resumed_options(const TrainOptions& given);
 
 RunResult run_training(vkm::Context& context, const TrainOptions& options, const Data& data);
+
+// Epochs the run in `folder` has completed: its model.safetensors' epochs_completed (0 when
+// there is no checkpoint yet). The checkpoint is written last in an epoch, so this is the truth.
+uint32_t epochs_completed(const std::filesystem::path& folder);
+uint32_t epochs_completed(const std::filesystem::path& checkpoint, const vkm::nn::Metadata& metadata);
+
+// metrics.csv's rows of epochs 1..epochs (later ones, from an epoch whose checkpoint was never
+// written, are dropped); throws vkm::Error when one of them is missing or repeated.
+std::vector<MetricsRow> completed_metrics(const std::filesystem::path& file, uint32_t epochs);
 
 // The result of the finished run in `folder`, read back from its files (run.json, metrics.csv,
 // predictions.csv), for `vkmnist compare --resume`. Throws vkm::Error when a file is missing or

@@ -27,10 +27,9 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
       input_(input),
       eps_(eps),
       momentum_(momentum),
-      affine_(device, name_, input.c, affine),
+      affine_(device, name_, "batchnorm", input, kWorkgroup, affine),
       running_mean_(device, {input.c, 1, 1, 1}, name_ + ".running_mean"),
       running_var_(device, {input.c, 1, 1, 1}, name_ + ".running_var") {
-  check_norm_input(name_, "batchnorm", input, kWorkgroup);
   running_mean_.fill(0.0f);
   running_var_.fill(1.0f);
   partials_ = device.buffer(size_t{input.n} * input.c * 2 * sizeof(float), name_ + " partials");

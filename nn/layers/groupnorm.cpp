@@ -23,14 +23,13 @@ KernelDesc desc(const char* shader, uint32_t bindings) {
 
 GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Shape input,
                      uint32_t groups, bool affine, bool relu, float eps)
-    : name_(std::move(name)), input_(input), groups_(groups), eps_(eps), affine_(device, name_, input.c, affine) {
+    : name_(std::move(name)), input_(input), groups_(groups), eps_(eps), affine_(device, name_, "groupnorm", input, kWorkgroup, affine) {
   if (groups == 0 || input.c % groups != 0) {
     throw Error(
         fmt::format("{}: {} groups do not divide {} channels (GroupNorm needs a group "
                     "count that divides the channel count)",
                     name_, groups, input.c));
   }
-  check_norm_input(name_, "groupnorm", input, kWorkgroup);
   const size_t segments = size_t{input.n} * groups;
   partials_ = device.buffer(size_t{input.n} * input.c * 2 * sizeof(float), name_ + " partials");
   save_mean_ = device.buffer(segments * sizeof(float), name_ + " save_mean");

@@ -7,10 +7,13 @@
 
 namespace vkm::nn {
 
-NormAffine::NormAffine(Device& device, const std::string& layer, uint32_t channels, bool affine)
-    : channels_(channels), unused_(device.buffer(16, layer + " unused")) {
+NormAffine::NormAffine(Device& device, const std::string& layer, const char* kind, Shape input,
+                       uint32_t workgroup, bool affine)
+    : channels_(input.c) {
+  check_norm_input(layer, kind, input, workgroup);
+  unused_ = device.buffer(16, layer + " unused");
   if (!affine) return;
-  const Shape shape{channels, 1, 1, 1};
+  const Shape shape{input.c, 1, 1, 1};
   weight_.emplace(device, layer + ".weight", shape);
   bias_.emplace(device, layer + ".bias", shape);
   weight_->value.fill(1.0f);

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""compare_check.py VKMNIST DATA_DIR: runs a short `vkmnist compare`, interrupted and resumed, and
-checks the study folder:
+"""compare_check.py VKMNIST DATA_DIR: runs a short `vkmnist compare`, interrupted and resumed (its
+models bitwise equal to an uninterrupted study's), and checks the study folder:
 every figure exists as a PNG of sane size that is not blank, every link in report.md resolves,
 and the tables hold the three models."""
+import filecmp
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -32,27 +34,37 @@ def main():
     vkmnist, data = sys.argv[1], sys.argv[2]
     with tempfile.TemporaryDirectory() as work:
         out = os.path.join(work, "study")
-        # Interrupted after the first of two epochs of every model: no report yet; then resumed.
-        subprocess.run([vkmnist, "compare", "--data", data, "--train-limit", "1500", "--test-limit", "400",
-                        "--epochs", "2", "--batch-size", "64", "--quiet", "--out", out, "--stop-after", "1"],
-                       check=True)
+        options = ["--data", data, "--train-limit", "1500", "--test-limit", "400", "--epochs", "2",
+                   "--batch-size", "64", "--quiet"]
+        # The study interrupted after the first of two epochs of every model: no report yet.
+        subprocess.run([vkmnist, "compare", *options, "--out", out, "--stop-after", "1"], check=True)
         if os.path.exists(os.path.join(out, "report.md")):
             sys.exit("compare_check: a study stopped after epoch 1 of 2 wrote report.md")
-        again = subprocess.run([vkmnist, "compare", "--data", data, "--quiet", "--out", out],
-                               capture_output=True, text=True)
+        again = subprocess.run([vkmnist, "compare", *options, "--out", out], capture_output=True, text=True)
         if again.returncode == 0 or "--resume" not in again.stderr:
             sys.exit(f"compare_check: a second compare into the same folder should point to --resume: {again.stderr}")
-        # BN finished on its own (read back by the resumed study), LN and GN resumed by the study.
+        ignored = subprocess.run([vkmnist, "compare", "--resume", out, "--epochs", "5"], capture_output=True, text=True)
+        if ignored.returncode == 0 or "--epochs cannot be given with --resume" not in ignored.stderr:
+            sys.exit(f"compare_check: --epochs with --resume should be refused: {ignored.stderr}")
+        # BN finished on its own (read back by the resumed study), LN resumed by the study, GN as
+        # if the study had stopped before it began.
         subprocess.run([vkmnist, "train", "--quiet", "--resume", os.path.join(out, "bn")], check=True)
+        shutil.rmtree(os.path.join(out, "gn"))
         resumed = subprocess.run([vkmnist, "compare", "--quiet", "--resume", out], check=True,
                                  capture_output=True, text=True).stdout
         print(resumed)
         if "bn: all 2 epochs done" not in resumed:
             sys.exit("compare_check: the resumed study did not read back the finished BN run")
+        # Bitwise the same models as a study that was never interrupted.
+        straight = os.path.join(work, "straight")
+        subprocess.run([vkmnist, "compare", *options, "--out", straight], check=True)
         for key in ("bn", "ln", "gn"):
             epochs = [line.split(",")[0] for line in open(os.path.join(out, key, "metrics.csv")).read().splitlines()[1:]]
             if epochs != ["1", "1", "2", "2"]:
                 sys.exit(f"compare_check: {key}/metrics.csv after --resume has epochs {epochs}")
+            for name in ("model.safetensors", "optimizer.safetensors", "predictions.csv"):
+                if not filecmp.cmp(os.path.join(out, key, name), os.path.join(straight, key, name), shallow=False):
+                    sys.exit(f"compare_check: {key}/{name} of the resumed study differs from the uninterrupted one")
         for name, (min_w, min_h) in {"curves.png": (800, 600), "misclassified_bn.png": (500, 300),
                                      "misclassified_ln.png": (500, 300), "misclassified_gn.png": (500, 300)}.items():
             w, h, distinct = png(os.path.join(out, name))

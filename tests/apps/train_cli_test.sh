@@ -21,6 +21,9 @@ grep -q '^2,' "$work/b/metrics.csv" && fail "the stopped run went on to epoch 2"
 cmp "$work/a/model.safetensors" "$work/b/model.safetensors" || fail "resumed run differs from the uninterrupted one"
 cmp "$work/a/optimizer.safetensors" "$work/b/optimizer.safetensors" || fail "optimizer state differs after --resume"
 [ "$(grep -c '^2,' "$work/b/metrics.csv")" -eq 2 ] || fail "the resumed run should add epoch 2"
+# A resumed run keeps its options: changing one is refused, not silently ignored.
+out=$("$vkmnist" --resume "$work/b" --lr 0.5 2>&1) && fail "--lr with --resume accepted"
+echo "$out" | grep -q -- "--lr cannot be given with --resume" || fail "unclear message: $out"
 
 # The run folder holds what the README promises.
 for f in run.json summary.txt metrics.csv model.safetensors optimizer.safetensors predictions.csv; do
