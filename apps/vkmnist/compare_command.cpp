@@ -15,21 +15,28 @@
 namespace vkmnist {
 
 std::function<int()> add_compare_command(CLI::App& app) {
-  CLI::App* cmd = app.add_subcommand("compare", "The study: train BN + L1, LN and GN the same way and compare them");
+  CLI::App* cmd = app.add_subcommand(
+      "compare", "The study: train BN + L1, LN and GN the same way and compare them");
   cmd->footer(
-      "Writes into --out (default runs/compare-<date>-<time>): bn/, ln/, gn/ (each a full run folder), "
-      "curves.png, misclassified_{bn,ln,gn}.png, confusion_{bn,ln,gn}.csv, results.csv and report.md.\n"
-      "An interrupted study (or one stopped with --stop-after, which applies to each model) continues with "
-      "--resume FOLDER: finished models are read back, an unfinished one resumes from its last epoch, "
+      "Writes into --out (default runs/compare-<date>-<time>): bn/, ln/, gn/ (each a full run "
+      "folder), "
+      "curves.png, misclassified_{bn,ln,gn}.png, confusion_{bn,ln,gn}.csv, results.csv and "
+      "report.md.\n"
+      "An interrupted study (or one stopped with --stop-after, which applies to each model) "
+      "continues with "
+      "--resume FOLDER: finished models are read back, an unfinished one resumes from its last "
+      "epoch, "
       "bitwise as if uninterrupted.\n"
-      "Examples:\n  vkmnist compare --epochs 20 --out runs/study\n  vkmnist compare --resume runs/study");
+      "Examples:\n  vkmnist compare --epochs 20 --out runs/study\n  vkmnist compare --resume "
+      "runs/study");
   auto o = std::make_shared<TrainOptions>();
   auto l1 = std::make_shared<double>(1e-5);
   add_train_options(*cmd, *o, false);
   cmd->add_option("--l1", *l1, "L1 penalty λ₁ of the BatchNorm model (LN and GN train without it)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--resume", o->resume, "Continue the study in this folder (its options are kept)");
+  cmd->add_option("--resume", o->resume,
+                  "Continue the study in this folder (its options are kept)");
   return [o, l1, cmd]() -> int {
     // Everything is checked — options, data, and on --resume every model's folder — before the
     // first model trains, so a fault in the last model's files does not surface an hour later.
@@ -37,15 +44,18 @@ std::function<int()> add_compare_command(CLI::App& app) {
     namespace fs = std::filesystem;
     const bool resuming = !o->resume.empty();
     if (resuming) check_resume_options(*cmd);
-    const fs::path folder = resuming ? fs::path(o->resume) : o->out.empty() ? default_run_folder("compare") : fs::path(o->out);
+    const fs::path folder = resuming         ? fs::path(o->resume)
+                            : o->out.empty() ? default_run_folder("compare")
+                                             : fs::path(o->out);
     if (fs::exists(folder / "report.md")) {
-      throw vkm::Error(fmt::format("{} already holds a finished study (report.md){}", folder.string(),
-                                   resuming ? "" : ": choose another --out"));
+      throw vkm::Error(fmt::format("{} already holds a finished study (report.md){}",
+                                   folder.string(), resuming ? "" : ": choose another --out"));
     }
     TrainOptions base = *o;
     if (resuming) {
       if (!fs::exists(folder / "bn" / "run.json")) {
-        throw vkm::Error(fmt::format("{} holds no study to resume (no bn/run.json)", folder.string()));
+        throw vkm::Error(
+            fmt::format("{} holds no study to resume (no bn/run.json)", folder.string()));
       }
       TrainOptions given = *o;
       given.resume = (folder / "bn").string();
@@ -54,8 +64,9 @@ std::function<int()> add_compare_command(CLI::App& app) {
     } else {
       for (const char* norm : {"bn", "ln", "gn"}) {
         if (fs::exists(folder / norm / "run.json")) {
-          throw vkm::Error(fmt::format("{} already holds a study: continue it with --resume {}, or choose another --out",
-                                       folder.string(), folder.string()));
+          throw vkm::Error(fmt::format(
+              "{} already holds a study: continue it with --resume {}, or choose another --out",
+              folder.string(), folder.string()));
         }
       }
     }
@@ -100,13 +111,16 @@ std::function<int()> add_compare_command(CLI::App& app) {
     for (Plan& plan : plans) {
       if (!base.json && !base.quiet) fmt::print("== {} ==\n", plan.title);
       if (plan.finished) {
-        if (!base.json) fmt::print("{}: all {} epochs done, read back from {}\n", plan.norm, base.epochs, plan.options.out);
+        if (!base.json)
+          fmt::print("{}: all {} epochs done, read back from {}\n", plan.norm, base.epochs,
+                     plan.options.out);
         models.push_back({plan.norm, plan.title, std::move(*plan.finished)});
         continue;
       }
       if (resuming && plan.done == 0) {
         // Stopped before its first epoch's checkpoint: what it wrote is started again.
-        for (const char* file : {"run.json", "summary.txt", "metrics.csv", "predictions.csv", "optimizer.safetensors"}) {
+        for (const char* file : {"run.json", "summary.txt", "metrics.csv", "predictions.csv",
+                                 "optimizer.safetensors"}) {
           fs::remove(fs::path(plan.options.out) / file);
         }
       }
@@ -115,14 +129,17 @@ std::function<int()> add_compare_command(CLI::App& app) {
       if (metrics.empty() || metrics.back().epoch < base.epochs) finished = false;
     }
     if (!finished) {
-      if (!base.json) fmt::print("study stopped early: continue with vkmnist compare --resume {}\n", folder.string());
+      if (!base.json)
+        fmt::print("study stopped early: continue with vkmnist compare --resume {}\n",
+                   folder.string());
       return 0;
     }
     std::string command = fmt::format(
-        "vkmnist compare --epochs {} --batch-size {} --lr {:g} --momentum {:g} --schedule {} --augment {} --dropout {:g} "
+        "vkmnist compare --epochs {} --batch-size {} --lr {:g} --momentum {:g} --schedule {} "
+        "--augment {} --dropout {:g} "
         "--l1 {:g} --l2 {:g} --groups {} --seed {}",
-        base.epochs, base.batch_size, base.lr, base.momentum, base.schedule, base.augment, base.dropout, *l1, base.l2,
-        base.groups, base.seed);
+        base.epochs, base.batch_size, base.lr, base.momentum, base.schedule, base.augment,
+        base.dropout, *l1, base.l2, base.groups, base.seed);
     if (base.no_affine) command += " --no-affine";
     if (base.train_limit) command += fmt::format(" --train-limit {}", base.train_limit);
     if (base.test_limit) command += fmt::format(" --test-limit {}", base.test_limit);

@@ -7,18 +7,25 @@
 namespace vkmnist {
 
 std::function<int()> add_train_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "Train the seed net (the default command): vkmnist --norm bn --l1 1e-5");
+  auto* cmd = app.add_subcommand(
+      "train", "Train the seed net (the default command): vkmnist --norm bn --l1 1e-5");
   cmd->footer(
-      "Outputs go to the run folder: metrics.csv (epoch, split, loss, penalty, accuracy, lr, seconds), "
-      "model.safetensors (PyTorch names: conv1.weight ... norm8.running_var), optimizer.safetensors, "
-      "predictions.csv, summary.txt, run.json. The reported loss is the mean NLL over the epoch's images; "
+      "Outputs go to the run folder: metrics.csv (epoch, split, loss, penalty, accuracy, lr, "
+      "seconds), "
+      "model.safetensors (PyTorch names: conv1.weight ... norm8.running_var), "
+      "optimizer.safetensors, "
+      "predictions.csv, summary.txt, run.json. The reported loss is the mean NLL over the epoch's "
+      "images; "
       "penalty is λ₁·Σ|w| + λ₂/2·Σw² at the epoch's end.\n"
-      "Examples:\n  vkmnist --norm bn --l1 1e-5\n  vkmnist --norm gn --groups 2 --epochs 5 --out runs/gn2\n"
-      "  vkmnist --resume runs/gn2        (continue an interrupted run, bitwise as if uninterrupted)");
+      "Examples:\n  vkmnist --norm bn --l1 1e-5\n  vkmnist --norm gn --groups 2 --epochs 5 --out "
+      "runs/gn2\n"
+      "  vkmnist --resume runs/gn2        (continue an interrupted run, bitwise as if "
+      "uninterrupted)");
   auto options = std::make_shared<TrainOptions>();
   add_train_options(*cmd, *options, true);
   cmd->add_option("--init", options->init, "Start from the weights of this model.safetensors");
-  cmd->add_option("--resume", options->resume, "Continue the run in this folder from its last completed epoch");
+  cmd->add_option("--resume", options->resume,
+                  "Continue the run in this folder from its last completed epoch");
   return [options, cmd]() -> int {
     // Options, then data, are checked before the device is touched or anything is written.
     if (!options->resume.empty()) check_resume_options(*cmd);

@@ -12,58 +12,82 @@ namespace vkmnist {
 
 void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
   if (with_norm) {
-    c.add_option("--norm", o.norm, "Normalization after each conv: bn (BatchNorm), ln (LayerNorm), gn (GroupNorm)")
+    c.add_option("--norm", o.norm,
+                 "Normalization after each conv: bn (BatchNorm), ln (LayerNorm), gn (GroupNorm)")
         ->check(CLI::IsMember({"bn", "ln", "gn"}))
         ->capture_default_str();
-    c.add_option("--l1", o.l1, "L1 penalty λ₁: adds λ₁·Σ|w| over all parameters to the loss (the study uses 1e-5 with bn)")
+    c.add_option("--l1", o.l1,
+                 "L1 penalty λ₁: adds λ₁·Σ|w| over all parameters to the loss (the study uses 1e-5 "
+                 "with bn)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
   }
-  c.add_option("--groups", o.groups, "GroupNorm's group count G; must divide 8, 16 and 32: 1, 2, 4 or 8")
+  c.add_option("--groups", o.groups,
+               "GroupNorm's group count G; must divide 8, 16 and 32: 1, 2, 4 or 8")
       ->capture_default_str();
-  c.add_option("--l2", o.l2, "L2 weight decay λ₂: adds λ₂·w to each gradient, as PyTorch's SGD does")
+  c.add_option("--l2", o.l2,
+               "L2 weight decay λ₂: adds λ₂·w to each gradient, as PyTorch's SGD does")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   c.add_option("--dropout", o.dropout, "Dropout probability after the norm of blocks 3-8")
       ->check(CLI::Range(0.0, 0.99))
       ->capture_default_str();
-  c.add_option("--epochs", o.epochs, "Epochs to train")->check(CLI::Range(1, 100000))->capture_default_str();
-  c.add_option("--batch-size", o.batch_size, "Images per step (the last partial batch is trained too)")
+  c.add_option("--epochs", o.epochs, "Epochs to train")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  c.add_option("--batch-size", o.batch_size,
+               "Images per step (the last partial batch is trained too)")
       ->check(CLI::Range(1, 60000))
       ->capture_default_str();
   c.add_option("--lr", o.lr, "Learning rate (the peak of the one-cycle schedule)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  c.add_option("--momentum", o.momentum, "SGD momentum")->check(CLI::Range(0.0, 0.999))->capture_default_str();
-  c.add_option("--schedule", o.schedule, "Learning-rate schedule: onecycle, step (×0.1 every third of the run), constant")
+  c.add_option("--momentum", o.momentum, "SGD momentum")
+      ->check(CLI::Range(0.0, 0.999))
+      ->capture_default_str();
+  c.add_option("--schedule", o.schedule,
+               "Learning-rate schedule: onecycle, step (×0.1 every third of the run), constant")
       ->check(CLI::IsMember({"onecycle", "step", "constant"}))
       ->capture_default_str();
-  c.add_option("--augment", o.augment, "Training augmentation: rotate (random ±7°, on the device) or none")
+  c.add_option("--augment", o.augment,
+               "Training augmentation: rotate (random ±7°, on the device) or none")
       ->check(CLI::IsMember({"rotate", "none"}))
       ->capture_default_str();
-  c.add_flag("--no-affine", o.no_affine, "Norms without scale and shift (7,784 parameters instead of 8,008)");
-  c.add_option("--seed", o.seed, "Seed of initialisation, shuffling, dropout and augmentation")->capture_default_str();
-  c.add_option("--device", o.device, "Vulkan device: index or name substring (see `vkmnist devices`); default: discrete > integrated > CPU");
-  c.add_option("--data", o.data, "Folder with the MNIST IDX files (scripts/fetch-mnist puts them in data/mnist)")
+  c.add_flag("--no-affine", o.no_affine,
+             "Norms without scale and shift (7,784 parameters instead of 8,008)");
+  c.add_option("--seed", o.seed, "Seed of initialisation, shuffling, dropout and augmentation")
       ->capture_default_str();
-  c.add_option("--out", o.out, "Run folder for metrics.csv, model.safetensors, ... (default runs/<norm>-<date>-<time>)");
-  c.add_option("--train-limit", o.train_limit, "Train on the first N training images only (quick runs)");
-  c.add_option("--test-limit", o.test_limit, "Evaluate on the first N test images only (quick runs)");
-  c.add_option("--stop-after", o.stop_after,
-               "Stop after this many epochs (of --epochs), as if interrupted; continue later with --resume");
+  c.add_option("--device", o.device,
+               "Vulkan device: index or name substring (see `vkmnist devices`); default: discrete "
+               "> integrated > CPU");
+  c.add_option("--data", o.data,
+               "Folder with the MNIST IDX files (scripts/fetch-mnist puts them in data/mnist)")
+      ->capture_default_str();
+  c.add_option(
+      "--out", o.out,
+      "Run folder for metrics.csv, model.safetensors, ... (default runs/<norm>-<date>-<time>)");
+  c.add_option("--train-limit", o.train_limit,
+               "Train on the first N training images only (quick runs)");
+  c.add_option("--test-limit", o.test_limit,
+               "Evaluate on the first N test images only (quick runs)");
+  c.add_option(
+      "--stop-after", o.stop_after,
+      "Stop after this many epochs (of --epochs), as if interrupted; continue later with --resume");
   c.add_flag("--quiet", o.quiet, "One line per epoch, no progress bar");
   c.add_flag("--json", o.json, "One JSON object per epoch on stdout, nothing else");
 }
 
 void check_resume_options(const CLI::App& command) {
-  static const std::set<std::string> kept_apart = {"--resume", "--device", "--quiet", "--json", "--stop-after", "--help"};
+  static const std::set<std::string> kept_apart = {"--resume", "--device",     "--quiet",
+                                                   "--json",   "--stop-after", "--help"};
   for (const CLI::Option* option : command.get_options()) {
     const std::string name = option->get_name();
     if (option->count() == 0 || kept_apart.contains(name)) continue;
-    throw vkm::Error(fmt::format(
-        "{} cannot be given with --resume: a resumed run keeps the options in its run.json (only --device, --quiet, "
-        "--json and --stop-after may change)",
-        name));
+    throw vkm::Error(
+        fmt::format("{} cannot be given with --resume: a resumed run keeps the options in its "
+                    "run.json (only --device, --quiet, "
+                    "--json and --stop-after may change)",
+                    name));
   }
 }
 
@@ -83,7 +107,9 @@ vkm::nn::TrainConfig to_config(const TrainOptions& o) {
   if (!(o.lr > 0)) throw vkm::Error("--lr must be positive");
   if (o.batch_size == 0) throw vkm::Error("--batch-size must be at least 1");
   if (o.epochs == 0) throw vkm::Error("--epochs must be at least 1");
-  c.update = {.momentum = static_cast<float>(o.momentum), .l2 = static_cast<float>(o.l2), .l1 = static_cast<float>(o.l1)};
+  c.update = {.momentum = static_cast<float>(o.momentum),
+              .l2 = static_cast<float>(o.l2),
+              .l1 = static_cast<float>(o.l1)};
   c.epochs = o.epochs;
   c.batch_size = o.batch_size;
   c.lr = static_cast<float>(o.lr);
@@ -93,11 +119,21 @@ vkm::nn::TrainConfig to_config(const TrainOptions& o) {
 }
 
 nlohmann::json to_json(const TrainOptions& o) {
-  return {{"norm", o.norm},          {"groups", o.groups},       {"l1", o.l1},
-          {"l2", o.l2},              {"dropout", o.dropout},     {"epochs", o.epochs},
-          {"batch_size", o.batch_size}, {"lr", o.lr},            {"momentum", o.momentum},
-          {"schedule", o.schedule},  {"augment", o.augment},     {"affine", !o.no_affine},
-          {"seed", o.seed},          {"data", o.data},           {"train_limit", o.train_limit},
+  return {{"norm", o.norm},
+          {"groups", o.groups},
+          {"l1", o.l1},
+          {"l2", o.l2},
+          {"dropout", o.dropout},
+          {"epochs", o.epochs},
+          {"batch_size", o.batch_size},
+          {"lr", o.lr},
+          {"momentum", o.momentum},
+          {"schedule", o.schedule},
+          {"augment", o.augment},
+          {"affine", !o.no_affine},
+          {"seed", o.seed},
+          {"data", o.data},
+          {"train_limit", o.train_limit},
           {"test_limit", o.test_limit}};
 }
 

@@ -30,7 +30,8 @@ vkm::nn::Dataset limited(vkm::nn::Dataset d, uint32_t limit) {
   return d;
 }
 
-std::string predictions_csv(const vkm::nn::Dataset& test, const std::vector<uint32_t>& predictions) {
+std::string predictions_csv(const vkm::nn::Dataset& test,
+                            const std::vector<uint32_t>& predictions) {
   std::string out = "index,label,predicted\n";
   for (size_t i = 0; i < predictions.size(); ++i) {
     out += fmt::format("{},{},{}\n", i, test.labels.labels[i], predictions[i]);
@@ -58,7 +59,8 @@ void summarize(RunResult& r) {
   r.seconds_per_epoch = train_epochs > 0 ? train_seconds / train_epochs : 0.0;
 }
 
-std::string device_line(const std::string& name, const std::string& driver, const std::string& driver_info) {
+std::string device_line(const std::string& name, const std::string& driver,
+                        const std::string& driver_info) {
   return fmt::format("{} ({}, {})", name, driver, driver_info);
 }
 
@@ -66,7 +68,8 @@ nlohmann::json read_run_json(const fs::path& folder) {
   try {
     return nlohmann::json::parse(read_file(folder / "run.json"));
   } catch (const nlohmann::json::exception& e) {
-    throw vkm::Error(fmt::format("{}: corrupt run.json ({})", (folder / "run.json").string(), e.what()));
+    throw vkm::Error(
+        fmt::format("{}: corrupt run.json ({})", (folder / "run.json").string(), e.what()));
   }
 }
 
@@ -78,8 +81,9 @@ uint32_t epochs_completed(const fs::path& checkpoint, const vkm::nn::Metadata& m
     if (it != metadata.end()) return static_cast<uint32_t>(std::stoul(it->second));
   } catch (const std::exception&) {
   }
-  throw vkm::Error(fmt::format("{}: no valid epochs_completed in its metadata (not a vkmnist run checkpoint)",
-                               checkpoint.string()));
+  throw vkm::Error(
+      fmt::format("{}: no valid epochs_completed in its metadata (not a vkmnist run checkpoint)",
+                  checkpoint.string()));
 }
 
 uint32_t epochs_completed(const fs::path& folder) {
@@ -95,10 +99,13 @@ std::vector<MetricsRow> completed_metrics(const fs::path& file, uint32_t epochs)
   }
   for (uint32_t e = 1; e <= epochs; ++e) {
     for (const char* split : {"train", "test"}) {
-      const auto n = std::count_if(rows.begin(), rows.end(), [&](const MetricsRow& r) { return r.epoch == e && r.split == split; });
+      const auto n = std::count_if(rows.begin(), rows.end(), [&](const MetricsRow& r) {
+        return r.epoch == e && r.split == split;
+      });
       if (n != 1) {
-        throw vkm::Error(fmt::format("{}: {} {} rows for epoch {} (expected one for each of epochs 1 to {})",
-                                     file.string(), n, split, e, epochs));
+        throw vkm::Error(
+            fmt::format("{}: {} {} rows for epoch {} (expected one for each of epochs 1 to {})",
+                        file.string(), n, split, e, epochs));
       }
     }
   }
@@ -123,14 +130,17 @@ Data load_data(const TrainOptions& o) {
 }
 
 std::string summary_table(const vkm::nn::NetConfig& config) {
-  std::string out = fmt::format("{:<12} {:<28} {:>16} {:>8}\n", "Layer", "Type", "Output shape", "Param #");
+  std::string out =
+      fmt::format("{:<12} {:<28} {:>16} {:>8}\n", "Layer", "Type", "Output shape", "Param #");
   out += std::string(67, '-') + "\n";
   for (const auto& r : vkm::nn::seed_net_summary(config)) {
-    out += fmt::format("{:<12} {:<28} {:>16} {:>8}\n", r.name, r.type,
-                       fmt::format("[{}, {}, {}]", r.output.c, r.output.h, r.output.w), r.parameters);
+    out +=
+        fmt::format("{:<12} {:<28} {:>16} {:>8}\n", r.name, r.type,
+                    fmt::format("[{}, {}, {}]", r.output.c, r.output.h, r.output.w), r.parameters);
   }
   out += std::string(67, '-') + "\n";
-  out += fmt::format("Total params: {}\nTrainable params: {}\n", vkm::nn::seed_net_parameter_count(config),
+  out += fmt::format("Total params: {}\nTrainable params: {}\n",
+                     vkm::nn::seed_net_parameter_count(config),
                      vkm::nn::seed_net_parameter_count(config));
   return out;
 }
@@ -151,42 +161,52 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
 
   if (resuming) {
     const auto meta = vkm::nn::load_model(folder / "model.safetensors", trainer.model());
-    const auto optimizer_meta = vkm::nn::load_optimizer(folder / "optimizer.safetensors", trainer.model());
+    const auto optimizer_meta =
+        vkm::nn::load_optimizer(folder / "optimizer.safetensors", trainer.model());
     first_epoch = epochs_completed(folder / "model.safetensors", meta);
     if (epochs_completed(folder / "optimizer.safetensors", optimizer_meta) != first_epoch) {
-      throw vkm::Error(fmt::format("{}: model.safetensors and optimizer.safetensors are from different epochs (the "
-                                   "run was stopped while saving); start the run again",
-                                   folder.string()));
+      throw vkm::Error(fmt::format(
+          "{}: model.safetensors and optimizer.safetensors are from different epochs (the "
+          "run was stopped while saving); start the run again",
+          folder.string()));
     }
     metrics = completed_metrics(folder / "metrics.csv", first_epoch);
     if (first_epoch >= config.epochs) {
-      throw vkm::Error(fmt::format("{} already completed all {} epochs", folder.string(), config.epochs));
+      throw vkm::Error(
+          fmt::format("{} already completed all {} epochs", folder.string(), config.epochs));
     }
   } else {
     if (!o.init.empty()) {
       const auto meta = vkm::nn::load_model(o.init, trainer.model());
       if (auto it = meta.find("norm"); it != meta.end() && it->second != o.norm) {
-        throw vkm::Error(fmt::format("--init {}: a {} checkpoint cannot initialise a {} model", o.init, it->second, o.norm));
+        throw vkm::Error(fmt::format("--init {}: a {} checkpoint cannot initialise a {} model",
+                                     o.init, it->second, o.norm));
       }
     }
     folder = o.out.empty() ? default_run_folder(o.norm) : fs::path(o.out);
     if (fs::exists(folder / "metrics.csv")) {
-      throw vkm::Error(fmt::format("{} already holds a run: choose another --out, or --resume {}", folder.string(),
-                                   folder.string()));
+      throw vkm::Error(fmt::format("{} already holds a run: choose another --out, or --resume {}",
+                                   folder.string(), folder.string()));
     }
     std::error_code ec;
     fs::create_directories(folder, ec);
-    if (ec) throw vkm::Error(fmt::format("cannot create run folder {}: {}", folder.string(), ec.message()));
-    nlohmann::json run = {
-        {"options", to_json(o)},
-        {"device", {{"name", info.name}, {"vendor", info.vendor}, {"type", vkm::type_name(info.type)},
-                    {"driver", info.driver_name}, {"driver_info", info.driver_info},
-                    {"api", vkm::version_string(info.api_version)}, {"subgroup_size", info.subgroup_size}}},
-        {"vkmnist_version", VKMNIST_VERSION},
-        {"parameters", trainer.model().parameter_count()},
-        {"steps_per_epoch", trainer.steps_per_epoch()},
-        {"train_images", data.train.images.count},
-        {"test_images", data.test.images.count}};
+    if (ec)
+      throw vkm::Error(
+          fmt::format("cannot create run folder {}: {}", folder.string(), ec.message()));
+    nlohmann::json run = {{"options", to_json(o)},
+                          {"device",
+                           {{"name", info.name},
+                            {"vendor", info.vendor},
+                            {"type", vkm::type_name(info.type)},
+                            {"driver", info.driver_name},
+                            {"driver_info", info.driver_info},
+                            {"api", vkm::version_string(info.api_version)},
+                            {"subgroup_size", info.subgroup_size}}},
+                          {"vkmnist_version", VKMNIST_VERSION},
+                          {"parameters", trainer.model().parameter_count()},
+                          {"steps_per_epoch", trainer.steps_per_epoch()},
+                          {"train_images", data.train.images.count},
+                          {"test_images", data.test.images.count}};
     write_file_atomically(folder / "run.json", run.dump(2) + "\n");
     write_file_atomically(folder / "summary.txt", summary_table(config.net));
   }
@@ -202,12 +222,13 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   result.device = device;
   result.parameters = trainer.model().parameter_count();
   ProgressBar bar(!o.quiet && !o.json);
-  const uint32_t last_epoch = o.stop_after > 0 ? std::min(o.stop_after, config.epochs) : config.epochs;
+  const uint32_t last_epoch =
+      o.stop_after > 0 ? std::min(o.stop_after, config.epochs) : config.epochs;
   for (uint32_t epoch = first_epoch; epoch < last_epoch; ++epoch) {
-    bar.start_epoch(fmt::format("epoch {}/{}", epoch + 1, config.epochs), trainer.steps_per_epoch(), config.batch_size);
-    const auto train = trainer.train_epoch(epoch, [&](const vkm::nn::EpochProgress& p) {
-      bar.update(p.step, p.loss, p.accuracy);
-    });
+    bar.start_epoch(fmt::format("epoch {}/{}", epoch + 1, config.epochs), trainer.steps_per_epoch(),
+                    config.batch_size);
+    const auto train = trainer.train_epoch(
+        epoch, [&](const vkm::nn::EpochProgress& p) { bar.update(p.step, p.loss, p.accuracy); });
     bar.finish();
     const auto test = trainer.evaluate();
     const double penalty = trainer.penalty();
@@ -218,26 +239,37 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
     // Predictions and metrics first, the model's checkpoint last: its epochs_completed marks the
     // epoch as done. A stop before it re-runs the epoch on --resume (metrics rows past the
     // checkpoint are dropped then), so the files never disagree about a completed epoch.
-    const auto meta = vkm::nn::model_metadata(
-        config.net, {{"epochs_completed", std::to_string(epoch + 1)}, {"seed", std::to_string(o.seed)},
-                     {"options", to_json(o).dump()}, {"vkmnist_version", VKMNIST_VERSION}});
-    write_file_atomically(folder / "predictions.csv", predictions_csv(data.test, trainer.predictions()));
+    const auto meta =
+        vkm::nn::model_metadata(config.net, {{"epochs_completed", std::to_string(epoch + 1)},
+                                             {"seed", std::to_string(o.seed)},
+                                             {"options", to_json(o).dump()},
+                                             {"vkmnist_version", VKMNIST_VERSION}});
+    write_file_atomically(folder / "predictions.csv",
+                          predictions_csv(data.test, trainer.predictions()));
     write_file_atomically(folder / "metrics.csv", metrics_csv(metrics));
     vkm::nn::save_optimizer(folder / "optimizer.safetensors", trainer.model(), meta);
     vkm::nn::save_model(folder / "model.safetensors", trainer.model(), meta);
 
     if (o.json) {
-      fmt::print("{}\n", nlohmann::json{{"epoch", epoch + 1}, {"epochs", config.epochs}, {"norm", o.norm},
-                                        {"train_loss", train.loss}, {"penalty", penalty},
-                                        {"train_accuracy", train.accuracy}, {"test_loss", test.loss},
-                                        {"test_accuracy", test.accuracy}, {"lr", lr},
-                                        {"train_seconds", train.seconds}, {"test_seconds", test.seconds}}
+      fmt::print("{}\n", nlohmann::json{{"epoch", epoch + 1},
+                                        {"epochs", config.epochs},
+                                        {"norm", o.norm},
+                                        {"train_loss", train.loss},
+                                        {"penalty", penalty},
+                                        {"train_accuracy", train.accuracy},
+                                        {"test_loss", test.loss},
+                                        {"test_accuracy", test.accuracy},
+                                        {"lr", lr},
+                                        {"train_seconds", train.seconds},
+                                        {"test_seconds", test.seconds}}
                              .dump());
       std::fflush(stdout);
     } else {
-      fmt::print("epoch {:>2}/{} | train loss {:.4f} (+{:.4f} penalty) acc {:6.2f}% | test loss {:.4f} acc {:6.2f}% | lr {:.2e} | {:.1f}s ({:.0f} img/s)\n",
-                 epoch + 1, config.epochs, train.loss, penalty, train.accuracy, test.loss, test.accuracy, lr,
-                 train.seconds, train.samples / std::max(train.seconds, 1e-9));
+      fmt::print(
+          "epoch {:>2}/{} | train loss {:.4f} (+{:.4f} penalty) acc {:6.2f}% | test loss {:.4f} "
+          "acc {:6.2f}% | lr {:.2e} | {:.1f}s ({:.0f} img/s)\n",
+          epoch + 1, config.epochs, train.loss, penalty, train.accuracy, test.loss, test.accuracy,
+          lr, train.seconds, train.samples / std::max(train.seconds, 1e-9));
       std::fflush(stdout);
     }
   }
@@ -245,8 +277,9 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   result.predictions = trainer.predictions();
   summarize(result);
   if (!o.json) {
-    fmt::print("best test accuracy {:.2f}% (epoch {}), final {:.2f}% — {}\n", result.best_test_accuracy,
-               result.best_epoch, result.final_test_accuracy, folder.string());
+    fmt::print("best test accuracy {:.2f}% (epoch {}), final {:.2f}% — {}\n",
+               result.best_test_accuracy, result.best_epoch, result.final_test_accuracy,
+               folder.string());
   }
   return result;
 }
@@ -263,36 +296,43 @@ RunResult finished_run(const fs::path& folder, const vkm::nn::Dataset& test) {
     result.device = device_line(d.at("name").get<std::string>(), d.at("driver").get<std::string>(),
                                 d.at("driver_info").get<std::string>());
   } catch (const nlohmann::json::exception& e) {
-    throw vkm::Error(fmt::format("{}: incomplete run.json ({})", (folder / "run.json").string(), e.what()));
+    throw vkm::Error(
+        fmt::format("{}: incomplete run.json ({})", (folder / "run.json").string(), e.what()));
   }
   const fs::path file = folder / "predictions.csv";
   std::istringstream in(read_file(file));
   std::string line;
   std::getline(in, line);
   if (line != "index,label,predicted") {
-    throw vkm::Error(fmt::format("{}: not a vkmnist predictions file (header '{}')", file.string(), line));
+    throw vkm::Error(
+        fmt::format("{}: not a vkmnist predictions file (header '{}')", file.string(), line));
   }
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     unsigned index = 0, label = 0, predicted = 0;
-    if (std::sscanf(line.c_str(), "%u,%u,%u", &index, &label, &predicted) != 3 || index != result.predictions.size() ||
-        index >= test.labels.count || label != test.labels.labels[index]) {
-      throw vkm::Error(fmt::format("{}: line '{}' does not match the test set being used", file.string(), line));
+    if (std::sscanf(line.c_str(), "%u,%u,%u", &index, &label, &predicted) != 3 ||
+        index != result.predictions.size() || index >= test.labels.count ||
+        label != test.labels.labels[index]) {
+      throw vkm::Error(
+          fmt::format("{}: line '{}' does not match the test set being used", file.string(), line));
     }
     result.predictions.push_back(predicted);
   }
   if (result.predictions.size() != test.labels.count) {
-    throw vkm::Error(fmt::format("{}: {} predictions for {} test images", file.string(), result.predictions.size(),
-                                 test.labels.count));
+    throw vkm::Error(fmt::format("{}: {} predictions for {} test images", file.string(),
+                                 result.predictions.size(), test.labels.count));
   }
   summarize(result);
   size_t correct = 0;
-  for (size_t i = 0; i < result.predictions.size(); ++i) correct += result.predictions[i] == test.labels.labels[i];
-  const double accuracy = 100.0 * static_cast<double>(correct) / static_cast<double>(test.labels.count);
+  for (size_t i = 0; i < result.predictions.size(); ++i)
+    correct += result.predictions[i] == test.labels.labels[i];
+  const double accuracy =
+      100.0 * static_cast<double>(correct) / static_cast<double>(test.labels.count);
   if (epochs == 0 || std::abs(accuracy - result.final_test_accuracy) > 0.006) {
-    throw vkm::Error(fmt::format("{}: predictions.csv scores {:.2f}% but metrics.csv's last epoch {:.2f}%: the files "
-                                 "are from different epochs",
-                                 folder.string(), accuracy, result.final_test_accuracy));
+    throw vkm::Error(fmt::format(
+        "{}: predictions.csv scores {:.2f}% but metrics.csv's last epoch {:.2f}%: the files "
+        "are from different epochs",
+        folder.string(), accuracy, result.final_test_accuracy));
   }
   return result;
 }

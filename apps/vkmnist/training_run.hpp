@@ -45,7 +45,8 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
 // Epochs the run in `folder` has completed: its model.safetensors' epochs_completed (0 when
 // there is no checkpoint yet). The checkpoint is written last in an epoch, so this is the truth.
 uint32_t epochs_completed(const std::filesystem::path& folder);
-uint32_t epochs_completed(const std::filesystem::path& checkpoint, const vkm::nn::Metadata& metadata);
+uint32_t epochs_completed(const std::filesystem::path& checkpoint,
+                          const vkm::nn::Metadata& metadata);
 
 // metrics.csv's rows of epochs 1..epochs (later ones, from an epoch whose checkpoint was never
 // written, are dropped); throws vkm::Error when one of them is missing or repeated.

@@ -44,7 +44,7 @@ class BatchNorm2d {
   BatchNorm2d(Device& device, KernelCache& kernels, std::string name, Shape input, bool affine,
               bool relu, float eps = 1e-5f, float momentum = 0.1f);
 
-  Shape output_shape() const { return input_; }  // [N, C, H, W]
+  Shape output_shape() const { return input_; }                          // [N, C, H, W]
   std::vector<Parameter*> parameters() { return affine_.parameters(); }  // {weight, bias} or {}
   size_t parameter_count() const { return affine_.parameter_count(); }
   const Tensor& running_mean() const { return running_mean_; }

@@ -23,7 +23,11 @@ KernelDesc desc(const char* shader, uint32_t bindings) {
 
 GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Shape input,
                      uint32_t groups, bool affine, bool relu, float eps)
-    : name_(std::move(name)), input_(input), groups_(groups), eps_(eps), affine_(device, name_, "groupnorm", input, kWorkgroup, affine) {
+    : name_(std::move(name)),
+      input_(input),
+      groups_(groups),
+      eps_(eps),
+      affine_(device, name_, "groupnorm", input, kWorkgroup, affine) {
   if (groups == 0 || input.c % groups != 0) {
     throw Error(
         fmt::format("{}: {} groups do not divide {} channels (GroupNorm needs a group "

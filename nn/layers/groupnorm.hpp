@@ -43,7 +43,7 @@ class GroupNorm {
   GroupNorm(Device& device, KernelCache& kernels, std::string name, Shape input, uint32_t groups,
             bool affine, bool relu, float eps = 1e-5f);
 
-  Shape output_shape() const { return input_; }  // [N, C, H, W]
+  Shape output_shape() const { return input_; }                          // [N, C, H, W]
   std::vector<Parameter*> parameters() { return affine_.parameters(); }  // {weight, bias} or {}
   size_t parameter_count() const { return affine_.parameter_count(); }
 

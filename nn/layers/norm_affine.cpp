@@ -29,7 +29,8 @@ void check_norm_input(const std::string& layer, const char* kind, Shape input, u
   constexpr uint32_t kMaxGroups = 65535;  // the smallest maxComputeWorkGroupCount Vulkan allows
   if (input.numel() == 0) throw Error(fmt::format("{}: empty input shape {}", layer, input.str()));
   if (size_t{input.n} * input.c > size_t{kMaxGroups} * workgroup || input.numel() >= (1ull << 32)) {
-    throw Error(fmt::format("{}: input {} is too large for one {} dispatch", layer, input.str(), kind));
+    throw Error(
+        fmt::format("{}: input {} is too large for one {} dispatch", layer, input.str(), kind));
   }
 }
 
@@ -37,8 +38,8 @@ void check_norm_tensor(const std::string& layer, Shape input, const char* op, co
                        const char* role, uint32_t n) {
   const Shape& s = t.shape();
   if (s.c != input.c || s.h != input.h || s.w != input.w || s.n < n) {
-    throw Error(fmt::format("{} {}: {} '{}' is {}, expected {} samples of [{}, {}, {}]", layer, op, role,
-                            t.name(), s.str(), n, input.c, input.h, input.w));
+    throw Error(fmt::format("{} {}: {} '{}' is {}, expected {} samples of [{}, {}, {}]", layer, op,
+                            role, t.name(), s.str(), n, input.c, input.h, input.w));
   }
 }
 

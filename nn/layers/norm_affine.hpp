@@ -19,8 +19,8 @@ namespace vkm::nn {
 class NormAffine {
  public:
   // Checks the layer's input first (check_norm_input), so that a bad shape is reported as such.
-  NormAffine(Device& device, const std::string& layer, const char* kind, Shape input, uint32_t workgroup,
-             bool affine);
+  NormAffine(Device& device, const std::string& layer, const char* kind, Shape input,
+             uint32_t workgroup, bool affine);
 
   bool affine() const { return weight_.has_value(); }
   std::vector<Parameter*> parameters();  // {weight, bias} or {}
