@@ -15,7 +15,8 @@ namespace vkmnist {
 namespace {
 
 // Distinct, colour-blind-friendly line colours (Okabe-Ito), set into cmap0 from index 1.
-constexpr int kPalette[][3] = {{0, 114, 178}, {213, 94, 0}, {0, 158, 115}, {204, 121, 167}, {230, 159, 0}, {86, 180, 233}};
+constexpr int kPalette[][3] = {{0, 114, 178},   {213, 94, 0},  {0, 158, 115},
+                               {204, 121, 167}, {230, 159, 0}, {86, 180, 233}};
 
 // Begins a PLplot stream drawing into `tmp`; the caller ends it with plend1() and renames.
 void begin(const std::string& tmp, int width, int height) {
@@ -34,7 +35,8 @@ void finish(const std::string& tmp, const std::filesystem::path& file) {
   plend1();
   std::error_code ec;
   if (!std::filesystem::exists(tmp) || std::filesystem::file_size(tmp, ec) == 0) {
-    throw vkm::Error(fmt::format("PLplot did not write {} (is plplot-driver-cairo installed?)", file.string()));
+    throw vkm::Error(
+        fmt::format("PLplot did not write {} (is plplot-driver-cairo installed?)", file.string()));
   }
   std::filesystem::rename(tmp, file, ec);
   if (ec) throw vkm::Error(fmt::format("cannot write {}: {}", file.string(), ec.message()));
@@ -46,8 +48,8 @@ std::string temporary(const std::filesystem::path& file) {
 
 }  // namespace
 
-void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& panels, int columns, int width,
-                 int height) {
+void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& panels, int columns,
+                 int width, int height) {
   const std::string tmp = temporary(file);
   begin(tmp, width, height);
   const int rows = static_cast<int>((panels.size() + columns - 1) / columns);
@@ -55,21 +57,26 @@ void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& pa
   plschr(0, 1.1);
   for (const Panel& panel : panels) {
     pladv(0);
+    // On a log axis PLplot draws log10 of the values; non-positive values cannot be shown.
+    const auto shown = [&](double v) { return panel.log_y ? (v > 0 ? std::log10(v) : NAN) : v; };
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
     for (const auto& c : panel.curves) {
       for (double v : c.x) x0 = std::min(x0, v), x1 = std::max(x1, v);
       for (double v : c.y) {
-        if (std::isfinite(v)) y0 = std::min(y0, v), y1 = std::max(y1, v);
+        const double y = shown(v);
+        if (std::isfinite(y) && !(y < panel.y_floor)) y0 = std::min(y0, y), y1 = std::max(y1, y);
       }
     }
-    if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+    if (!std::isfinite(x0)) x0 = 0, x1 = 1;
+    if (!std::isfinite(y0)) y0 = 0, y1 = 1;
+    if (std::isfinite(panel.y_floor)) y0 = std::min(y0, panel.y_floor);
     if (x1 == x0) x1 = x0 + 1;
     if (y1 == y0) y1 = y0 + 1;
     const double pad = 0.05 * (y1 - y0);
     plvsta();
     plcol0(15);
-    plwind(x0, x1, y0 - pad, y1 + pad);
-    plbox("bcnstg", 0, 0, "bcnstvg", 0, 0);
+    plwind(x0, x1, std::isfinite(panel.y_floor) ? panel.y_floor : y0 - pad, y1 + pad);
+    plbox("bcnstg", 0, 0, panel.log_y ? "bcnstlvg" : "bcnstvg", 0, 0);
     pllab(panel.x_label.c_str(), panel.y_label.c_str(), panel.title.c_str());
     std::vector<PLINT> opts, colors, widths_int;
     std::vector<PLFLT> line_widths;
@@ -80,7 +87,9 @@ void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& pa
       const PLINT color = static_cast<PLINT>(1 + i % 6);
       plcol0(color);
       plwidth(2.0);
-      plline(static_cast<PLINT>(c.x.size()), c.x.data(), c.y.data());
+      std::vector<PLFLT> y(c.y.size());
+      std::transform(c.y.begin(), c.y.end(), y.begin(), shown);
+      plline(static_cast<PLINT>(c.x.size()), c.x.data(), y.data());
       opts.push_back(PL_LEGEND_LINE);
       colors.push_back(color);
       styles.push_back(1);
@@ -96,9 +105,11 @@ void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& pa
       std::vector<const char*> symbols(n, "");
       plcol0(15);
       pllegend(&legend_width, &legend_height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-               PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE, 0.02, 0.02, 0.1, 0, 15, 1, 0, 0, n,
-               opts.data(), 1.0, 1.0, 2.0, 0.0, text_colors.data(), texts.data(), nullptr, nullptr, nullptr,
-               nullptr, colors.data(), styles.data(), line_widths.data(), nullptr, nullptr, nullptr, nullptr);
+               (panel.legend_bottom ? PL_POSITION_BOTTOM : PL_POSITION_TOP) | PL_POSITION_RIGHT |
+                   PL_POSITION_INSIDE,
+               0.02, 0.02, 0.1, 0, 15, 1, 0, 0, n, opts.data(), 1.0, 0.8, 1.8, 0.0,
+               text_colors.data(), texts.data(), nullptr, nullptr, nullptr, nullptr, colors.data(),
+               styles.data(), line_widths.data(), nullptr, nullptr, nullptr, nullptr);
     }
   }
   finish(tmp, file);
@@ -138,12 +149,18 @@ void plot_digit_grid(const std::filesystem::path& file, const std::string& title
       }
       pointers[x] = columns_data[x].data();
     }
-    plimage(const_cast<PLFLT**>(reinterpret_cast<const PLFLT* const*>(pointers.data())), static_cast<PLINT>(cell.cols),
-            static_cast<PLINT>(cell.rows), 0.0, cell.cols, 0.0, cell.rows, 0.0, 255.0, 0.0, cell.cols, 0.0,
-            cell.rows);
+    plimage(const_cast<PLFLT**>(reinterpret_cast<const PLFLT* const*>(pointers.data())),
+            static_cast<PLINT>(cell.cols), static_cast<PLINT>(cell.rows), 0.0, cell.cols, 0.0,
+            cell.rows, 0.0, 255.0, 0.0, cell.cols, 0.0, cell.rows);
     plcol0(15);
     plbox("bc", 0, 0, "bc", 0, 0);
-    plmtex("b", 1.6, 0.5, 0.5, cell.caption.c_str());
+    plschr(0, 0.9);
+    double line = 1.5;
+    for (size_t from = 0; from <= cell.caption.size(); line += 1.4) {
+      const size_t end = std::min(cell.caption.find('\n', from), cell.caption.size());
+      plmtex("b", line, 0.5, 0.5, cell.caption.substr(from, end - from).c_str());
+      from = end + 1;
+    }
   }
   finish(tmp, file);
 }

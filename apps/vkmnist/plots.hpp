@@ -3,6 +3,7 @@
 // misclassified images). Written to a temporary file and renamed.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -21,6 +22,9 @@ struct Panel {
   std::string x_label;
   std::string y_label;
   std::vector<Curve> curves;
+  bool log_y = false;          // logarithmic y axis (losses that fall by orders of magnitude)
+  double y_floor = NAN;        // when set, the y axis starts here and what lies below is clipped
+  bool legend_bottom = false;  // legend in the lower right corner instead of the upper right
 };
 
 // Panels laid out in a grid of `columns`, each with its own axes and legend.
@@ -31,7 +35,7 @@ struct DigitCell {
   std::vector<uint8_t> pixels;  // rows * cols bytes, 0 = background
   uint32_t rows = 28;
   uint32_t cols = 28;
-  std::string caption;          // under the digit
+  std::string caption;  // under the digit; '\n' starts a second line
 };
 
 // cells laid out `columns` x `rows`, with a title above.

@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <functional>
+
 #include "apps/vkmnist/plots.hpp"
 #include "apps/vkmnist/run_folder.hpp"
 
@@ -47,7 +50,9 @@ std::string confusion_markdown(const std::vector<std::vector<uint32_t>>& m) {
   out += "\n";
   for (int t = 0; t < 10; ++t) {
     out += fmt::format("| **{}** |", t);
-    for (int p = 0; p < 10; ++p) out += t == p ? fmt::format(" {} |", m[t][p]) : (m[t][p] ? fmt::format(" **{}** |", m[t][p]) : " · |");
+    for (int p = 0; p < 10; ++p)
+      out += t == p ? fmt::format(" {} |", m[t][p])
+                    : (m[t][p] ? fmt::format(" **{}** |", m[t][p]) : " · |");
     out += "\n";
   }
   return out;
@@ -55,23 +60,36 @@ std::string confusion_markdown(const std::vector<std::vector<uint32_t>>& m) {
 
 }  // namespace
 
-void write_study(const fs::path& folder, const std::vector<StudyModel>& models, const vkm::nn::Dataset& test,
-                 const std::string& command_line) {
-  std::vector<Panel> panels = {{"Training loss", "epoch", "mean NLL", {}},
-                               {"Test loss", "epoch", "mean NLL", {}},
-                               {"Training accuracy", "epoch", "accuracy (%)", {}},
-                               {"Test accuracy", "epoch", "accuracy (%)", {}}};
+void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
+                 const vkm::nn::Dataset& test, const std::string& command_line) {
+  // Losses on a log axis; accuracies from a floor that leaves out the first quarter of the run,
+  // so that the last epochs' differences of a tenth of a percent can be read.
+  std::vector<Panel> panels = {{"Training loss (log scale)", "epoch", "mean NLL", {}, true},
+                               {"Test loss (log scale)", "epoch", "mean NLL", {}, true},
+                               {"Training accuracy", "epoch", "accuracy (%)", {}, false, NAN, true},
+                               {"Test accuracy", "epoch", "accuracy (%)", {}, false, NAN, true}};
   for (const auto& m : models) {
     panels[0].curves.push_back(curve(m, "train", false));
     panels[1].curves.push_back(curve(m, "test", false));
     panels[2].curves.push_back(curve(m, "train", true));
     panels[3].curves.push_back(curve(m, "test", true));
   }
+  for (Panel& panel : {std::ref(panels[2]), std::ref(panels[3])}) {
+    double floor = INFINITY;
+    for (const Curve& c : panel.curves) {
+      if (!c.y.empty()) floor = std::min(floor, c.y[c.y.size() / 4]);
+    }
+    if (std::isfinite(floor))
+      panel.y_floor = std::floor(floor * 2.0 - 1.0) / 2.0;  // a half percent below
+  }
   plot_panels(folder / "curves.png", panels, 2);
 
-  std::string results = "model,norm,parameters,best_test_accuracy,best_epoch,final_test_accuracy,seconds_per_epoch,device\n";
+  std::string results =
+      "model,norm,parameters,best_test_accuracy,best_epoch,final_test_accuracy,seconds_per_epoch,"
+      "device\n";
   std::string table =
-      "| model | parameters | best test accuracy | final test accuracy | misclassified (final) | s / epoch |\n"
+      "| model | parameters | best test accuracy | final test accuracy | misclassified (final) | s "
+      "/ epoch |\n"
       "|---|---:|---:|---:|---:|---:|\n";
   std::string grids, confusions;
   for (const auto& m : models) {
@@ -84,36 +102,46 @@ void write_study(const fs::path& folder, const std::vector<StudyModel>& models, 
       ++wrong;
       if (cells.size() < 10) {
         const auto* px = test.images.pixels.data() + i * 784;
-        cells.push_back({std::vector<uint8_t>(px, px + 784), 28, 28,
-                         fmt::format("#{}: predicted {}, true {}", i, r.predictions[i], label)});
+        cells.push_back(
+            {std::vector<uint8_t>(px, px + 784), 28, 28,
+             fmt::format("predicted {}, true {}\ntest image #{}", r.predictions[i], label, i)});
       }
     }
     const std::string grid = fmt::format("misclassified_{}.png", m.key);
-    plot_digit_grid(folder / grid, fmt::format("{}: {} of {} misclassified test digits", m.title, cells.size(), wrong), cells);
+    plot_digit_grid(
+        folder / grid,
+        fmt::format("{}: {} of {} misclassified test digits", m.title, cells.size(), wrong), cells);
     const auto confusion = confusion_matrix(test, r.predictions);
-    write_file_atomically(folder / fmt::format("confusion_{}.csv", m.key), confusion_csv(confusion));
+    write_file_atomically(folder / fmt::format("confusion_{}.csv", m.key),
+                          confusion_csv(confusion));
 
-    results += fmt::format("\"{}\",{},{},{:.2f},{},{:.2f},{:.2f},\"{}\"\n", m.title, m.key, r.parameters,
-                           r.best_test_accuracy, r.best_epoch, r.final_test_accuracy, r.seconds_per_epoch, r.device);
-    table += fmt::format("| {} | {} | {:.2f}% (epoch {}) | {:.2f}% | {} | {:.1f} |\n", m.title, r.parameters,
-                         r.best_test_accuracy, r.best_epoch, r.final_test_accuracy, wrong, r.seconds_per_epoch);
+    results += fmt::format("\"{}\",{},{},{:.2f},{},{:.2f},{:.2f},\"{}\"\n", m.title, m.key,
+                           r.parameters, r.best_test_accuracy, r.best_epoch, r.final_test_accuracy,
+                           r.seconds_per_epoch, r.device);
+    table += fmt::format("| {} | {} | {:.2f}% (epoch {}) | {:.2f}% | {} | {:.1f} |\n", m.title,
+                         r.parameters, r.best_test_accuracy, r.best_epoch, r.final_test_accuracy,
+                         wrong, r.seconds_per_epoch);
     grids += fmt::format("### {}\n\n![{} misclassified digits]({})\n\n", m.title, m.key, grid);
-    confusions += fmt::format("### {}\n\n{}\n[confusion_{}.csv](confusion_{}.csv) · [metrics]({}/metrics.csv) · "
-                              "[checkpoint]({}/model.safetensors)\n\n",
-                              m.title, confusion_markdown(confusion), m.key, m.key, m.key, m.key);
+    confusions += fmt::format(
+        "### {}\n\n{}\n[confusion_{}.csv](confusion_{}.csv) · [metrics]({}/metrics.csv) · "
+        "[checkpoint]({}/model.safetensors)\n\n",
+        m.title, confusion_markdown(confusion), m.key, m.key, m.key, m.key);
   }
   write_file_atomically(folder / "results.csv", results);
 
   const std::string device = models.empty() ? "" : models.front().run.device;
   std::string report = fmt::format(
       "# Normalization study: BatchNorm + L1 vs LayerNorm vs GroupNorm on MNIST\n\n"
-      "The same ~8,000-parameter CNN trained three times with the same seed, schedule and augmentation; "
+      "The same ~8,000-parameter CNN trained three times with the same seed, schedule and "
+      "augmentation; "
       "only the normalization (and BN's L1 penalty) differs. Trained entirely on {} by vkmnist.\n\n"
       "Command: `{}`\n\n## Results\n\n{}\n[results.csv](results.csv)\n\n"
       "## Loss and accuracy\n\n![loss and accuracy curves](curves.png)\n\n"
-      "Training figures are measured on the augmented images in training mode (dropout on); test figures "
+      "Training figures are measured on the augmented images in training mode (dropout on); test "
+      "figures "
       "in evaluation mode (BN with running statistics).\n\n## Misclassified digits\n\n"
-      "The first ten misclassified test images of each final model, with predicted and true labels.\n\n{}"
+      "The first ten misclassified test images of each final model, with predicted and true "
+      "labels.\n\n{}"
       "## Confusion matrices (final models)\n\n{}",
       device, command_line, table, grids, confusions);
   write_file_atomically(folder / "report.md", report);
