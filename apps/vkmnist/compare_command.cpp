@@ -30,6 +30,7 @@ std::function<int()> add_compare_command(CLI::App& app) {
       "Examples:\n  vkmnist compare --epochs 20 --out runs/study\n  vkmnist compare --resume "
       "runs/study");
   auto o = std::make_shared<TrainOptions>();
+  o->lr = 0.05;  // one rate for all three: the study varies the normalization only
   auto l1 = std::make_shared<double>(1e-5);
   add_train_options(*cmd, *o, false);
   cmd->add_option("--l1", *l1, "L1 penalty λ₁ of the BatchNorm model (LN and GN train without it)")

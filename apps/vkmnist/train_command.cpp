@@ -29,7 +29,8 @@ std::function<int()> add_train_command(CLI::App& app) {
   return [options, cmd]() -> int {
     // Options, then data, are checked before the device is touched or anything is written.
     if (!options->resume.empty()) check_resume_options(*cmd);
-    const TrainOptions o = options->resume.empty() ? *options : resumed_options(*options);
+    TrainOptions o = options->resume.empty() ? *options : resumed_options(*options);
+    if (o.lr == 0.0) o.lr = default_lr(o.norm);
     to_config(o);
     const Data data = load_data(o);
     vkm::Context context(vkm::ContextOptions{.device = o.device});

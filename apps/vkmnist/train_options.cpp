@@ -39,9 +39,15 @@ void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
                "Images per step (the last partial batch is trained too)")
       ->check(CLI::Range(1, 60000))
       ->capture_default_str();
-  c.add_option("--lr", o.lr, "Learning rate (the peak of the one-cycle schedule)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  if (with_norm) {
+    c.add_option("--lr", o.lr,
+                 "Peak learning rate of the schedule [default: 0.05 for bn, 0.1 for ln and gn]")
+        ->check(CLI::PositiveNumber);
+  } else {
+    c.add_option("--lr", o.lr, "Peak learning rate of the schedule, the same for all three models")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+  }
   c.add_option("--momentum", o.momentum, "SGD momentum")
       ->check(CLI::Range(0.0, 0.999))
       ->capture_default_str();
@@ -89,6 +95,10 @@ void check_resume_options(const CLI::App& command) {
                     "--json and --stop-after may change)",
                     name));
   }
+}
+
+double default_lr(const std::string& norm) {
+  return norm == "bn" ? 0.05 : 0.1;
 }
 
 vkm::nn::TrainConfig to_config(const TrainOptions& o) {

@@ -33,6 +33,7 @@ head -1 "$work/a/metrics.csv" | grep -qx 'epoch,split,loss,penalty,accuracy,lr,s
 grep -q 'Total params: 8008' "$work/a/summary.txt" || fail "summary.txt parameter count"
 [ "$(wc -l < "$work/a/predictions.csv")" -eq 301 ] || fail "predictions.csv should hold 300 test images"
 grep -q '"norm": "gn"' "$work/a/run.json" || fail "run.json options"
+grep -q '"lr": 0.1,' "$work/a/run.json" || fail "run.json should record gn's default peak learning rate 0.1"
 
 # --init from a checkpoint of the same net; a bn checkpoint cannot start a gn model, and a
 # checkpoint without norm weights cannot start a model with them.
