@@ -1,6 +1,9 @@
 // The CPU seed net: the reference ops composed in table order.
 #include "nn/reference/seed_net.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include <optional>
 #include <stdexcept>
 
@@ -40,7 +43,30 @@ std::span<const double> maybe(const NetState& s, const std::string& name) {
 struct Forward {
   std::vector<BlockTrace> blocks;
   Vec logits;
+  double margin = INFINITY;  // StepOutput::margin
 };
+
+double relu_margin(const Vec& y) {
+  double m = INFINITY;
+  for (double v : y) m = std::min(m, std::abs(v));
+  return m;
+}
+
+double maxpool_margin(const Shape& s, const Vec& x) {
+  double m = INFINITY;
+  for (size_t plane = 0; plane < size_t{s.n} * s.c; ++plane) {
+    const double* in = x.data() + plane * s.plane();
+    for (uint32_t oy = 0; oy < s.h / 2; ++oy) {
+      for (uint32_t ox = 0; ox < s.w / 2; ++ox) {
+        double v[4];
+        for (uint32_t k = 0; k < 4; ++k) v[k] = in[size_t{2 * oy + k / 2} * s.w + 2 * ox + k % 2];
+        std::sort(v, v + 4);
+        if (v[3] > 0) m = std::min(m, v[3] - v[2]);
+      }
+    }
+  }
+  return m;
+}
 
 Forward forward(const NetConfig& config, NetState& state, std::span<const float> x_in, uint32_t n,
                 bool train, uint32_t seed, uint32_t global_step) {
@@ -83,6 +109,7 @@ Forward forward(const NetConfig& config, NetState& state, std::span<const float>
       }
       t.a.resize(t.out.numel());
       relu_forward<double>(t.y, t.a);
+      f.margin = std::min(f.margin, relu_margin(t.y));
       out = t.a;
       if (train && b.dropout && config.dropout > 0.0f) {
         t.d.resize(t.out.numel());
@@ -98,6 +125,7 @@ Forward forward(const NetConfig& config, NetState& state, std::span<const float>
         s = {n, s.c, s.h / 2, s.w / 2};
         out.assign(s.numel(), 0.0);
         maxpool2d_forward<double>(t.pool_in_shape, t.pool_in, out);
+        f.margin = std::min(f.margin, maxpool_margin(t.pool_in_shape, t.pool_in));
       } else {
         s = {n, s.c, 1, 1};
         out.assign(s.numel(), 0.0);
@@ -128,6 +156,7 @@ StepOutput train_step(const NetConfig& config, NetState& state, std::span<const 
   Forward f = forward(config, state, x, n, true, seed, global_step);
   Vec log_probs;
   StepOutput out = loss(f.logits, labels, n, log_probs);
+  out.margin = f.margin;
 
   std::map<std::string, Vec> grads;
   Vec dout(f.logits.size());

@@ -24,6 +24,11 @@ struct StepOutput {
   double loss_sum = 0.0;  // sum over the batch of the per-sample NLL
   uint32_t correct = 0;
   std::vector<uint32_t> predictions;
+  // How far the forward pass stayed from the net's kinks: the smallest |pre-ReLU value| and the
+  // smallest gap between a max-pool window's largest and second-largest input (windows with a
+  // positive maximum). A float32 network whose values differ from this double one by more than
+  // the margin may take the other side of a kink, and its gradients then differ discretely.
+  double margin = 0.0;
 };
 
 // x: [n, 1, 28, 28]; labels: [n]. Updates state (parameters, running statistics, velocities).

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -47,45 +49,63 @@ Buffer upload_buffer(Device& device, const std::vector<T>& values, const char* n
 
 TEST_P(ModelStepTest, TwoTrainingStepsMatchTheReferenceNetwork) {
   const Case& c = GetParam();
-  const nn::NetConfig config{.norm = c.norm, .groups = c.groups, .affine = c.affine, .dropout = 0.1f};
+  const nn::NetConfig config{
+      .norm = c.norm, .groups = c.groups, .affine = c.affine, .dropout = 0.1f};
   const nn::UpdateConfig update{.momentum = 0.9f, .l2 = 1e-3f, .l1 = 1e-3f};
   nn::Model model(device(), kernels(), config, c.max_batch, update);
   model.initialize(test_seed());
 
   const size_t image = nn::kImageSize * nn::kImageSize;
-  // Inputs like normalized MNIST: mostly background, some strokes.
-  auto x = uniform(size_t{c.max_batch} * image, -0.42f, 2.8f, 11);
-  std::vector<uint32_t> labels(c.max_batch);
-  std::mt19937 rng(static_cast<uint32_t>(test_seed()));
-  for (auto& l : labels) l = static_cast<uint32_t>(rng() % nn::kClasses);
-  model.input().upload(x);
-  device().upload(model.labels(), std::as_bytes(std::span(labels)));
-
   const uint32_t seed = 1234;
   const nn::ClockState clock_state{.epoch = 3, .steps_per_epoch = 2, .seed = seed};
   const std::vector<float> lr = {0, 0, 0, 0, 0, 0, 0.05f, 0.02f};  // global steps 6 and 7
+
+  // The reference network first. Inputs that bring a pre-ReLU value or a max-pool near-tie
+  // within float32's reach of a kink (margin) are drawn again: there the float network may take
+  // the other branch and its gradients differ discretely, which says nothing about the kernels.
+  constexpr double kMargin = 2e-6;
+  const nn::reference::NetState initial = download_state(model);
+  nn::reference::NetState ref;
+  std::vector<nn::reference::StepOutput> ref_out;
+  std::vector<float> x;
+  std::vector<uint32_t> labels(c.max_batch);
+  for (uint32_t attempt = 0;; ++attempt) {
+    ASSERT_LT(attempt, 20u) << "no inputs found that keep the reference net " << kMargin
+                            << " from its kinks";
+    // Inputs like normalized MNIST: mostly background, some strokes.
+    x = uniform(size_t{c.max_batch} * image, -0.42f, 2.8f, 11 + 100 * attempt);
+    std::mt19937 rng(static_cast<uint32_t>(test_seed() + attempt));
+    for (auto& l : labels) l = static_cast<uint32_t>(rng() % nn::kClasses);
+    ref = initial;
+    ref_out.clear();
+    double margin = INFINITY;
+    for (uint32_t step = 0; step < 2; ++step) {
+      const uint32_t global = nn::global_step(clock_state, step);
+      ref_out.push_back(nn::reference::train_step(
+          config, ref, x, labels, c.n, {lr[global], update.momentum, update.l2, update.l1}, seed,
+          global));
+      margin = std::min(margin, ref_out.back().margin);
+    }
+    if (margin >= kMargin) break;
+  }
+  model.input().upload(x);
+  device().upload(model.labels(), std::as_bytes(std::span(labels)));
+
   Buffer clock = upload_buffer(device(), std::vector<nn::ClockState>{clock_state}, "clock");
   Buffer schedule = upload_buffer(device(), lr, "lr");
   Buffer stats = device().buffer(2 * 2 * sizeof(float), "stats");
   device().fill(stats, 0x7FC00000u);
 
-  nn::reference::NetState ref = download_state(model);
   Graph graph;
-  for (uint32_t step = 0; step < 2; ++step) model.record_train_step(graph, clock, schedule, stats, step, c.n);
+  for (uint32_t step = 0; step < 2; ++step)
+    model.record_train_step(graph, clock, schedule, stats, step, c.n);
   Program(device(), graph).run();
-
-  std::vector<nn::reference::StepOutput> ref_out;
-  for (uint32_t step = 0; step < 2; ++step) {
-    const uint32_t global = nn::global_step(clock_state, step);
-    ref_out.push_back(nn::reference::train_step(config, ref, x, labels, c.n,
-                                                {lr[global], update.momentum, update.l2, update.l1},
-                                                seed, global));
-  }
 
   const std::string what = fmt::format("{} G={} affine={} n={}/{}", nn::norm_name(c.norm), c.groups,
                                        c.affine, c.n, c.max_batch);
   for (const auto& [name, tensor] : model.state()) {
-    EXPECT_TRUE(close(name + " after 2 steps, " + what, tensor->download(), ref.tensors.at(name), 1e-4));
+    EXPECT_TRUE(
+        close(name + " after 2 steps, " + what, tensor->download(), ref.tensors.at(name), 1e-4));
   }
   auto params = model.parameters();
   for (size_t i = 0; i < params.size(); ++i) {
