@@ -35,6 +35,19 @@ class Device {
   // VKMNIST_SUBGROUP_SIZE=n asks every kernel that does not name its own size for subgroups of
   // n (clamped to the device's range) where the device offers subgroup size control; 0 = driver's.
   uint32_t subgroup_size_request() const { return subgroup_size_request_; }
+  // Whether kernels read activations through r32f storage texel buffers: where the device
+  // offers them and VKMNIST_NO_TEXEL_BUFFERS=1 is not set. On lavapipe such a read goes through
+  // the sampler's vectorised fetch instead of a per-lane loop: several times cheaper.
+  bool texel_reads() const { return texel_reads_; }
+  // ... and whether a buffer of `bytes` fits in one texel view (maxTexelBufferElements).
+  bool texel_readable(VkDeviceSize bytes) const {
+    return texel_reads_ && bytes / sizeof(float) <= info_.max_texel_buffer_elements;
+  }
+  // KernelDesc::texel_reads for a kernel whose read-only tensors are `bindings` (a bit mask) and
+  // at most `largest_bytes` each: the mask where they can be texel reads, else 0.
+  uint32_t texel_reads_for(uint32_t bindings, VkDeviceSize largest_bytes) const {
+    return texel_readable(largest_bytes) ? bindings : 0u;
+  }
 
   Buffer buffer(VkDeviceSize bytes, std::string name, MemoryKind kind = MemoryKind::kDevice) {
     return Buffer(*allocator_, bytes, kind, std::move(name));
@@ -60,6 +73,7 @@ class Device {
   VkQueue queue_ = VK_NULL_HANDLE;
   bool subgroup_ops_ = true;
   uint32_t subgroup_size_request_ = 0;
+  bool texel_reads_ = false;
   std::unique_ptr<Allocator> allocator_;
   Unique<VkCommandPool> command_pool_;
   Unique<VkFence> fence_;

@@ -16,24 +16,37 @@ namespace {
 
 std::string vendor_name(uint32_t id) {
   switch (id) {
-    case 0x10DE: return "NVIDIA";
-    case 0x1002: return "AMD";
-    case 0x8086: return "Intel";
-    case 0x106B: return "Apple";
-    case 0x13B5: return "ARM";
-    case 0x5143: return "Qualcomm";
-    case 0x10005: return "Mesa";
-    default: return fmt::format("0x{:04x}", id);
+    case 0x10DE:
+      return "NVIDIA";
+    case 0x1002:
+      return "AMD";
+    case 0x8086:
+      return "Intel";
+    case 0x106B:
+      return "Apple";
+    case 0x13B5:
+      return "ARM";
+    case 0x5143:
+      return "Qualcomm";
+    case 0x10005:
+      return "Mesa";
+    default:
+      return fmt::format("0x{:04x}", id);
   }
 }
 
 int type_rank(VkPhysicalDeviceType type) {
   switch (type) {
-    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 0;
-    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 1;
-    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
-    case VK_PHYSICAL_DEVICE_TYPE_CPU: return 3;
-    default: return 4;
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU:
+      return 0;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
+      return 1;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU:
+      return 2;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU:
+      return 3;
+    default:
+      return 4;
   }
 }
 
@@ -49,8 +62,9 @@ bool has_extension(VkPhysicalDevice physical, const char* name) {
   VKM_CHECK(vkEnumerateDeviceExtensionProperties(physical, nullptr, &count, nullptr));
   std::vector<VkExtensionProperties> extensions(count);
   VKM_CHECK(vkEnumerateDeviceExtensionProperties(physical, nullptr, &count, extensions.data()));
-  return std::any_of(extensions.begin(), extensions.end(),
-                     [&](const VkExtensionProperties& e) { return std::string_view(e.extensionName) == name; });
+  return std::any_of(extensions.begin(), extensions.end(), [&](const VkExtensionProperties& e) {
+    return std::string_view(e.extensionName) == name;
+  });
 }
 
 DeviceInfo query(VkPhysicalDevice physical, uint32_t index) {
@@ -73,11 +87,13 @@ DeviceInfo query(VkPhysicalDevice physical, uint32_t index) {
 
   VkPhysicalDeviceSubgroupSizeControlProperties size_control{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES};
-  VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+  VkPhysicalDeviceSubgroupProperties subgroup{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
   VkPhysicalDeviceDriverProperties driver{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
   VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
-  const bool size_control_api = basic.apiVersion >= VK_API_VERSION_1_3 ||
-                                has_extension(physical, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
+  const bool size_control_api =
+      basic.apiVersion >= VK_API_VERSION_1_3 ||
+      has_extension(physical, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
   props.pNext = &subgroup;
   subgroup.pNext = &driver;
   if (size_control_api) driver.pNext = &size_control;
@@ -114,6 +130,11 @@ DeviceInfo query(VkPhysicalDevice physical, uint32_t index) {
   info.max_push_constants = p.limits.maxPushConstantsSize;
   for (int i = 0; i < 3; ++i) info.max_group_count[i] = p.limits.maxComputeWorkGroupCount[i];
   info.timestamp_period_ns = p.limits.timestampPeriod;
+  info.max_texel_buffer_elements = p.limits.maxTexelBufferElements;
+  VkFormatProperties r32f{};
+  vkGetPhysicalDeviceFormatProperties(physical, VK_FORMAT_R32_SFLOAT, &r32f);
+  info.r32f_storage_texel_buffers =
+      (r32f.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT) != 0;
 
   uint32_t family_count = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(physical, &family_count, nullptr);
@@ -153,11 +174,16 @@ DeviceInfo query(VkPhysicalDevice physical, uint32_t index) {
 
 const char* type_name(VkPhysicalDeviceType type) {
   switch (type) {
-    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete GPU";
-    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return "integrated GPU";
-    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return "virtual GPU";
-    case VK_PHYSICAL_DEVICE_TYPE_CPU: return "CPU";
-    default: return "other";
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU:
+      return "discrete GPU";
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
+      return "integrated GPU";
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU:
+      return "virtual GPU";
+    case VK_PHYSICAL_DEVICE_TYPE_CPU:
+      return "CPU";
+    default:
+      return "other";
   }
 }
 
@@ -197,13 +223,14 @@ std::string subgroup_operations_string(VkSubgroupFeatureFlags ops) {
 std::string describe(const DeviceInfo& d) {
   std::string sizes = d.min_subgroup_size == d.max_subgroup_size
                           ? fmt::format("{}", d.subgroup_size)
-                          : fmt::format("{} (control {}..{})", d.subgroup_size,
-                                        d.min_subgroup_size, d.max_subgroup_size);
+                          : fmt::format("{} (control {}..{})", d.subgroup_size, d.min_subgroup_size,
+                                        d.max_subgroup_size);
   std::string line = fmt::format(
       "[{}] {} | {} {} | driver {} {} | Vulkan {} | subgroup {} [{}] | shared {} KiB", d.index,
       d.name, d.vendor, type_name(d.type), d.driver_name.empty() ? "?" : d.driver_name,
-      d.driver_info.empty() ? driver_version_string(d) : d.driver_info, version_string(d.api_version),
-      sizes, subgroup_operations_string(d.subgroup_operations), d.shared_memory_bytes / 1024);
+      d.driver_info.empty() ? driver_version_string(d) : d.driver_info,
+      version_string(d.api_version), sizes, subgroup_operations_string(d.subgroup_operations),
+      d.shared_memory_bytes / 1024);
   if (!d.usable()) line += " | unusable: " + d.unusable_reason;
   return line;
 }
@@ -233,11 +260,13 @@ const DeviceInfo& select_device(const std::vector<DeviceInfo>& devices, std::str
   const DeviceInfo* chosen = nullptr;
   if (choice.empty()) {
     for (const auto& d : devices) {
-      if (d.usable() && (chosen == nullptr || type_rank(d.type) < type_rank(chosen->type))) chosen = &d;
+      if (d.usable() && (chosen == nullptr || type_rank(d.type) < type_rank(chosen->type)))
+        chosen = &d;
     }
     if (chosen == nullptr) {
-      throw Error("no usable Vulkan device (Vulkan 1.2 with subgroup arithmetic in compute):" + list(),
-                  VK_ERROR_INCOMPATIBLE_DRIVER);
+      throw Error(
+          "no usable Vulkan device (Vulkan 1.2 with subgroup arithmetic in compute):" + list(),
+          VK_ERROR_INCOMPATIBLE_DRIVER);
     }
     return *chosen;
   }
@@ -245,7 +274,8 @@ const DeviceInfo& select_device(const std::vector<DeviceInfo>& devices, std::str
   const auto [end, ec] = std::from_chars(choice.data(), choice.data() + choice.size(), index);
   if (ec == std::errc() && end == choice.data() + choice.size()) {
     if (index >= devices.size()) {
-      throw Error(fmt::format("--device {}: there are only {} devices:{}", index, devices.size(), list()));
+      throw Error(
+          fmt::format("--device {}: there are only {} devices:{}", index, devices.size(), list()));
     }
     chosen = &devices[index];
   } else {
@@ -261,8 +291,9 @@ const DeviceInfo& select_device(const std::vector<DeviceInfo>& devices, std::str
     }
   }
   if (!chosen->usable()) {
-    throw Error(fmt::format("device {} cannot run vkmnist: {}", chosen->name, chosen->unusable_reason),
-                VK_ERROR_INCOMPATIBLE_DRIVER);
+    throw Error(
+        fmt::format("device {} cannot run vkmnist: {}", chosen->name, chosen->unusable_reason),
+        VK_ERROR_INCOMPATIBLE_DRIVER);
   }
   return *chosen;
 }

@@ -24,7 +24,7 @@ struct DeviceInfo {
   VkPhysicalDevice physical = VK_NULL_HANDLE;
   std::string name;
   uint32_t vendor_id = 0;
-  std::string vendor;       // "NVIDIA", "AMD", "Intel", "Apple", "Mesa (CPU)", ...
+  std::string vendor;  // "NVIDIA", "AMD", "Intel", "Apple", "Mesa (CPU)", ...
   VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
   std::string driver_name;  // "llvmpipe", "NVIDIA", ...
   std::string driver_info;  // "Mesa 22.3.6 (LLVM 15.0.6)"
@@ -41,6 +41,10 @@ struct DeviceInfo {
   uint32_t max_workgroup_invocations = 0;
   uint32_t max_push_constants = 0;
   uint32_t max_group_count[3] = {0, 0, 0};
+  // Storage texel buffers of R32_SFLOAT (required by core Vulkan, checked anyway) and their
+  // size limit in elements (at least 65,536).
+  bool r32f_storage_texel_buffers = false;
+  uint32_t max_texel_buffer_elements = 0;
   float timestamp_period_ns = 0.0f;
   uint32_t compute_queue_family = UINT32_MAX;
   uint32_t timestamp_valid_bits = 0;

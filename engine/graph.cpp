@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <map>
 #include <unordered_map>
 
@@ -38,9 +39,14 @@ void Graph::dispatch_bytes(const Kernel& kernel, std::vector<Binding> bindings,
     const uint32_t tile = desc.local_size[i];
     node.groups[i] = std::max(1u, (elements[i] + tile - 1) / tile);
   }
-  for (const Binding& b : node.bindings) {
+  for (size_t i = 0; i < node.bindings.size(); ++i) {
+    const Binding& b = node.bindings[i];
     if (b.buffer == nullptr || b.buffer->get() == VK_NULL_HANDLE) {
       throw Error(fmt::format("dispatch of {}: a binding has no buffer", desc.shader));
+    }
+    if (((desc.texel_reads >> i) & 1u) && b.access != Access::kRead) {
+      throw Error(fmt::format("dispatch of {}: binding {} ('{}') is a texel read but is written",
+                              desc.shader, i, b.buffer->name()));
     }
   }
   nodes_.push_back(std::move(node));
@@ -88,7 +94,7 @@ std::vector<size_t> hazard_levels(const std::vector<Node>& nodes, bool serialize
     long level = serialize ? static_cast<long>(i) : 0;
     for (const Binding& b : nodes[i].bindings) {
       const BufferState& s = state[b.buffer->get()];
-      level = std::max(level, s.last_write + 1);                      // RAW, WAW
+      level = std::max(level, s.last_write + 1);                                // RAW, WAW
       if (b.access != Access::kRead) level = std::max(level, s.last_read + 1);  // WAR
     }
     for (const Binding& b : nodes[i].bindings) {
@@ -136,47 +142,74 @@ Program::Program(Device& device, const Graph& graph, RecordOptions options)
   const std::vector<size_t> level = hazard_levels(nodes, options.profile);
   std::vector<size_t> order(nodes.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return level[a] < level[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return level[a] < level[b]; });
   levels_ = nodes.empty() ? 0 : level[order.back()] + 1;
 
   // Descriptor sets, one per distinct (layout, buffers): a replicated step shares its sets.
-  std::map<std::pair<VkDescriptorSetLayout, std::vector<VkBuffer>>, VkDescriptorSet> sets;
-  size_t descriptors = 0;
+  // Each key's bindings are its kernel's: storage buffers, or texel views where the kernel reads
+  // through them (KernelDesc::texel_reads).
+  struct SetKey {
+    VkDescriptorSetLayout layout;
+    std::vector<VkBuffer> buffers;
+    auto operator<=>(const SetKey&) const = default;
+  };
+  struct SetInfo {
+    VkDescriptorSet set = VK_NULL_HANDLE;
+    const Node* node = nullptr;  // the first node with this key
+  };
+  std::map<SetKey, SetInfo> sets;
+  uint32_t storage_descriptors = 0, texel_descriptors = 0;
   for (const Node& n : nodes) {
     if (n.kind != Node::Kind::kDispatch) continue;
-    std::vector<VkBuffer> buffers;
-    for (const Binding& b : n.bindings) buffers.push_back(b.buffer->get());
-    if (sets.try_emplace({n.kernel->set_layout(), buffers}, VK_NULL_HANDLE).second) {
-      descriptors += buffers.size();
+    SetKey key{n.kernel->set_layout(), {}};
+    for (const Binding& b : n.bindings) key.buffers.push_back(b.buffer->get());
+    if (sets.try_emplace(key, SetInfo{VK_NULL_HANDLE, &n}).second) {
+      const uint32_t texel = static_cast<uint32_t>(std::popcount(n.kernel->desc().texel_reads));
+      texel_descriptors += texel;
+      storage_descriptors += static_cast<uint32_t>(n.bindings.size()) - texel;
     }
   }
   descriptor_sets_ = sets.size();
   if (!sets.empty()) {
-    VkDescriptorPoolSize pool_size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                   static_cast<uint32_t>(std::max<size_t>(descriptors, 1))};
+    std::vector<VkDescriptorPoolSize> pool_sizes;
+    if (storage_descriptors > 0)
+      pool_sizes.push_back({VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, storage_descriptors});
+    if (texel_descriptors > 0)
+      pool_sizes.push_back({VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, texel_descriptors});
+    if (pool_sizes.empty()) pool_sizes.push_back({VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1});
     VkDescriptorPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
     pool_info.maxSets = static_cast<uint32_t>(sets.size());
-    pool_info.poolSizeCount = 1;
-    pool_info.pPoolSizes = &pool_size;
+    pool_info.poolSizeCount = static_cast<uint32_t>(pool_sizes.size());
+    pool_info.pPoolSizes = pool_sizes.data();
     VkDescriptorPool pool = VK_NULL_HANDLE;
     VKM_CHECK(vkCreateDescriptorPool(vk, &pool_info, nullptr, &pool));
     descriptor_pool_ = Unique<VkDescriptorPool>(vk, pool, vkDestroyDescriptorPool);
-    for (auto& [key, set] : sets) {
+    for (auto& [key, info] : sets) {
       VkDescriptorSetAllocateInfo alloc{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
       alloc.descriptorPool = pool;
       alloc.descriptorSetCount = 1;
-      alloc.pSetLayouts = &key.first;
-      VKM_CHECK(vkAllocateDescriptorSets(vk, &alloc, &set));
-      std::vector<VkDescriptorBufferInfo> infos;
-      for (VkBuffer b : key.second) infos.push_back({b, 0, VK_WHOLE_SIZE});
-      std::vector<VkWriteDescriptorSet> writes(infos.size());
-      for (size_t i = 0; i < infos.size(); ++i) {
+      alloc.pSetLayouts = &key.layout;
+      VKM_CHECK(vkAllocateDescriptorSets(vk, &alloc, &info.set));
+      const uint32_t texel_reads = info.node->kernel->desc().texel_reads;
+      const size_t count = key.buffers.size();
+      std::vector<VkDescriptorBufferInfo> buffer_infos(count);
+      std::vector<VkBufferView> views(count, VK_NULL_HANDLE);
+      std::vector<VkWriteDescriptorSet> writes(count);
+      for (size_t i = 0; i < count; ++i) {
         writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-        writes[i].dstSet = set;
+        writes[i].dstSet = info.set;
         writes[i].dstBinding = static_cast<uint32_t>(i);
         writes[i].descriptorCount = 1;
-        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-        writes[i].pBufferInfo = &infos[i];
+        if ((texel_reads >> i) & 1u) {
+          views[i] = info.node->bindings[i].buffer->texel_view();
+          writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER;
+          writes[i].pTexelBufferView = &views[i];
+        } else {
+          buffer_infos[i] = {key.buffers[i], 0, VK_WHOLE_SIZE};
+          writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+          writes[i].pBufferInfo = &buffer_infos[i];
+        }
       }
       vkUpdateDescriptorSets(vk, static_cast<uint32_t>(writes.size()), writes.data(), 0, nullptr);
     }
@@ -209,8 +242,8 @@ Program::Program(Device& device, const Graph& graph, RecordOptions options)
   }
 
   // Split into chunks at node boundaries.
-  const size_t per_chunk = options.nodes_per_chunk == 0 ? std::max<size_t>(nodes.size(), 1)
-                                                        : options.nodes_per_chunk;
+  const size_t per_chunk =
+      options.nodes_per_chunk == 0 ? std::max<size_t>(nodes.size(), 1) : options.nodes_per_chunk;
   const size_t chunk_count = std::max<size_t>(1, (nodes.size() + per_chunk - 1) / per_chunk);
   command_buffers_.resize(chunk_count);
   VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
@@ -246,10 +279,10 @@ Program::Program(Device& device, const Graph& graph, RecordOptions options)
         case Node::Kind::kDispatch: {
           std::vector<VkBuffer> buffers;
           for (const Binding& b : n.bindings) buffers.push_back(b.buffer->get());
-          const VkDescriptorSet set = sets.at({n.kernel->set_layout(), buffers});
+          const VkDescriptorSet set = sets.at({n.kernel->set_layout(), buffers}).set;
           vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, n.kernel->pipeline());
-          vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, n.kernel->layout(), 0, 1, &set,
-                                  0, nullptr);
+          vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, n.kernel->layout(), 0, 1,
+                                  &set, 0, nullptr);
           if (!n.push.empty()) {
             vkCmdPushConstants(cmd, n.kernel->layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0,
                                static_cast<uint32_t>(n.push.size() * 4), n.push.data());
@@ -263,7 +296,8 @@ Program::Program(Device& device, const Graph& graph, RecordOptions options)
           break;
         case Node::Kind::kCopy: {
           const VkBufferCopy region{0, 0, n.bindings[0].buffer->size()};
-          vkCmdCopyBuffer(cmd, n.bindings[0].buffer->get(), n.bindings[1].buffer->get(), 1, &region);
+          vkCmdCopyBuffer(cmd, n.bindings[0].buffer->get(), n.bindings[1].buffer->get(), 1,
+                          &region);
           break;
         }
       }
@@ -306,7 +340,8 @@ void Program::submit() {
     submits[c].signalSemaphoreCount = 1;
     submits[c].pSignalSemaphores = &semaphore;
   }
-  VKM_CHECK(vkQueueSubmit(device_.queue(), static_cast<uint32_t>(n), submits.data(), VK_NULL_HANDLE));
+  VKM_CHECK(
+      vkQueueSubmit(device_.queue(), static_cast<uint32_t>(n), submits.data(), VK_NULL_HANDLE));
   submitted_value_ = base + n;
 }
 

@@ -59,9 +59,11 @@ std::filesystem::path default_cache_file(const DeviceInfo& info) {
 }  // namespace
 
 std::string KernelDesc::key() const {
-  std::string k = fmt::format("{}|{}x{}x{}|push{}|bind{}|sg{}", shader, local_size[0], local_size[1],
-                              local_size[2], push_constant_bytes, bindings, subgroup_size);
-  for (const auto& c : constants) k += fmt::format("|{}={}:{}", c.id, c.name, value_string(c.value));
+  std::string k =
+      fmt::format("{}|{}x{}x{}|push{}|bind{}|texel{:x}|sg{}", shader, local_size[0], local_size[1],
+                  local_size[2], push_constant_bytes, bindings, texel_reads, subgroup_size);
+  for (const auto& c : constants)
+    k += fmt::format("|{}={}:{}", c.id, c.name, value_string(c.value));
   return k;
 }
 
@@ -71,8 +73,8 @@ Kernel::Kernel(Device& device, const KernelDesc& desc, VkPipelineCache cache,
   const DeviceInfo& info = device.info();
   const uint32_t invocations = desc.local_size[0] * desc.local_size[1] * desc.local_size[2];
   if (invocations == 0 || invocations > info.max_workgroup_invocations) {
-    throw Error(fmt::format("kernel {}: workgroup of {} invocations (device allows 1..{})", desc.shader,
-                            invocations, info.max_workgroup_invocations));
+    throw Error(fmt::format("kernel {}: workgroup of {} invocations (device allows 1..{})",
+                            desc.shader, invocations, info.max_workgroup_invocations));
   }
   if (desc.push_constant_bytes > info.max_push_constants) {
     throw Error(fmt::format("kernel {}: {} push-constant bytes (device allows {})", desc.shader,
@@ -92,7 +94,8 @@ Kernel::Kernel(Device& device, const KernelDesc& desc, VkPipelineCache cache,
   add(3, device.subgroup_ops() ? 1u : 0u);
   for (const auto& c : desc.constants) {
     if (c.id < kFirstUserConstant) {
-      throw Error(fmt::format("kernel {}: constant '{}' uses reserved id {}", desc.shader, c.name, c.id));
+      throw Error(
+          fmt::format("kernel {}: constant '{}' uses reserved id {}", desc.shader, c.name, c.id));
     }
     add(c.id, value_bits(c.value));
   }
@@ -102,7 +105,11 @@ Kernel::Kernel(Device& device, const KernelDesc& desc, VkPipelineCache cache,
   spec.dataSize = data.size() * 4;
   spec.pData = data.data();
 
-  const auto code = shader_code(desc.shader);
+  if (desc.texel_reads >> std::min(desc.bindings, 31u) != 0) {
+    throw Error(fmt::format("kernel {}: texel reads name a binding past its {}", desc.shader,
+                            desc.bindings));
+  }
+  const auto code = shader_code(desc.texel_reads != 0 ? desc.shader + ".texel" : desc.shader);
   VkShaderModuleCreateInfo module_info{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
   module_info.codeSize = code.size_bytes();
   module_info.pCode = code.data();
@@ -117,7 +124,8 @@ Kernel::Kernel(Device& device, const KernelDesc& desc, VkPipelineCache cache,
   stage.module = module.get();
   stage.pName = "main";
   stage.pSpecializationInfo = &spec;
-  const uint32_t wanted = desc.subgroup_size != 0 ? desc.subgroup_size : device.subgroup_size_request();
+  const uint32_t wanted =
+      desc.subgroup_size != 0 ? desc.subgroup_size : device.subgroup_size_request();
   if (wanted != 0 && info.subgroup_size_control) {
     required_subgroup_size_ = std::clamp(wanted, info.min_subgroup_size, info.max_subgroup_size);
     // Full subgroups need the x extent to be a multiple of the subgroup size, and the number of
@@ -174,7 +182,8 @@ void KernelCache::save() const {
   VKM_CHECK(vkGetPipelineCacheData(device_.get(), pipeline_cache_.get(), &size, data.data()));
   std::error_code ec;
   std::filesystem::create_directories(cache_file_.parent_path(), ec);
-  // Write a temporary file and rename it: a concurrent or interrupted save never leaves half a file.
+  // Write a temporary file and rename it: a concurrent or interrupted save never leaves half a
+  // file.
   const auto tmp = cache_file_.string() + fmt::format(".tmp{}", static_cast<const void*>(this));
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -186,19 +195,24 @@ void KernelCache::save() const {
   if (ec) std::filesystem::remove(tmp, ec);
 }
 
-const KernelCache::Layout& KernelCache::layout_for(uint32_t bindings, uint32_t push_bytes) {
-  auto [it, inserted] = layouts_.try_emplace({bindings, push_bytes});
+const KernelCache::Layout& KernelCache::layout_for(uint32_t bindings, uint32_t texel_reads,
+                                                   uint32_t push_bytes) {
+  auto [it, inserted] = layouts_.try_emplace({bindings, texel_reads, push_bytes});
   if (!inserted) return it->second;
   std::vector<VkDescriptorSetLayoutBinding> binding_info(bindings);
   for (uint32_t i = 0; i < bindings; ++i) {
-    binding_info[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+    const bool texel = (texel_reads >> i) & 1u;
+    binding_info[i] = {
+        i, texel ? VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1,
+        VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
   }
   VkDescriptorSetLayoutCreateInfo set_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
   set_info.bindingCount = bindings;
   set_info.pBindings = binding_info.data();
   VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
   VKM_CHECK(vkCreateDescriptorSetLayout(device_.get(), &set_info, nullptr, &set_layout));
-  it->second.set_layout = Unique<VkDescriptorSetLayout>(device_.get(), set_layout, vkDestroyDescriptorSetLayout);
+  it->second.set_layout =
+      Unique<VkDescriptorSetLayout>(device_.get(), set_layout, vkDestroyDescriptorSetLayout);
 
   VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes};
   VkPipelineLayoutCreateInfo layout_info{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
@@ -219,7 +233,7 @@ const Kernel& KernelCache::get(const KernelDesc& desc) {
     throw Error(fmt::format("kernel {}: push constants of {} bytes (must be a multiple of 4)",
                             desc.shader, desc.push_constant_bytes));
   }
-  const Layout& layout = layout_for(desc.bindings, desc.push_constant_bytes);
+  const Layout& layout = layout_for(desc.bindings, desc.texel_reads, desc.push_constant_bytes);
   auto kernel = std::make_unique<Kernel>(device_, desc, pipeline_cache_.get(),
                                          layout.set_layout.get(), layout.layout.get());
   return *kernels_.emplace(key, std::move(kernel)).first->second;

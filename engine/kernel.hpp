@@ -1,7 +1,8 @@
 // Kernel: one compute pipeline = an embedded shader + named, typed specialization constants +
-// a push-constant block + N storage-buffer bindings (set 0, bindings 0..N-1) + an optional
-// required subgroup size. KernelCache builds each distinct kernel once, keyed by all of that, on
-// top of a VkPipelineCache persisted in the user's cache folder so the second start is fast.
+// a push-constant block + N bindings at set 0 (storage buffers, or r32f storage texel buffers for
+// the bindings in texel_reads) + an optional required subgroup size. KernelCache builds each
+// distinct kernel once, keyed by all of that, on top of a VkPipelineCache persisted in the user's
+// cache folder so the second start is fast.
 //
 // Reserved specialization constant ids, declared by shaders/common/base.glsl:
 //   0, 1, 2  local size x, y, z (the kernel's workgroup tile)
@@ -32,17 +33,22 @@ struct SpecConstant {
 };
 
 struct KernelDesc {
-  std::string shader;                      // shaders/<shader>.comp
+  std::string shader;  // shaders/<shader>.comp
   std::array<uint32_t, 3> local_size{64, 1, 1};
-  std::vector<SpecConstant> constants;     // ids >= 10
-  uint32_t push_constant_bytes = 0;        // sizeof the C++ mirror of the GLSL block
-  uint32_t bindings = 0;                   // storage buffers at set 0, bindings 0..N-1
+  std::vector<SpecConstant> constants;  // ids >= 10
+  uint32_t push_constant_bytes = 0;     // sizeof the C++ mirror of the GLSL block
+  uint32_t bindings = 0;                // storage buffers at set 0, bindings 0..N-1
+  // Bit i set: binding i is read-only and declared through shaders/common/reads.glsl; it is then
+  // bound as an r32f storage texel buffer and the shader's texel variant (<shader>.texel, built
+  // with VKM_TEXEL_READS) is used. 0: every binding is a storage buffer (the plain variant).
+  uint32_t texel_reads = 0;
   // 0: any. Otherwise require this subgroup size (clamped to the device's min..max) with full
   // subgroups, where the device offers subgroup size control; elsewhere it is ignored and the
   // kernel stays correct by reading gl_SubgroupSize.
   uint32_t subgroup_size = 0;
 
-  KernelDesc& constant(uint32_t id, std::string name, std::variant<int32_t, uint32_t, float, bool> v) {
+  KernelDesc& constant(uint32_t id, std::string name,
+                       std::variant<int32_t, uint32_t, float, bool> v) {
     constants.push_back({id, std::move(name), v});
     return *this;
   }
@@ -81,6 +87,7 @@ class KernelCache {
   KernelCache& operator=(const KernelCache&) = delete;
 
   const Kernel& get(const KernelDesc& desc);
+  Device& device() const { return device_; }
   size_t size() const { return kernels_.size(); }
   void save() const;
   const std::filesystem::path& cache_file() const { return cache_file_; }
@@ -90,12 +97,12 @@ class KernelCache {
     Unique<VkDescriptorSetLayout> set_layout;
     Unique<VkPipelineLayout> layout;
   };
-  const Layout& layout_for(uint32_t bindings, uint32_t push_bytes);
+  const Layout& layout_for(uint32_t bindings, uint32_t texel_reads, uint32_t push_bytes);
 
   Device& device_;
   std::filesystem::path cache_file_;
   Unique<VkPipelineCache> pipeline_cache_;
-  std::map<std::pair<uint32_t, uint32_t>, Layout> layouts_;
+  std::map<std::array<uint32_t, 3>, Layout> layouts_;  // (bindings, texel_reads, push bytes)
   std::map<std::string, std::unique_ptr<Kernel>> kernels_;
 };
 

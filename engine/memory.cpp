@@ -34,15 +34,20 @@ uint32_t Allocator::memory_type(uint32_t allowed_types, MemoryKind kind) const {
   constexpr VkMemoryPropertyFlags kHost =
       VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
   switch (kind) {
-    case MemoryKind::kDevice: wanted = {VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0}; break;
-    case MemoryKind::kUpload: wanted = {kHost}; break;
+    case MemoryKind::kDevice:
+      wanted = {VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0};
+      break;
+    case MemoryKind::kUpload:
+      wanted = {kHost};
+      break;
     case MemoryKind::kReadback:
       wanted = {kHost | VK_MEMORY_PROPERTY_HOST_CACHED_BIT, kHost};
       break;
   }
   for (VkMemoryPropertyFlags flags : wanted) {
     for (uint32_t i = 0; i < properties_.memoryTypeCount; ++i) {
-      if ((allowed_types & (1u << i)) && (properties_.memoryTypes[i].propertyFlags & flags) == flags) {
+      if ((allowed_types & (1u << i)) &&
+          (properties_.memoryTypes[i].propertyFlags & flags) == flags) {
         return i;
       }
     }
@@ -125,8 +130,8 @@ Buffer::Buffer(Allocator& allocator, VkDeviceSize bytes, MemoryKind kind, std::s
   if (bytes == 0) throw Error(fmt::format("buffer '{}' of zero bytes", name_));
   VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   info.size = bytes;
-  info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-               VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT |
+               VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   VkBuffer handle = VK_NULL_HANDLE;
   VKM_CHECK(vkCreateBuffer(allocator.device(), &info, nullptr, &handle));
@@ -135,17 +140,20 @@ Buffer::Buffer(Allocator& allocator, VkDeviceSize bytes, MemoryKind kind, std::s
   vkGetBufferMemoryRequirements(allocator.device(), handle, &req);
   allocation_ = allocator.allocate(req, kind);
   // The allocator's blocks are private; bind through the allocation's block memory.
-  VKM_CHECK(vkBindBufferMemory(allocator.device(), handle, allocator.block_memory(allocation_.block),
-                               allocation_.offset));
+  VKM_CHECK(vkBindBufferMemory(allocator.device(), handle,
+                               allocator.block_memory(allocation_.block), allocation_.offset));
 }
 
-Buffer::Buffer(Buffer&& other) noexcept { *this = std::move(other); }
+Buffer::Buffer(Buffer&& other) noexcept {
+  *this = std::move(other);
+}
 
 Buffer& Buffer::operator=(Buffer&& other) noexcept {
   if (this != &other) {
     release();
     allocator_ = std::exchange(other.allocator_, nullptr);
     buffer_ = std::move(other.buffer_);
+    texel_view_ = std::move(other.texel_view_);
     allocation_ = std::exchange(other.allocation_, Allocation{});
     size_ = std::exchange(other.size_, 0);
     kind_ = other.kind_;
@@ -154,9 +162,30 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
   return *this;
 }
 
-Buffer::~Buffer() { release(); }
+Buffer::~Buffer() {
+  release();
+}
+
+VkBufferView Buffer::texel_view() const {
+  if (!texel_view_) {
+    if (size_ % sizeof(float) != 0) {
+      throw Error(
+          fmt::format("buffer '{}' of {} bytes is not whole floats: no texel view", name_, size_));
+    }
+    VkBufferViewCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+    info.buffer = buffer_.get();
+    info.format = VK_FORMAT_R32_SFLOAT;
+    info.offset = 0;
+    info.range = VK_WHOLE_SIZE;
+    VkBufferView view = VK_NULL_HANDLE;
+    VKM_CHECK(vkCreateBufferView(allocator_->device(), &info, nullptr, &view));
+    texel_view_ = Unique<VkBufferView>(allocator_->device(), view, vkDestroyBufferView);
+  }
+  return texel_view_.get();
+}
 
 void Buffer::release() {
+  texel_view_.reset();
   buffer_.reset();
   if (allocator_ != nullptr) allocator_->free(allocation_);
   allocation_ = {};

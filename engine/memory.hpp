@@ -47,12 +47,16 @@ class Buffer {
   MemoryKind kind() const { return kind_; }
   // Host pointer for kUpload/kReadback buffers, nullptr for device-local ones.
   std::byte* mapped() const { return allocation_.mapped; }
+  // The whole buffer as an r32f storage texel buffer (made on first use, owned here): kernels
+  // built with texel reads load through it (Device::texel_reads says whether the device can).
+  VkBufferView texel_view() const;
 
  private:
   void release();
 
   Allocator* allocator_ = nullptr;
   Unique<VkBuffer> buffer_;
+  mutable Unique<VkBufferView> texel_view_;  // destroyed before buffer_
   Allocation allocation_;
   VkDeviceSize size_ = 0;
   MemoryKind kind_ = MemoryKind::kDevice;

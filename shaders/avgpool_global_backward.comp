@@ -3,6 +3,7 @@
 // Global average pooling backward: dy [N, C] -> dx [N, C, H, W] = dy / (H * W) over each plane.
 // Each invocation fills one plane; grid-stride over planes.
 #include "base.glsl"
+#include "reads.glsl"
 
 layout(push_constant) uniform Push {
   uint planes;  // n * C
@@ -11,13 +12,13 @@ layout(push_constant) uniform Push {
   uint pad;
 } p;
 
-layout(set = 0, binding = 0) readonly buffer DY { float dy[]; };
+READONLY_FLOATS(0, dy);
 layout(set = 0, binding = 1) writeonly buffer DX { float dx[]; };
 
 void main() {
   const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
   for (uint q = gl_GlobalInvocationID.x; q < p.planes; q += stride) {
-    const float g = dy[q] * p.inv_plane;
+    const float g = LOAD(dy, q) * p.inv_plane;
     const uint base = q * p.plane;
     for (uint i = 0; i < p.plane; ++i) dx[base + i] = g;
   }

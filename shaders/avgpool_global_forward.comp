@@ -4,6 +4,7 @@
 // Each invocation sums one plane (the planes this pools are small: 5 x 5 in the seed net) in a
 // fixed order, with four partial sums to shorten the dependency chain; grid-stride over planes.
 #include "base.glsl"
+#include "reads.glsl"
 
 layout(push_constant) uniform Push {
   uint planes;  // n * C
@@ -12,7 +13,7 @@ layout(push_constant) uniform Push {
   uint pad;
 } p;
 
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };
+READONLY_FLOATS(0, x);
 layout(set = 0, binding = 1) writeonly buffer Y { float y[]; };
 
 void main() {
@@ -22,9 +23,9 @@ void main() {
     vec4 acc = vec4(0.0);
     uint i = 0;
     for (; i + 4 <= p.plane; i += 4) {
-      acc += vec4(x[base + i], x[base + i + 1], x[base + i + 2], x[base + i + 3]);
+      acc += vec4(LOAD(x, base + i), LOAD(x, base + i + 1), LOAD(x, base + i + 2), LOAD(x, base + i + 3));
     }
-    for (; i < p.plane; ++i) acc.x += x[base + i];
+    for (; i < p.plane; ++i) acc.x += LOAD(x, base + i);
     y[q] = ((acc.x + acc.y) + (acc.z + acc.w)) * p.inv_plane;
   }
 }

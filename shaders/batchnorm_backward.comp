@@ -5,6 +5,7 @@
 // the ReLU is fused (RELU). Invocation p = n * C + c writes plane (n, c); VEC4: H*W % 4 == 0, as
 // vec4.
 #include "base.glsl"
+#include "reads.glsl"
 
 layout(constant_id = 10) const bool VEC4 = false;
 layout(constant_id = 12) const bool RELU = false;
@@ -20,12 +21,9 @@ layout(push_constant) uniform Push {
   float unbias;
 } p;
 
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };  // [N, C, H, W]
-layout(set = 0, binding = 0) readonly buffer X4 { vec4 x4[]; };
-layout(set = 0, binding = 1) readonly buffer Y { float y[]; };  // [N, C, H, W] (RELU only)
-layout(set = 0, binding = 1) readonly buffer Y4 { vec4 y4[]; };
-layout(set = 0, binding = 2) readonly buffer Dy { float dy[]; };  // [N, C, H, W]
-layout(set = 0, binding = 2) readonly buffer Dy4 { vec4 dy4[]; };
+READONLY_FLOATS4(0, x);  // [N, C, H, W]
+READONLY_FLOATS4(1, y);  // [N, C, H, W] (RELU only)
+READONLY_FLOATS4(2, dy);  // [N, C, H, W]
 layout(set = 0, binding = 3) readonly buffer Coef { vec4 coef[]; };  // [C] (mean, k1, a, b)
 layout(set = 0, binding = 4) writeonly buffer Dx { float dx[]; };  // [N, C, H, W]
 layout(set = 0, binding = 4) writeonly buffer Dx4 { vec4 dx4[]; };
@@ -37,15 +35,15 @@ void main() {
   const uint base = plane * p.plane;
   if (VEC4) {
     for (uint i = base / 4; i < (base + p.plane) / 4; ++i) {
-      vec4 g = dy4[i];
-      if (RELU) g = mix(vec4(0.0), g, greaterThan(y4[i], vec4(0.0)));
-      dx4[i] = k.y * (g + k.z * (x4[i] - k.x) + k.w);
+      vec4 g = LOAD4(dy, i);
+      if (RELU) g = mix(vec4(0.0), g, greaterThan(LOAD4(y, i), vec4(0.0)));
+      dx4[i] = k.y * (g + k.z * (LOAD4(x, i) - k.x) + k.w);
     }
   } else {
     for (uint i = base; i < base + p.plane; ++i) {
-      float g = dy[i];
-      if (RELU) g = y[i] > 0.0 ? g : 0.0;
-      dx[i] = k.y * (g + k.z * (x[i] - k.x) + k.w);
+      float g = LOAD(dy, i);
+      if (RELU) g = LOAD(y, i) > 0.0 ? g : 0.0;
+      dx[i] = k.y * (g + k.z * (LOAD(x, i) - k.x) + k.w);
     }
   }
 }

@@ -5,6 +5,7 @@
 // mean and invstd; EVAL binds the running mean and variance and takes invstd = 1/sqrt(var + eps).
 // Invocation p = n * C + c writes plane (n, c); VEC4: H*W % 4 == 0, as vec4.
 #include "base.glsl"
+#include "reads.glsl"
 
 layout(constant_id = 10) const bool VEC4 = false;
 layout(constant_id = 11) const bool AFFINE = true;
@@ -22,8 +23,7 @@ layout(push_constant) uniform Push {
   float unbias;
 } p;
 
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };  // [N, C, H, W]
-layout(set = 0, binding = 0) readonly buffer X4 { vec4 x4[]; };
+READONLY_FLOATS4(0, x);  // [N, C, H, W]
 layout(set = 0, binding = 1) writeonly buffer Y { float y[]; };  // [N, C, H, W]
 layout(set = 0, binding = 1) writeonly buffer Y4 { vec4 y4[]; };
 layout(set = 0, binding = 2) readonly buffer Mean { float mean[]; };     // [C]
@@ -42,12 +42,12 @@ void main() {
   const uint base = plane * p.plane;
   if (VEC4) {
     for (uint i = base / 4; i < (base + p.plane) / 4; ++i) {
-      const vec4 v = (x4[i] - m) * scale + shift;
+      const vec4 v = (LOAD4(x, i) - m) * scale + shift;
       y4[i] = RELU ? max(v, vec4(0.0)) : v;
     }
   } else {
     for (uint i = base; i < base + p.plane; ++i) {
-      const float v = (x[i] - m) * scale + shift;
+      const float v = (LOAD(x, i) - m) * scale + shift;
       y[i] = RELU ? max(v, 0.0) : v;
     }
   }

@@ -8,6 +8,7 @@
 // invocation overhead of CPU drivers dominates otherwise). VEC4: H*W % 4 == 0, planes are read
 // as vec4.
 #include "base.glsl"
+#include "reads.glsl"
 
 layout(constant_id = 10) const bool VEC4 = false;
 
@@ -22,15 +23,14 @@ layout(push_constant) uniform Push {
   float unbias;     // count / (count - 1), 1 for a single value
 } p;
 
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };  // [N, C, H, W]
-layout(set = 0, binding = 0) readonly buffer X4 { vec4 x4[]; };
+READONLY_FLOATS4(0, x);  // [N, C, H, W]
 layout(set = 0, binding = 1) writeonly buffer Partials { vec2 partials[]; };  // [N, C]
 
 void main() {
   const uint plane = gl_GlobalInvocationID.x;
   if (plane >= p.planes) return;
   const uint base = plane * p.plane;
-  const float shift = x[base];
+  const float shift = LOAD(x, base);
   float s1 = 0.0;
   float s2 = 0.0;
   if (VEC4) {
@@ -39,7 +39,7 @@ void main() {
     const uint begin = base / 4;
     const uint end = begin + p.plane / 4;
     for (uint i = begin; i < end; ++i) {
-      const vec4 d = x4[i] - shift;
+      const vec4 d = LOAD4(x, i) - shift;
       a += d;
       b += d * d;
     }
@@ -47,7 +47,7 @@ void main() {
     s2 = (b.x + b.y) + (b.z + b.w);
   } else {
     for (uint i = base; i < base + p.plane; ++i) {
-      const float d = x[i] - shift;
+      const float d = LOAD(x, i) - shift;
       s1 += d;
       s2 += d * d;
     }

@@ -11,6 +11,7 @@
 // channels from first_channel (one dispatch per tile), the tile's flipped weights in registers and
 // dy read through a sliding window of ROWS + K - 1 rows by K columns.
 #include "base.glsl"
+#include "reads.glsl"
 
 layout(constant_id = 10) const uint C_IN = 1;     // the forward convolution's channels
 layout(constant_id = 11) const uint C_OUT = 1;
@@ -30,7 +31,7 @@ layout(push_constant) uniform Push {
   uint pad;               // the forward convolution's zero padding
 } p;
 
-layout(set = 0, binding = 0) readonly buffer DY { float dy[]; };
+READONLY_FLOATS(0, dy);
 layout(set = 0, binding = 1) readonly buffer Weight { float weight[]; };
 layout(set = 0, binding = 2) writeonly buffer DX { float dx[]; };
 
@@ -42,7 +43,7 @@ float load_dy(uint base, uint o, int row, int col, uint ho, uint wo) {
   const bool inside = row >= 0 && row < int(ho) && col >= 0 && col < int(wo);
   const uint r = uint(clamp(row, 0, int(ho) - 1));
   const uint q = uint(clamp(col, 0, int(wo) - 1));
-  const float v = dy[base + (o * ho + r) * wo + q];
+  const float v = LOAD(dy, base + (o * ho + r) * wo + q);
   return inside ? v : 0.0;
 }
 

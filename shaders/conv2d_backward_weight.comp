@@ -15,6 +15,7 @@
 // that would need a barrier, and on lavapipe a barrier makes the whole kernel a coroutine that
 // keeps the sums in memory, many times slower than storing them.
 #include "base.glsl"
+#include "reads.glsl"
 
 layout(constant_id = 10) const uint C_IN = 1;
 layout(constant_id = 11) const uint C_OUT = 1;
@@ -36,8 +37,8 @@ layout(push_constant) uniform Push {
   uint pad;               // zero padding on every side
 } p;
 
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };
-layout(set = 0, binding = 1) readonly buffer DY { float dy[]; };
+READONLY_FLOATS(0, x);
+READONLY_FLOATS(1, dy);
 layout(set = 0, binding = 2) writeonly buffer Partials { vec4 partials[]; };  // [tiles, lanes, TILE4 / 4]
 
 float acc[TILE4];           // the tile's sums [CO_TILE, C_IN, K, K], then padding
@@ -47,7 +48,7 @@ float load_x(uint base, uint c, int row, int col) {
   const bool inside = row >= 0 && row < int(p.h) && col >= 0 && col < int(p.w);
   const uint r = uint(clamp(row, 0, int(p.h) - 1));
   const uint q = uint(clamp(col, 0, int(p.w) - 1));
-  const float v = x[base + (c * p.h + r) * p.w + q];
+  const float v = LOAD(x, base + (c * p.h + r) * p.w + q);
   return inside ? v : 0.0;
 }
 
@@ -72,7 +73,7 @@ void accumulate(uint x_base, uint dy_base, bool live, uint ho, uint wo) {
       [[unroll]] for (uint r = 0; r < ROWS; ++r) {
         const bool row_live = live && i0 + r < ho;
         [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
-          const float g = dy[dy_base + (o * ho + min(i0 + r, ho - 1)) * wo + j];
+          const float g = LOAD(dy, dy_base + (o * ho + min(i0 + r, ho - 1)) * wo + j);
           const float d = row_live ? g : 0.0;
           [[unroll]] for (uint c = 0; c < C_IN; ++c) {
             [[unroll]] for (uint a = 0; a < K; ++a) {

@@ -15,6 +15,7 @@
 // constants: the inner loops unroll into FMAs on registers. The image size is a push constant,
 // so layers that differ only in it share one kernel.
 #include "base.glsl"
+#include "reads.glsl"
 
 layout(constant_id = 10) const uint C_IN = 1;
 layout(constant_id = 11) const uint C_OUT = 1;
@@ -34,7 +35,7 @@ layout(push_constant) uniform Push {
   uint pad;               // zero padding on every side
 } p;
 
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };
+READONLY_FLOATS(0, x);
 layout(set = 0, binding = 1) readonly buffer Weight { float weight[]; };
 layout(set = 0, binding = 2) writeonly buffer Y { float y[]; };
 
@@ -46,7 +47,7 @@ float load_x(uint base, uint c, int row, int col) {
   const bool inside = row >= 0 && row < int(p.h) && col >= 0 && col < int(p.w);
   const uint r = uint(clamp(row, 0, int(p.h) - 1));
   const uint q = uint(clamp(col, 0, int(p.w) - 1));
-  const float v = x[base + (c * p.h + r) * p.w + q];
+  const float v = LOAD(x, base + (c * p.h + r) * p.w + q);
   return inside ? v : 0.0;
 }
 

@@ -6,6 +6,7 @@
 // spec). Grid-stride loop over vec4s with a scalar tail, as relu_forward.comp; the value is
 // loaded unconditionally and selected, never a divergent load.
 #include "base.glsl"
+#include "reads.glsl"
 #include "clock.glsl"
 #include "rng.glsl"
 
@@ -17,8 +18,7 @@ layout(push_constant) uniform Push {
   float scale;  // 1 / (1 - p)
 } p;
 
-layout(set = 0, binding = 0) readonly buffer DY4 { vec4 dy4[]; };
-layout(set = 0, binding = 0) readonly buffer DY { float dy[]; };
+READONLY_FLOATS4(0, dy);
 layout(set = 0, binding = 1) writeonly buffer DX4 { vec4 dx4[]; };
 layout(set = 0, binding = 1) writeonly buffer DX { float dx[]; };
 layout(set = 0, binding = 2) readonly buffer ClockBuffer { Clock clock; };
@@ -34,11 +34,11 @@ void main() {
                              rng_uniform(seed, step, e + 1) >= p.rate,
                              rng_uniform(seed, step, e + 2) >= p.rate,
                              rng_uniform(seed, step, e + 3) >= p.rate);
-    dx4[i] = mix(vec4(0.0), dy4[i] * p.scale, keep);
+    dx4[i] = mix(vec4(0.0), LOAD4(dy, i) * p.scale, keep);
   }
   if (gl_GlobalInvocationID.x == 0) {
     for (uint i = quads * 4; i < p.count; ++i) {
-      const float v = dy[i];
+      const float v = LOAD(dy, i);
       dx[i] = rng_uniform(seed, step, i) >= p.rate ? v * p.scale : 0.0;
     }
   }

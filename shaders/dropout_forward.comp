@@ -6,6 +6,7 @@
 // spec). Grid-stride loop over vec4s with a scalar tail, as relu_forward.comp; the value is
 // loaded unconditionally and selected, never a divergent load.
 #include "base.glsl"
+#include "reads.glsl"
 #include "clock.glsl"
 #include "rng.glsl"
 
@@ -17,8 +18,7 @@ layout(push_constant) uniform Push {
   float scale;  // 1 / (1 - p)
 } p;
 
-layout(set = 0, binding = 0) readonly buffer X4 { vec4 x4[]; };
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };
+READONLY_FLOATS4(0, x);
 layout(set = 0, binding = 1) writeonly buffer Y4 { vec4 y4[]; };
 layout(set = 0, binding = 1) writeonly buffer Y { float y[]; };
 layout(set = 0, binding = 2) readonly buffer ClockBuffer { Clock clock; };
@@ -34,11 +34,11 @@ void main() {
                              rng_uniform(seed, step, e + 1) >= p.rate,
                              rng_uniform(seed, step, e + 2) >= p.rate,
                              rng_uniform(seed, step, e + 3) >= p.rate);
-    y4[i] = mix(vec4(0.0), x4[i] * p.scale, keep);
+    y4[i] = mix(vec4(0.0), LOAD4(x, i) * p.scale, keep);
   }
   if (gl_GlobalInvocationID.x == 0) {
     for (uint i = quads * 4; i < p.count; ++i) {
-      const float v = x[i];
+      const float v = LOAD(x, i);
       y[i] = rng_uniform(seed, step, i) >= p.rate ? v * p.scale : 0.0;
     }
   }

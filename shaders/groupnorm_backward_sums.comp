@@ -5,6 +5,7 @@
 // partials[p] = (sum g, sum g * (x - mean[s])) over plane p of group s = p / (C / groups).
 // VEC4: H*W % 4 == 0, planes are read as vec4.
 #include "base.glsl"
+#include "reads.glsl"
 
 layout(constant_id = 10) const bool VEC4 = false;
 layout(constant_id = 12) const bool RELU = false;
@@ -20,12 +21,9 @@ layout(push_constant) uniform Push {
   float eps;
 } p;
 
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };  // [N, C, H, W]
-layout(set = 0, binding = 0) readonly buffer X4 { vec4 x4[]; };
-layout(set = 0, binding = 1) readonly buffer Y { float y[]; };  // [N, C, H, W] (RELU only)
-layout(set = 0, binding = 1) readonly buffer Y4 { vec4 y4[]; };
-layout(set = 0, binding = 2) readonly buffer Dy { float dy[]; };  // [N, C, H, W]
-layout(set = 0, binding = 2) readonly buffer Dy4 { vec4 dy4[]; };
+READONLY_FLOATS4(0, x);  // [N, C, H, W]
+READONLY_FLOATS4(1, y);  // [N, C, H, W] (RELU only)
+READONLY_FLOATS4(2, dy);  // [N, C, H, W]
 layout(set = 0, binding = 3) readonly buffer Mean { float save_mean[]; };  // [N, groups]
 layout(set = 0, binding = 4) writeonly buffer Partials { vec2 partials[]; };  // [N, C]
 
@@ -40,19 +38,19 @@ void main() {
     vec4 a = vec4(0.0);
     vec4 b = vec4(0.0);
     for (uint i = base / 4; i < (base + p.plane) / 4; ++i) {
-      vec4 g = dy4[i];
-      if (RELU) g = mix(vec4(0.0), g, greaterThan(y4[i], vec4(0.0)));
+      vec4 g = LOAD4(dy, i);
+      if (RELU) g = mix(vec4(0.0), g, greaterThan(LOAD4(y, i), vec4(0.0)));
       a += g;
-      b += g * (x4[i] - m);
+      b += g * (LOAD4(x, i) - m);
     }
     s1 = (a.x + a.y) + (a.z + a.w);
     s2 = (b.x + b.y) + (b.z + b.w);
   } else {
     for (uint i = base; i < base + p.plane; ++i) {
-      float g = dy[i];
-      if (RELU) g = y[i] > 0.0 ? g : 0.0;
+      float g = LOAD(dy, i);
+      if (RELU) g = LOAD(y, i) > 0.0 ? g : 0.0;
       s1 += g;
-      s2 += g * (x[i] - m);
+      s2 += g * (LOAD(x, i) - m);
     }
   }
   partials[plane] = vec2(s1, s2);

@@ -4,6 +4,7 @@
 // p = n * C + c of group s = p / (C / groups), then max(y, 0) with RELU (the net's norm -> ReLU,
 // fused). Invocation p writes plane p; VEC4: H*W % 4 == 0, as vec4.
 #include "base.glsl"
+#include "reads.glsl"
 
 layout(constant_id = 10) const bool VEC4 = false;
 layout(constant_id = 11) const bool AFFINE = true;
@@ -20,8 +21,7 @@ layout(push_constant) uniform Push {
   float eps;
 } p;
 
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };  // [N, C, H, W]
-layout(set = 0, binding = 0) readonly buffer X4 { vec4 x4[]; };
+READONLY_FLOATS4(0, x);  // [N, C, H, W]
 layout(set = 0, binding = 1) writeonly buffer Y { float y[]; };  // [N, C, H, W]
 layout(set = 0, binding = 1) writeonly buffer Y4 { vec4 y4[]; };
 layout(set = 0, binding = 2) readonly buffer Mean { float save_mean[]; };  // [N, groups]
@@ -40,12 +40,12 @@ void main() {
   const uint base = plane * p.plane;
   if (VEC4) {
     for (uint i = base / 4; i < (base + p.plane) / 4; ++i) {
-      const vec4 v = (x4[i] - m) * scale + shift;
+      const vec4 v = (LOAD4(x, i) - m) * scale + shift;
       y4[i] = RELU ? max(v, vec4(0.0)) : v;
     }
   } else {
     for (uint i = base; i < base + p.plane; ++i) {
-      const float v = (x[i] - m) * scale + shift;
+      const float v = (LOAD(x, i) - m) * scale + shift;
       y[i] = RELU ? max(v, 0.0) : v;
     }
   }

@@ -7,6 +7,7 @@
 // One plane per invocation: no barriers, and each invocation loops over H*W values (the per-
 // invocation overhead of CPU drivers dominates otherwise). VEC4: H*W % 4 == 0, read as vec4.
 #include "base.glsl"
+#include "reads.glsl"
 
 layout(constant_id = 10) const bool VEC4 = false;
 
@@ -21,22 +22,21 @@ layout(push_constant) uniform Push {
   float eps;
 } p;
 
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };  // [N, C, H, W]
-layout(set = 0, binding = 0) readonly buffer X4 { vec4 x4[]; };
+READONLY_FLOATS4(0, x);  // [N, C, H, W]
 layout(set = 0, binding = 1) writeonly buffer Partials { vec2 partials[]; };  // [N, C]
 
 void main() {
   const uint plane = gl_GlobalInvocationID.x;
   if (plane >= p.planes) return;
   const uint base = plane * p.plane;
-  const float shift = x[base];
+  const float shift = LOAD(x, base);
   float s1 = 0.0;
   float s2 = 0.0;
   if (VEC4) {
     vec4 a = vec4(0.0);
     vec4 b = vec4(0.0);
     for (uint i = base / 4; i < (base + p.plane) / 4; ++i) {
-      const vec4 d = x4[i] - shift;
+      const vec4 d = LOAD4(x, i) - shift;
       a += d;
       b += d * d;
     }
@@ -44,7 +44,7 @@ void main() {
     s2 = (b.x + b.y) + (b.z + b.w);
   } else {
     for (uint i = base; i < base + p.plane; ++i) {
-      const float d = x[i] - shift;
+      const float d = LOAD(x, i) - shift;
       s1 += d;
       s2 += d * d;
     }

@@ -6,6 +6,7 @@
 // invocation owns one output row: the two input rows under it, plus the odd last input row when
 // it owns the last output row, so every dx element is written exactly once.
 #include "base.glsl"
+#include "reads.glsl"
 
 layout(push_constant) uniform Push {
   uint rows;  // n * C * out_h
@@ -15,8 +16,8 @@ layout(push_constant) uniform Push {
   uint out_w;
 } p;
 
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };
-layout(set = 0, binding = 1) readonly buffer DY { float dy[]; };
+READONLY_FLOATS(0, x);
+READONLY_FLOATS(1, dy);
 layout(set = 0, binding = 2) writeonly buffer DX { float dx[]; };
 
 void main() {
@@ -28,8 +29,8 @@ void main() {
     const uint bottom = top + p.in_w;
     for (uint ox = 0; ox < p.out_w; ++ox) {
       const uint i = top + 2 * ox;
-      const float a = x[i], b = x[i + 1], c = x[bottom + 2 * ox], d = x[bottom + 2 * ox + 1];
-      const float g = dy[row * p.out_w + ox];
+      const float a = LOAD(x, i), b = LOAD(x, i + 1), c = LOAD(x, bottom + 2 * ox), d = LOAD(x, bottom + 2 * ox + 1);
+      const float g = LOAD(dy, row * p.out_w + ox);
       // The first maximum: a unless something later is strictly larger, and so on.
       const float m = max(max(a, b), max(c, d));
       const bool at_a = a == m;

@@ -4,6 +4,7 @@
 // row/column is dropped, as PyTorch). Each invocation computes one output row (out_w outputs),
 // grid-stride over the n * C * out_h rows.
 #include "base.glsl"
+#include "reads.glsl"
 
 layout(push_constant) uniform Push {
   uint rows;  // n * C * out_h
@@ -13,7 +14,7 @@ layout(push_constant) uniform Push {
   uint out_w;
 } p;
 
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };
+READONLY_FLOATS(0, x);
 layout(set = 0, binding = 1) writeonly buffer Y { float y[]; };
 
 void main() {
@@ -24,7 +25,7 @@ void main() {
     uint top = plane * p.in_h * p.in_w + 2 * oy * p.in_w;
     uint out_at = row * p.out_w;
     for (uint ox = 0; ox < p.out_w; ++ox, top += 2, ++out_at) {
-      y[out_at] = max(max(x[top], x[top + 1]), max(x[top + p.in_w], x[top + p.in_w + 1]));
+      y[out_at] = max(max(LOAD(x, top), LOAD(x, top + 1)), max(LOAD(x, top + p.in_w), LOAD(x, top + p.in_w + 1)));
     }
   }
 }

@@ -5,14 +5,14 @@
 // invocations touch neighbouring quads; invocation 0 also does the last count % 4 floats. (On
 // lavapipe a vec4 access costs about what a float does: this halves the time.)
 #include "base.glsl"
+#include "reads.glsl"
 
 layout(push_constant) uniform Push {
   uint count;
 } p;
 
 // Each buffer seen both as vec4s (the bulk) and as floats (the tail).
-layout(set = 0, binding = 0) readonly buffer X4 { vec4 x4[]; };
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };
+READONLY_FLOATS4(0, x);
 layout(set = 0, binding = 1) writeonly buffer Y4 { vec4 y4[]; };
 layout(set = 0, binding = 1) writeonly buffer Y { float y[]; };
 
@@ -20,10 +20,10 @@ void main() {
   const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
   const uint quads = p.count / 4;
   for (uint i = gl_GlobalInvocationID.x; i < quads; i += stride) {
-    const vec4 v = x4[i];
+    const vec4 v = LOAD4(x, i);
     y4[i] = mix(vec4(0.0), v, greaterThan(v, vec4(0.0)));  // a select: -0 and NaN give 0
   }
   if (gl_GlobalInvocationID.x == 0) {
-    for (uint i = quads * 4; i < p.count; ++i) y[i] = x[i] > 0.0 ? x[i] : 0.0;
+    for (uint i = quads * 4; i < p.count; ++i) y[i] = LOAD(x, i) > 0.0 ? LOAD(x, i) : 0.0;
   }
 }

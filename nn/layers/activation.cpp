@@ -22,11 +22,16 @@ uint32_t grid(size_t count) {
   return static_cast<uint32_t>(std::min<size_t>(wanted, size_t{kMaxGroups} * kWorkgroup));
 }
 
-KernelDesc desc(const char* shader, uint32_t push_bytes, uint32_t bindings) {
-  return {.shader = shader,
-          .local_size = {kWorkgroup, 1, 1},
-          .push_constant_bytes = push_bytes,
-          .bindings = bindings};
+// texel_reads: the bindings of the tensors of `input`'s size (or smaller) the kernel reads, made
+// texel reads where the device can (Device::texel_reads_for).
+KernelDesc desc(KernelCache& kernels, const char* shader, uint32_t push_bytes, uint32_t bindings,
+                const Shape& input, uint32_t texel_reads) {
+  return {
+      .shader = shader,
+      .local_size = {kWorkgroup, 1, 1},
+      .push_constant_bytes = push_bytes,
+      .bindings = bindings,
+      .texel_reads = kernels.device().texel_reads_for(texel_reads, input.numel() * sizeof(float))};
 }
 
 // n in 1..N and every tensor holds n samples of the layer's per-sample size; returns the count.
@@ -48,8 +53,8 @@ uint32_t elements(const char* op, const Shape& input, uint32_t n,
 
 Relu::Relu(KernelCache& kernels, Shape input)
     : input_(input),
-      forward_(&kernels.get(desc("relu_forward", sizeof(ReluPush), 2))),
-      backward_(&kernels.get(desc("relu_backward", sizeof(ReluPush), 3))) {}
+      forward_(&kernels.get(desc(kernels, "relu_forward", sizeof(ReluPush), 2, input, 0b01))),
+      backward_(&kernels.get(desc(kernels, "relu_backward", sizeof(ReluPush), 3, input, 0b011))) {}
 
 void Relu::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const {
   const ReluPush p{elements("relu_forward", input_, n, {&x, &y})};
@@ -68,8 +73,10 @@ Dropout::Dropout(KernelCache& kernels, Shape input, float p, uint32_t salt)
     : input_(input),
       p_(p),
       salt_(salt),
-      forward_(&kernels.get(desc("dropout_forward", sizeof(DropoutPush), 3))),
-      backward_(&kernels.get(desc("dropout_backward", sizeof(DropoutPush), 3))) {
+      forward_(
+          &kernels.get(desc(kernels, "dropout_forward", sizeof(DropoutPush), 3, input, 0b001))),
+      backward_(
+          &kernels.get(desc(kernels, "dropout_backward", sizeof(DropoutPush), 3, input, 0b001))) {
   if (!(p >= 0.0f && p < 1.0f)) {
     throw Error(fmt::format("dropout probability must be in [0, 1), got {}", p));
   }

@@ -12,11 +12,13 @@ namespace {
 
 constexpr uint32_t kWorkgroup = 64;
 
-KernelDesc desc(const char* shader, uint32_t bindings) {
+// texel_reads: the bindings of the [N, C, H, W] tensors the kernel reads (x, y, dy).
+KernelDesc desc(const char* shader, uint32_t bindings, uint32_t texel_reads = 0) {
   return {.shader = shader,
           .local_size = {kWorkgroup, 1, 1},
           .push_constant_bytes = sizeof(BatchNormPush),
-          .bindings = bindings};
+          .bindings = bindings,
+          .texel_reads = texel_reads};
 }
 
 }  // namespace
@@ -40,10 +42,14 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
   // Specialization constants (ids as in the shaders): VEC4 (10) when planes can be read as vec4,
   // AFFINE (11), RELU (12), EVAL (13).
   const bool vec4 = input.plane() % 4 == 0;
-  forward_stats_ = &kernels.get(desc("batchnorm_forward_stats", 2).constant(10, "VEC4", vec4));
+  const auto texel = [&](uint32_t bindings) {
+    return device.texel_reads_for(bindings, input.numel() * sizeof(float));
+  };
+  forward_stats_ =
+      &kernels.get(desc("batchnorm_forward_stats", 2, texel(0b1)).constant(10, "VEC4", vec4));
   forward_finalize_ = &kernels.get(desc("batchnorm_forward_finalize", 5));
   const auto forward = [&](bool eval) -> KernelDesc {
-    return desc("batchnorm_forward", 6)
+    return desc("batchnorm_forward", 6, texel(0b1))
         .constant(10, "VEC4", vec4)
         .constant(11, "AFFINE", affine)
         .constant(12, "RELU", relu)
@@ -51,12 +57,14 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
   };
   forward_train_ = &kernels.get(forward(false));
   forward_eval_ = &kernels.get(forward(true));
-  backward_sums_ = &kernels.get(
-      desc("batchnorm_backward_sums", 5).constant(10, "VEC4", vec4).constant(12, "RELU", relu));
+  backward_sums_ = &kernels.get(desc("batchnorm_backward_sums", 5, texel(0b111))
+                                    .constant(10, "VEC4", vec4)
+                                    .constant(12, "RELU", relu));
   backward_finalize_ =
       &kernels.get(desc("batchnorm_backward_finalize", 7).constant(11, "AFFINE", affine));
-  backward_ = &kernels.get(
-      desc("batchnorm_backward", 5).constant(10, "VEC4", vec4).constant(12, "RELU", relu));
+  backward_ = &kernels.get(desc("batchnorm_backward", 5, texel(0b111))
+                               .constant(10, "VEC4", vec4)
+                               .constant(12, "RELU", relu));
 }
 
 BatchNormPush BatchNorm2d::push(uint32_t n) const {

@@ -86,11 +86,17 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
   weight_plan_ = plan(c_out, input.c * k * k, out.h, kMaxWeightLanes);
 
   // Ids 10..14 as declared in shaders/conv2d_{forward,backward_input,backward_weight}.comp.
-  const auto desc = [&](const char* shader, const char* tile_name, const Plan& p) {
+  // The activations (x, dy) are read through texel buffers where the device offers them and
+  // they fit; the weights stay storage buffers (read once per invocation at uniform addresses).
+  const bool texel = device.texel_readable(input.numel() * sizeof(float)) &&
+                     device.texel_readable(out.numel() * sizeof(float));
+  const auto desc = [&](const char* shader, const char* tile_name, const Plan& p,
+                        uint32_t texel_reads) {
     KernelDesc d{.shader = shader,
                  .local_size = {kLanes, 1, 1},
                  .push_constant_bytes = sizeof(Conv2dPush),
-                 .bindings = 3};
+                 .bindings = 3,
+                 .texel_reads = texel ? texel_reads : 0u};
     d.constant(10, "C_IN", input.c)
         .constant(11, "C_OUT", c_out)
         .constant(12, "K", k)
@@ -98,9 +104,9 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
         .constant(14, "ROWS", p.rows);
     return d;
   };
-  forward_ = &kernels.get(desc("conv2d_forward", "CO_TILE", forward_plan_));
-  backward_input_ = &kernels.get(desc("conv2d_backward_input", "CI_TILE", input_plan_));
-  backward_weight_ = &kernels.get(desc("conv2d_backward_weight", "CO_TILE", weight_plan_));
+  forward_ = &kernels.get(desc("conv2d_forward", "CO_TILE", forward_plan_, 0b001));
+  backward_input_ = &kernels.get(desc("conv2d_backward_input", "CI_TILE", input_plan_, 0b001));
+  backward_weight_ = &kernels.get(desc("conv2d_backward_weight", "CO_TILE", weight_plan_, 0b011));
   backward_weight_reduce_ =
       &kernels.get({.shader = "conv2d_backward_weight_reduce",
                     .local_size = {kReduceWorkgroup, 1, 1},

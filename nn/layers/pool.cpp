@@ -19,11 +19,16 @@ uint32_t grid(size_t items) {
   return static_cast<uint32_t>(std::min<size_t>(items, size_t{kMaxGroups} * kWorkgroup));
 }
 
-KernelDesc desc(const char* shader, uint32_t push_bytes, uint32_t bindings) {
-  return {.shader = shader,
-          .local_size = {kWorkgroup, 1, 1},
-          .push_constant_bytes = push_bytes,
-          .bindings = bindings};
+// texel_reads: the bindings of the tensors of `input`'s size (or smaller) the kernel reads, made
+// texel reads where the device can (Device::texel_reads_for).
+KernelDesc desc(KernelCache& kernels, const char* shader, uint32_t push_bytes, uint32_t bindings,
+                const Shape& input, uint32_t texel_reads) {
+  return {
+      .shader = shader,
+      .local_size = {kWorkgroup, 1, 1},
+      .push_constant_bytes = push_bytes,
+      .bindings = bindings,
+      .texel_reads = kernels.device().texel_reads_for(texel_reads, input.numel() * sizeof(float))};
 }
 
 // The tensor must have the layer's per-sample shape and room for n samples.
@@ -45,8 +50,10 @@ void check_batch(const char* layer, uint32_t n, uint32_t max_n) {
 
 MaxPool2d::MaxPool2d(KernelCache& kernels, Shape input)
     : input_(input),
-      forward_(&kernels.get(desc("maxpool2d_forward", sizeof(MaxPool2dPush), 2))),
-      backward_(&kernels.get(desc("maxpool2d_backward", sizeof(MaxPool2dPush), 3))) {
+      forward_(
+          &kernels.get(desc(kernels, "maxpool2d_forward", sizeof(MaxPool2dPush), 2, input, 0b01))),
+      backward_(&kernels.get(
+          desc(kernels, "maxpool2d_backward", sizeof(MaxPool2dPush), 3, input, 0b011))) {
   if (input.h < 2 || input.w < 2) {
     throw Error(fmt::format("maxpool 2x2 needs an input of at least 2 x 2, got {}", input.str()));
   }
@@ -79,8 +86,10 @@ void MaxPool2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy,
 
 AvgPoolGlobal::AvgPoolGlobal(KernelCache& kernels, Shape input)
     : input_(input),
-      forward_(&kernels.get(desc("avgpool_global_forward", sizeof(AvgPoolGlobalPush), 2))),
-      backward_(&kernels.get(desc("avgpool_global_backward", sizeof(AvgPoolGlobalPush), 2))) {
+      forward_(&kernels.get(
+          desc(kernels, "avgpool_global_forward", sizeof(AvgPoolGlobalPush), 2, input, 0b01))),
+      backward_(&kernels.get(
+          desc(kernels, "avgpool_global_backward", sizeof(AvgPoolGlobalPush), 2, input, 0b01))) {
   if (input.plane() == 0)
     throw Error(fmt::format("global average pool of an empty plane: {}", input.str()));
 }

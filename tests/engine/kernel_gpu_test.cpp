@@ -2,12 +2,14 @@
 // kernels really run with.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <vector>
 
 #include "engine/error.hpp"
 #include "engine/graph.hpp"
+#include "engine/instance.hpp"
 #include "engine/kernel.hpp"
 #include "tests/support/gpu_env.hpp"
 
@@ -80,6 +82,56 @@ TEST_F(KernelTest, KernelsRunAtTheExpectedSubgroupSize) {
           << "LP_NATIVE_VECTOR_WIDTH did not give the expected subgroup size";
     }
   }
+}
+
+// The suite runs twice over the read paths (tests/CMakeLists.txt): texel reads by default, where
+// lavapipe offers them, and storage buffers with VKMNIST_NO_TEXEL_BUFFERS=1. This proves which one
+// the op tests in this process exercised.
+TEST_F(KernelTest, ReadPathIsTheConfiguredOne) {
+  if (env_flag("VKMNIST_NO_TEXEL_BUFFERS")) {
+    EXPECT_FALSE(device().texel_reads());
+    EXPECT_EQ(device().texel_reads_for(0b11, 1024), 0u);
+  } else if (device().info().driver_name == "llvmpipe") {
+    EXPECT_TRUE(device().texel_reads()) << "lavapipe offers r32f storage texel buffers";
+    EXPECT_EQ(device().texel_reads_for(0b11, 1024), 0b11u);
+  }
+  // Past maxTexelBufferElements a tensor falls back to storage buffers.
+  const VkDeviceSize too_big = (VkDeviceSize{device().info().max_texel_buffer_elements} + 1) * 4;
+  EXPECT_EQ(device().texel_reads_for(0b1, too_big), 0u);
+}
+
+// Both variants of a shader that reads through reads.glsl give the same result, and a texel-read
+// binding that the dispatch would write is refused.
+TEST_F(KernelTest, TexelAndStorageVariantsAgree) {
+  // Built explicitly: this holds whether or not VKMNIST_NO_TEXEL_BUFFERS turned the layers' use
+  // off.
+  ASSERT_TRUE(device().info().r32f_storage_texel_buffers);
+  const uint32_t count = 1000;
+  std::vector<float> x(count);
+  for (uint32_t i = 0; i < count; ++i) x[i] = static_cast<float>(i % 7) - 3.0f;
+  Buffer in = device().buffer(count * sizeof(float), "x");
+  device().upload(in, std::as_bytes(std::span(x)));
+  std::vector<std::vector<float>> results;
+  for (uint32_t texel : {0u, 1u}) {
+    const Kernel& relu = kernels().get({.shader = "relu_forward",
+                                        .local_size = {64, 1, 1},
+                                        .push_constant_bytes = 4,
+                                        .bindings = 2,
+                                        .texel_reads = texel});
+    Buffer out = device().buffer(count * sizeof(float), "y");
+    device().fill(out, 0x7FC00000u);
+    Graph g;
+    g.dispatch(relu, {reads(in), writes(out)}, count, {count, 1, 1});
+    Program(device(), g).run();
+    results.emplace_back(count);
+    device().download(out, std::as_writable_bytes(std::span(results.back())));
+    for (uint32_t i = 0; i < count; ++i) ASSERT_EQ(results.back()[i], std::max(x[i], 0.0f)) << i;
+    if (texel != 0) {
+      Graph bad;
+      EXPECT_THROW(bad.dispatch(relu, {writes(in), writes(out)}, count, {count, 1, 1}), Error);
+    }
+  }
+  EXPECT_EQ(results[0], results[1]);
 }
 
 }  // namespace
