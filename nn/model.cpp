@@ -8,7 +8,6 @@
 #include <random>
 
 #include "engine/error.hpp"
-#include "nn/layers/activation.hpp"
 #include "nn/layers/batchnorm2d.hpp"
 #include "nn/layers/conv2d.hpp"
 #include "nn/layers/groupnorm.hpp"
@@ -18,20 +17,19 @@
 
 namespace vkm::nn {
 
-// One row of the table: conv -> [norm + ReLU] -> [dropout] -> [max-pool | global avg-pool],
-// with each stage's output and its gradient ([max_batch, C, H, W] each).
+// One row of the table: conv -> [norm + ReLU (+ dropout, fused into the norm's kernels)] ->
+// [max-pool | global avg-pool], with each stage's output and its gradient ([max_batch, C, H, W]
+// each). In training the norm's output `a` is the dropped activation; in eval nothing is dropped.
 struct Block {
   BlockSpec spec;
   Conv2d conv;
   std::optional<BatchNorm2d> bn;
   std::optional<GroupNorm> gn;
-  std::optional<Dropout> dropout;
   std::optional<MaxPool2d> maxpool;
   std::optional<AvgPoolGlobal> avgpool;
-  Tensor z, dz;                        // conv output
-  std::optional<Tensor> a, da;         // norm + ReLU output
-  std::optional<Tensor> d, dd;         // dropout output
-  std::optional<Tensor> p, dp;         // pool output
+  Tensor z, dz;                 // conv output
+  std::optional<Tensor> a, da;  // norm + ReLU (+ dropout) output
+  std::optional<Tensor> p, dp;  // pool output
 
   Block(Device& device, KernelCache& kernels, const BlockSpec& s, const NetConfig& config, Shape in,
         uint32_t salt)
@@ -43,18 +41,15 @@ struct Block {
     const std::string index = s.name.substr(4);
     if (s.norm) {
       const std::string name = "norm" + index;
+      const FusedDropout dropout{s.dropout ? config.dropout : 0.0f, salt};
       if (config.norm == NormKind::kBatch) {
-        bn.emplace(device, kernels, name, shape, config.affine, true);
+        bn.emplace(device, kernels, name, shape, config.affine, true, dropout);
       } else {
-        gn.emplace(device, kernels, name, shape, config.norm_groups(), config.affine, true);
+        gn.emplace(device, kernels, name, shape, config.norm_groups(), config.affine, true,
+                   dropout);
       }
       a.emplace(device, shape, name + ".out");
       da.emplace(device, shape, name + ".out.grad");
-    }
-    if (s.dropout && config.dropout > 0.0f) {
-      dropout.emplace(kernels, shape, config.dropout, salt);
-      d.emplace(device, shape, "dropout" + index + ".out");
-      dd.emplace(device, shape, "dropout" + index + ".out.grad");
     }
     if (s.maxpool_after) {
       maxpool.emplace(kernels, shape);
@@ -68,21 +63,11 @@ struct Block {
   }
 
   // The tensor the next block reads, and the gradient of it the next block writes.
-  const Tensor& before_pool(bool train) const {
-    if (train && d) return *d;
-    if (a) return *a;
-    return z;
-  }
-  const Tensor& before_pool_grad() const {
-    if (dd) return *dd;
-    if (da) return *da;
-    return dz;
-  }
-  const Tensor& output(bool train) const { return p ? *p : before_pool(train); }
+  const Tensor& before_pool() const { return a ? *a : z; }
+  const Tensor& before_pool_grad() const { return da ? *da : dz; }
+  const Tensor& output() const { return p ? *p : before_pool(); }
   const Tensor& output_grad() const { return dp ? *dp : before_pool_grad(); }
-  Shape output_shape() const {
-    return p ? p->shape() : z.shape();
-  }
+  Shape output_shape() const { return p ? p->shape() : z.shape(); }
 };
 
 Model::Model(Device& device, KernelCache& kernels, const NetConfig& config, uint32_t max_batch,
@@ -104,7 +89,8 @@ Model::Model(Device& device, KernelCache& kernels, const NetConfig& config, uint
   train_predictions_ = device.buffer(size_t{max_batch} * sizeof(uint32_t), "train predictions");
   loss_ = std::make_unique<LogSoftmaxNll>(kernels, max_batch, kClasses);
   sgd_ = std::make_unique<Sgd>(kernels, update.momentum, update.l2, update.l1);
-  for (Parameter* p : parameters()) velocity_.emplace_back(device, p->value.shape(), p->name + ".momentum");
+  for (Parameter* p : parameters())
+    velocity_.emplace_back(device, p->value.shape(), p->name + ".momentum");
 }
 
 Model::~Model() = default;
@@ -176,22 +162,22 @@ void Model::record_forward(Graph& graph, bool train, const Buffer* clock, uint32
     b->conv.record_forward(graph, *x, b->z, n);
     if (b->bn) {
       if (train) {
-        b->bn->record_forward_train(graph, b->z, *b->a, n);
+        b->bn->record_forward_train(graph, b->z, *b->a, n, clock, step);
       } else {
         b->bn->record_forward_eval(graph, b->z, *b->a, n);
       }
     }
-    if (b->gn) b->gn->record_forward(graph, b->z, *b->a, n);
-    if (train && b->dropout) b->dropout->record_forward(graph, *b->a, *b->d, *clock, step, n);
-    if (b->maxpool) b->maxpool->record_forward(graph, b->before_pool(train), *b->p, n);
-    if (b->avgpool) b->avgpool->record_forward(graph, b->before_pool(train), *b->p, n);
-    x = &b->output(train);
+    if (b->gn) b->gn->record_forward(graph, b->z, *b->a, n, train ? clock : nullptr, step);
+    if (b->maxpool) b->maxpool->record_forward(graph, b->before_pool(), *b->p, n);
+    if (b->avgpool) b->avgpool->record_forward(graph, b->before_pool(), *b->p, n);
+    x = &b->output();
   }
 }
 
 void Model::record_train_step(Graph& graph, const Buffer& clock, const Buffer& lr_schedule,
                               const Buffer& stats, uint32_t step, uint32_t n) const {
-  if (n == 0 || n > max_batch_) throw Error(fmt::format("batch of {} (model built for 1..{})", n, max_batch_));
+  if (n == 0 || n > max_batch_)
+    throw Error(fmt::format("batch of {} (model built for 1..{})", n, max_batch_));
   record_forward(graph, true, &clock, step, n);
   const Tensor& logits = blocks_.back()->z;
   loss_->record_forward(graph, logits, labels_, *log_probs_, stats, step, train_predictions_, 0, n);
@@ -200,11 +186,11 @@ void Model::record_train_step(Graph& graph, const Buffer& clock, const Buffer& l
   for (size_t i = blocks_.size(); i-- > 0;) {
     const Block& b = *blocks_[i];
     if (b.avgpool) b.avgpool->record_backward(graph, *b.dp, b.before_pool_grad(), n);
-    if (b.maxpool) b.maxpool->record_backward(graph, b.before_pool(true), *b.dp, b.before_pool_grad(), n);
-    if (b.dropout) b.dropout->record_backward(graph, *b.dd, *b.da, clock, step, n);
+    if (b.maxpool)
+      b.maxpool->record_backward(graph, b.before_pool(), *b.dp, b.before_pool_grad(), n);
     if (b.bn) b.bn->record_backward(graph, b.z, *b.a, *b.da, b.dz, n);
     if (b.gn) b.gn->record_backward(graph, b.z, *b.a, *b.da, b.dz, n);
-    const Tensor& x = i == 0 ? *input_ : blocks_[i - 1]->output(true);
+    const Tensor& x = i == 0 ? *input_ : blocks_[i - 1]->output();
     const Tensor* dx = i == 0 ? nullptr : &blocks_[i - 1]->output_grad();
     b.conv.record_backward(graph, x, b.dz, dx, n);
   }
@@ -217,9 +203,11 @@ void Model::record_train_step(Graph& graph, const Buffer& clock, const Buffer& l
 
 void Model::record_eval(Graph& graph, const Buffer& stats, uint32_t slot, const Buffer& predictions,
                         uint32_t offset, uint32_t n) const {
-  if (n == 0 || n > max_batch_) throw Error(fmt::format("batch of {} (model built for 1..{})", n, max_batch_));
+  if (n == 0 || n > max_batch_)
+    throw Error(fmt::format("batch of {} (model built for 1..{})", n, max_batch_));
   record_forward(graph, false, nullptr, 0, n);
-  loss_->record_forward(graph, blocks_.back()->z, labels_, *log_probs_, stats, slot, predictions, offset, n);
+  loss_->record_forward(graph, blocks_.back()->z, labels_, *log_probs_, stats, slot, predictions,
+                        offset, n);
 }
 
 }  // namespace vkm::nn

@@ -6,6 +6,7 @@
 // vec4.
 #include "base.glsl"
 #include "reads.glsl"
+#include "norm_dropout.glsl"
 
 layout(constant_id = 10) const bool VEC4 = false;
 layout(constant_id = 12) const bool RELU = false;
@@ -36,13 +37,13 @@ void main() {
   if (VEC4) {
     for (uint i = base / 4; i < (base + p.plane) / 4; ++i) {
       vec4 g = LOAD4(dy, i);
-      if (RELU) g = mix(vec4(0.0), g, greaterThan(LOAD4(y, i), vec4(0.0)));
+      if (RELU) g = relu_dropout_backward(LOAD4(y, i), g);
       dx4[i] = k.y * (g + k.z * (LOAD4(x, i) - k.x) + k.w);
     }
   } else {
     for (uint i = base; i < base + p.plane; ++i) {
       float g = LOAD(dy, i);
-      if (RELU) g = LOAD(y, i) > 0.0 ? g : 0.0;
+      if (RELU) g = relu_dropout_backward(LOAD(y, i), g);
       dx[i] = k.y * (g + k.z * (LOAD(x, i) - k.x) + k.w);
     }
   }

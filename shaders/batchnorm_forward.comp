@@ -6,6 +6,9 @@
 // Invocation p = n * C + c writes plane (n, c); VEC4: H*W % 4 == 0, as vec4.
 #include "base.glsl"
 #include "reads.glsl"
+#include "clock.glsl"
+#include "rng.glsl"
+#include "norm_dropout.glsl"
 
 layout(constant_id = 10) const bool VEC4 = false;
 layout(constant_id = 11) const bool AFFINE = true;
@@ -21,6 +24,7 @@ layout(push_constant) uniform Push {
   float eps;
   float momentum;
   float unbias;
+  uint step;  // DROPOUT: the step within the epoch (the clock makes it global)
 } p;
 
 READONLY_FLOATS4(0, x);  // [N, C, H, W]
@@ -30,6 +34,7 @@ layout(set = 0, binding = 2) readonly buffer Mean { float mean[]; };     // [C]
 layout(set = 0, binding = 3) readonly buffer Spread { float spread[]; };  // [C] invstd, or var (EVAL)
 layout(set = 0, binding = 4) readonly buffer Gamma { float gamma[]; };   // [C]
 layout(set = 0, binding = 5) readonly buffer Beta { float beta[]; };     // [C]
+layout(set = 0, binding = 6) readonly buffer ClockBuffer { Clock clock; };  // DROPOUT only
 
 void main() {
   const uint plane = gl_GlobalInvocationID.x;
@@ -40,15 +45,26 @@ void main() {
   const float scale = AFFINE ? invstd * gamma[c] : invstd;
   const float shift = AFFINE ? beta[c] : 0.0;
   const uint base = plane * p.plane;
+  const uint seed = DROPOUT ? clock.seed ^ DROP_SALT : 0;
+  const uint step = DROPOUT ? global_step(clock, p.step) : 0;
   if (VEC4) {
     for (uint i = base / 4; i < (base + p.plane) / 4; ++i) {
       const vec4 v = (LOAD4(x, i) - m) * scale + shift;
-      y4[i] = RELU ? max(v, vec4(0.0)) : v;
+      const vec4 r = RELU ? max(v, vec4(0.0)) : v;
+      if (DROPOUT) {
+        const uint e = 4 * i;
+        const bvec4 keep = bvec4(rng_uniform(seed, step, e) >= DROP_P, rng_uniform(seed, step, e + 1) >= DROP_P,
+                                 rng_uniform(seed, step, e + 2) >= DROP_P, rng_uniform(seed, step, e + 3) >= DROP_P);
+        y4[i] = mix(vec4(0.0), r * DROP_SCALE, keep);
+      } else {
+        y4[i] = r;
+      }
     }
   } else {
     for (uint i = base; i < base + p.plane; ++i) {
       const float v = (LOAD(x, i) - m) * scale + shift;
-      y[i] = RELU ? max(v, 0.0) : v;
+      const float r = RELU ? max(v, 0.0) : v;
+      y[i] = DROPOUT ? (rng_uniform(seed, step, i) >= DROP_P ? r * DROP_SCALE : 0.0) : r;
     }
   }
 }

@@ -6,6 +6,7 @@
 // VEC4: H*W % 4 == 0, planes are read as vec4.
 #include "base.glsl"
 #include "reads.glsl"
+#include "norm_dropout.glsl"
 
 layout(constant_id = 10) const bool VEC4 = false;
 layout(constant_id = 12) const bool RELU = false;
@@ -39,7 +40,7 @@ void main() {
     vec4 b = vec4(0.0);
     for (uint i = base / 4; i < (base + p.plane) / 4; ++i) {
       vec4 g = LOAD4(dy, i);
-      if (RELU) g = mix(vec4(0.0), g, greaterThan(LOAD4(y, i), vec4(0.0)));
+      if (RELU) g = relu_dropout_backward(LOAD4(y, i), g);
       a += g;
       b += g * (LOAD4(x, i) - m);
     }
@@ -48,7 +49,7 @@ void main() {
   } else {
     for (uint i = base; i < base + p.plane; ++i) {
       float g = LOAD(dy, i);
-      if (RELU) g = LOAD(y, i) > 0.0 ? g : 0.0;
+      if (RELU) g = relu_dropout_backward(LOAD(y, i), g);
       s1 += g;
       s2 += g * (LOAD(x, i) - m);
     }

@@ -16,13 +16,6 @@ namespace vkbench {
 
 namespace {
 
-template <typename T>
-vkm::Buffer upload_buffer(vkm::Device& device, const std::vector<T>& values, const char* name) {
-  vkm::Buffer b = device.buffer(values.size() * sizeof(T), name);
-  device.upload(b, std::as_bytes(std::span(values)));
-  return b;
-}
-
 double seconds(const std::function<void()>& f) {
   const auto start = std::chrono::steady_clock::now();
   f();

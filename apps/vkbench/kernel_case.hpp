@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "apps/vkbench/bench_context.hpp"
 #include "apps/vkbench/check.hpp"
 #include "apps/vkbench/report.hpp"
+#include "engine/device.hpp"
 #include "engine/graph.hpp"
 #include "nn/shape.hpp"
 
@@ -45,6 +47,18 @@ std::vector<KernelRow> run_case(const BenchContext& ctx, const CaseInfo& info,
 
 // Reproducible random inputs: n floats uniform in [lo, hi) from stream `stream`.
 std::vector<float> random_floats(size_t n, float lo, float hi, uint32_t stream);
+
+// A device buffer holding `values`.
+template <typename T>
+vkm::Buffer upload_buffer(vkm::Device& device, const std::vector<T>& values, const char* name) {
+  vkm::Buffer b = device.buffer(values.size() * sizeof(T), name);
+  device.upload(b, std::as_bytes(std::span(values)));
+  return b;
+}
+
+// The clock of the cases with a random mask (dropout): epoch 0, step 0, run seed kClockSeed.
+constexpr uint32_t kClockSeed = 1;
+vkm::Buffer clock_buffer(vkm::Device& device);
 std::vector<uint32_t> random_labels(size_t n, uint32_t classes, uint32_t stream);
 
 }  // namespace vkbench

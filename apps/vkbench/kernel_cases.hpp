@@ -8,6 +8,7 @@
 
 #include "apps/vkbench/bench_context.hpp"
 #include "apps/vkbench/report.hpp"
+#include "nn/layers/norm_affine.hpp"
 #include "nn/seed_net.hpp"
 #include "nn/shape.hpp"
 
@@ -18,13 +19,11 @@ namespace vkbench {
 std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& spec, nn::Shape in,
                                  bool first);
 
-// A norm with fused ReLU (as in the net): training forward and backward. shape: [N, C, H, W].
+// A norm with fused ReLU and, where the net has one, fused dropout (as in the net): training
+// forward and backward. shape: [N, C, H, W].
 std::vector<KernelRow> norm_case(const BenchContext& ctx, const std::string& layer,
-                                 nn::NormKind norm, uint32_t groups, nn::Shape shape);
-
-// Dropout forward and backward with drop probability p and the layer's salt.
-std::vector<KernelRow> dropout_case(const BenchContext& ctx, const std::string& layer,
-                                    nn::Shape shape, float p, uint32_t salt);
+                                 nn::NormKind norm, uint32_t groups, nn::Shape shape,
+                                 nn::FusedDropout dropout);
 
 // 2x2 max pooling, forward and backward. shape: its input.
 std::vector<KernelRow> maxpool_case(const BenchContext& ctx, const std::string& layer,

@@ -29,13 +29,12 @@ std::vector<KernelRow> measure_kernels(const BenchContext& ctx) {
       for (const std::string& norm : ctx.settings.norms) {
         const nn::NormKind kind = nn::parse_norm(norm);
         const uint32_t groups = kind == nn::NormKind::kLayer ? 1 : ctx.settings.groups;
-        add(norm_case(ctx, "norm" + index, kind, groups, out));
+        const nn::FusedDropout dropout{spec.dropout ? defaults.dropout : 0.0f, salt};
+        add(norm_case(ctx, "norm" + index, kind, groups, out, dropout));
       }
       parameters.push_back({spec.c_out, 1, 1, 1});
       parameters.push_back({spec.c_out, 1, 1, 1});
     }
-    if (spec.dropout && defaults.dropout > 0.0f)
-      add(dropout_case(ctx, "dropout" + index, out, defaults.dropout, salt));
     if (spec.maxpool_after) {
       add(maxpool_case(ctx, "pool" + index, out));
       out = {batch, out.c, out.h / 2, out.w / 2};

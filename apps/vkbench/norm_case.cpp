@@ -12,6 +12,7 @@
 #include "apps/vkbench/kernel_cases.hpp"
 #include "nn/layers/batchnorm2d.hpp"
 #include "nn/layers/groupnorm.hpp"
+#include "nn/reference/activation.hpp"
 #include "nn/reference/batchnorm.hpp"
 #include "nn/reference/groupnorm.hpp"
 #include "nn/tensor.hpp"
@@ -29,16 +30,18 @@ constexpr double kStats = 3, kNormalize = 4, kGradSums = 5, kGradInput = 6;
 }  // namespace
 
 std::vector<KernelRow> norm_case(const BenchContext& ctx, const std::string& layer,
-                                 nn::NormKind norm, uint32_t groups, nn::Shape s) {
+                                 nn::NormKind norm, uint32_t groups, nn::Shape s,
+                                 nn::FusedDropout dropout) {
   vkm::Device& device = ctx.device;
   const bool batch_norm = norm == nn::NormKind::kBatch;
   std::optional<nn::BatchNorm2d> bn;
   std::optional<nn::GroupNorm> gn;
   if (batch_norm) {
-    bn.emplace(device, ctx.kernels, layer, s, true, true);
+    bn.emplace(device, ctx.kernels, layer, s, true, true, dropout);
   } else {
-    gn.emplace(device, ctx.kernels, layer, s, groups, true, true);
+    gn.emplace(device, ctx.kernels, layer, s, groups, true, true, dropout);
   }
+  const vkm::Buffer clock = clock_buffer(device);
   std::vector<nn::Parameter*> params = batch_norm ? bn->parameters() : gn->parameters();
   nn::Tensor x(device, s, "x"), y(device, s, "y"), dy(device, s, "dy"), dx(device, s, "dx");
   const auto xv = random_floats(s.numel(), -0.5f, 1.5f, 11);
@@ -56,10 +59,10 @@ std::vector<KernelRow> norm_case(const BenchContext& ctx, const std::string& lay
 
   vkm::Graph graph;
   if (batch_norm) {
-    bn->record_forward_train(graph, x, y, s.n);
+    bn->record_forward_train(graph, x, y, s.n, &clock, 0);
     bn->record_backward(graph, x, y, dy, dx, s.n);
   } else {
-    gn->record_forward(graph, x, y, s.n);
+    gn->record_forward(graph, x, y, s.n, &clock, 0);
     gn->record_backward(graph, x, y, dy, dx, s.n);
   }
   const double e = double(s.numel()), planes = double(s.n) * s.c;
@@ -75,9 +78,11 @@ std::vector<KernelRow> norm_case(const BenchContext& ctx, const std::string& lay
     const Vec x64 = widen(xv), g64 = widen(gamma), b64 = widen(beta);
     const auto got_y = y.download();
     Vec want_y(s.numel()), want_dx(s.numel()), dgamma(s.c), dbeta(s.c);
+    // The ReLU (and dropout) mask: where the output is positive; kept values scaled by 1 / (1 - p).
+    const double scale = dropout.on() ? 1.0 / (1.0 - double{dropout.p}) : 1.0;
     Vec dy_masked = widen(dyv);
     for (size_t i = 0; i < dy_masked.size(); ++i)
-      dy_masked[i] = got_y[i] > 0.0f ? dy_masked[i] : 0.0;
+      dy_masked[i] = got_y[i] > 0.0f ? dy_masked[i] * scale : 0.0;
     if (batch_norm) {
       Vec running_mean(s.c, 0.0), running_var(s.c, 1.0), mean(s.c), invstd(s.c);
       nn::reference::batchnorm_forward_train<double>(s, x64, g64, b64, 1e-5, 0.1, want_y,
@@ -92,6 +97,10 @@ std::vector<KernelRow> norm_case(const BenchContext& ctx, const std::string& lay
                                                 want_dx, dgamma, dbeta);
     }
     for (double& v : want_y) v = std::max(v, 0.0);
+    if (dropout.on()) {
+      const Vec relu = want_y;
+      nn::reference::dropout_forward<double>(dropout.p, kClockSeed, dropout.salt, 0, relu, want_y);
+    }
     checker.compare("y", got_y, want_y);
     checker.compare("dx", dx.download(), want_dx);
     checker.compare("dgamma", params[0]->grad.download(), dgamma);

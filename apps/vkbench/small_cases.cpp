@@ -1,4 +1,4 @@
-// The kernel-table cases of the small ops: dropout, max pooling, global average pooling, the
+// The kernel-table cases of the small ops: max pooling, global average pooling, the
 // log-softmax + NLL loss and the SGD update, each checked against nn/reference in double.
 #include <fmt/format.h>
 
@@ -25,48 +25,13 @@ namespace vkbench {
 namespace {
 
 using Vec = std::vector<double>;
-constexpr uint32_t kSeed = 1;  // the run seed in the clock
-
-template <typename T>
-vkm::Buffer upload_buffer(vkm::Device& device, const std::vector<T>& values, const char* name) {
-  vkm::Buffer b = device.buffer(values.size() * sizeof(T), name);
-  device.upload(b, std::as_bytes(std::span(values)));
-  return b;
-}
-
-vkm::Buffer clock_buffer(vkm::Device& device) {
-  return upload_buffer(
-      device, std::vector<nn::ClockState>{{.epoch = 0, .steps_per_epoch = 1, .seed = kSeed}},
-      "clock");
-}
 
 }  // namespace
 
-std::vector<KernelRow> dropout_case(const BenchContext& ctx, const std::string& layer, nn::Shape s,
-                                    float p, uint32_t salt) {
-  vkm::Device& device = ctx.device;
-  nn::Dropout dropout(ctx.kernels, s, p, salt);
-  nn::Tensor x(device, s, "x"), y(device, s, "y"), dy(device, s, "dy"), dx(device, s, "dx");
-  const auto xv = random_floats(s.numel(), -1.0f, 1.0f, 21);
-  const auto dyv = random_floats(s.numel(), -1.0f, 1.0f, 22);
-  x.upload(xv);
-  dy.upload(dyv);
-  y.fill(NAN);
-  dx.fill(NAN);
-  const vkm::Buffer clock = clock_buffer(device);
-  vkm::Graph graph;
-  dropout.record_forward(graph, x, y, clock, 0, s.n);
-  dropout.record_backward(graph, dy, dx, clock, 0, s.n);
-  const double e = double(s.numel());  // one multiply per element (the mask is integer work)
-  const auto rows = rows_per_node(graph, {{"dropout_forward", e}, {"dropout_backward", e}});
-  auto check = [&](Checker& checker) {
-    Vec want(s.numel());
-    nn::reference::dropout_forward<double>(p, kSeed, salt, 0, widen(xv), want);
-    checker.compare("y", y.download(), want);
-    nn::reference::dropout_backward<double>(p, kSeed, salt, 0, widen(dyv), want);
-    checker.compare("dx", dx.download(), want);
-  };
-  return run_case(ctx, {layer, "", s.str()}, graph, rows, check);
+vkm::Buffer clock_buffer(vkm::Device& device) {
+  return upload_buffer(
+      device, std::vector<nn::ClockState>{{.epoch = 0, .steps_per_epoch = 1, .seed = kClockSeed}},
+      "clock");
 }
 
 std::vector<KernelRow> maxpool_case(const BenchContext& ctx, const std::string& layer,

@@ -28,7 +28,7 @@ struct Normalization {
   std::string key, title, over;
   std::vector<double> mean, var;  // one per statistic group
   std::vector<std::string> group_names;
-  std::vector<float> cpu, gpu;    // [N, C, H, W]
+  std::vector<float> cpu, gpu;  // [N, C, H, W]
 };
 
 double max_difference(const std::vector<float>& a, const std::vector<float>& b) {
@@ -44,7 +44,8 @@ std::vector<double> variance(const std::vector<double>& invstd) {
   return v;
 }
 
-std::vector<float> run_gpu(vkm::Context& context, const std::vector<float>& x, const std::string& key) {
+std::vector<float> run_gpu(vkm::Context& context, const std::vector<float>& x,
+                           const std::string& key) {
   vkm::KernelCache kernels(context.device);
   vkm::nn::Tensor in(context.device, kShape, "x"), out(context.device, kShape, "y");
   in.upload(x);
@@ -53,11 +54,13 @@ std::vector<float> run_gpu(vkm::Context& context, const std::vector<float>& x, c
   std::unique_ptr<vkm::nn::BatchNorm2d> bn;
   std::unique_ptr<vkm::nn::GroupNorm> gn;
   if (key == "bn") {
-    bn = std::make_unique<vkm::nn::BatchNorm2d>(context.device, kernels, "bn", kShape, false, false, kEps);
+    bn = std::make_unique<vkm::nn::BatchNorm2d>(context.device, kernels, "bn", kShape, false, false,
+                                                vkm::nn::FusedDropout{}, kEps);
     bn->record_forward_train(graph, in, out, kShape.n);
   } else {
-    gn = std::make_unique<vkm::nn::GroupNorm>(context.device, kernels, key, kShape, key == "ln" ? 1u : 2u, false,
-                                              false, kEps);
+    gn = std::make_unique<vkm::nn::GroupNorm>(context.device, kernels, key, kShape,
+                                              key == "ln" ? 1u : 2u, false, false,
+                                              vkm::nn::FusedDropout{}, kEps);
     gn->record_forward(graph, in, out, kShape.n);
   }
   vkm::Program(context.device, graph).run();
@@ -79,7 +82,8 @@ void print_tensor(const char* label, const std::vector<float>& v) {
 }  // namespace
 
 std::function<int()> add_normcalc_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("normcalc", "BN, LN and GN worked by hand on four tiny images, CPU and GPU side by side");
+  auto* cmd = app.add_subcommand(
+      "normcalc", "BN, LN and GN worked by hand on four tiny images, CPU and GPU side by side");
   struct Options {
     uint32_t seed = 1;
     bool json = false;
@@ -99,28 +103,42 @@ std::function<int()> add_normcalc_command(CLI::App& app) {
 
     std::vector<Normalization> norms;
     {  // BatchNorm: per channel, over the batch and the plane (N*H*W = 16 values).
-      Normalization bn{"bn", "BatchNorm", "per channel c, over the 4 images x 2x2 pixels (16 values)", {}, {}, {}, {}, {}};
+      Normalization bn{
+          "bn", "BatchNorm", "per channel c, over the 4 images x 2x2 pixels (16 values)",
+          {},   {},          {},
+          {},   {}};
       std::vector<float> y(x.size()), rm(4, 0.0f), rv(4, 1.0f), mean(4), invstd(4);
-      vkm::nn::reference::batchnorm_forward_train<float>(kShape, x, {}, {}, kEps, 0.1f, y, rm, rv, mean, invstd);
+      vkm::nn::reference::batchnorm_forward_train<float>(kShape, x, {}, {}, kEps, 0.1f, y, rm, rv,
+                                                         mean, invstd);
       bn.mean.assign(mean.begin(), mean.end());
       bn.var = variance({invstd.begin(), invstd.end()});
       for (int c = 0; c < 4; ++c) bn.group_names.push_back(fmt::format("channel {}", c));
       bn.cpu = y;
       norms.push_back(bn);
     }
-    for (uint32_t groups : {1u, 2u}) {  // LayerNorm (one group), GroupNorm (two groups of two channels)
-      Normalization g{groups == 1 ? "ln" : "gn", groups == 1 ? "LayerNorm" : "GroupNorm (2 groups)",
-                      groups == 1 ? "per image, over its 4 channels x 2x2 pixels (16 values)"
-                                  : "per image and group of 2 channels, over 2 channels x 2x2 pixels (8 values)",
-                      {}, {}, {}, {}, {}};
+    for (uint32_t groups :
+         {1u, 2u}) {  // LayerNorm (one group), GroupNorm (two groups of two channels)
+      Normalization g{
+          groups == 1 ? "ln" : "gn",
+          groups == 1 ? "LayerNorm" : "GroupNorm (2 groups)",
+          groups == 1
+              ? "per image, over its 4 channels x 2x2 pixels (16 values)"
+              : "per image and group of 2 channels, over 2 channels x 2x2 pixels (8 values)",
+          {},
+          {},
+          {},
+          {},
+          {}};
       std::vector<float> y(x.size()), mean(4 * groups), invstd(4 * groups);
-      vkm::nn::reference::groupnorm_forward<float>(kShape, groups, x, {}, {}, kEps, y, mean, invstd);
+      vkm::nn::reference::groupnorm_forward<float>(kShape, groups, x, {}, {}, kEps, y, mean,
+                                                   invstd);
       g.mean.assign(mean.begin(), mean.end());
       g.var = variance({invstd.begin(), invstd.end()});
       for (uint32_t n = 0; n < 4; ++n) {
         for (uint32_t gi = 0; gi < groups; ++gi) {
-          g.group_names.push_back(groups == 1 ? fmt::format("image {}", n)
-                                              : fmt::format("image {} channels {}-{}", n, 2 * gi, 2 * gi + 1));
+          g.group_names.push_back(
+              groups == 1 ? fmt::format("image {}", n)
+                          : fmt::format("image {} channels {}-{}", n, 2 * gi, 2 * gi + 1));
         }
       }
       g.cpu = y;
@@ -131,21 +149,30 @@ std::function<int()> add_normcalc_command(CLI::App& app) {
     if (o->json) {
       nlohmann::json j{{"shape", {4, 4, 2, 2}}, {"eps", kEps}, {"input", x}};
       for (const auto& n : norms) {
-        j[n.key] = {{"mean", n.mean}, {"var", n.var}, {"cpu", n.cpu}, {"gpu", n.gpu},
+        j[n.key] = {{"mean", n.mean},
+                    {"var", n.var},
+                    {"cpu", n.cpu},
+                    {"gpu", n.gpu},
                     {"max_difference", max_difference(n.cpu, n.gpu)}};
       }
       fmt::print("{}\n", j.dump());
       return 0;
     }
-    fmt::print("Four 2x2 images with 4 channels, x: [N=4, C=4, H=2, W=2] (seed {}); each channel as [row 0 / row 1]\n\n", o->seed);
+    fmt::print(
+        "Four 2x2 images with 4 channels, x: [N=4, C=4, H=2, W=2] (seed {}); each channel as [row "
+        "0 / row 1]\n\n",
+        o->seed);
     print_tensor("x", x);
-    fmt::print("\nEvery normalization computes y = (x - mean) / sqrt(var + eps), eps = 1e-5, with the biased\n"
-               "variance var = sum((x - mean)^2) / count; they differ only in which values share a mean.\n");
+    fmt::print(
+        "\nEvery normalization computes y = (x - mean) / sqrt(var + eps), eps = 1e-5, with the "
+        "biased\n"
+        "variance var = sum((x - mean)^2) / count; they differ only in which values share a "
+        "mean.\n");
     for (const auto& n : norms) {
       fmt::print("\n== {}: statistics {} ==\n", n.title, n.over);
       for (size_t i = 0; i < n.mean.size(); ++i) {
-        fmt::print("  {:<24} mean {:8.4f}   var {:8.4f}   1/sqrt(var+eps) {:8.4f}\n", n.group_names[i], n.mean[i],
-                   n.var[i], 1.0 / std::sqrt(n.var[i] + kEps));
+        fmt::print("  {:<24} mean {:8.4f}   var {:8.4f}   1/sqrt(var+eps) {:8.4f}\n",
+                   n.group_names[i], n.mean[i], n.var[i], 1.0 / std::sqrt(n.var[i] + kEps));
       }
       print_tensor("  y, CPU reference:", n.cpu);
       print_tensor("  y, GPU shaders:", n.gpu);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/error.hpp"
+#include "nn/clock.hpp"
 
 namespace vkm::nn {
 namespace {
@@ -24,14 +25,17 @@ KernelDesc desc(const char* shader, uint32_t bindings, uint32_t texel_reads = 0)
 }  // namespace
 
 BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name, Shape input,
-                         bool affine, bool relu, float eps, float momentum)
+                         bool affine, bool relu, FusedDropout dropout, float eps, float momentum)
     : name_(std::move(name)),
       input_(input),
       eps_(eps),
       momentum_(momentum),
+      dropout_(dropout),
       affine_(device, name_, "batchnorm", input, kWorkgroup, affine),
       running_mean_(device, {input.c, 1, 1, 1}, name_ + ".running_mean"),
       running_var_(device, {input.c, 1, 1, 1}, name_ + ".running_var") {
+  if (dropout.on() && !relu)
+    throw Error(fmt::format("{}: fused dropout needs the fused ReLU", name_));
   running_mean_.fill(0.0f);
   running_var_.fill(1.0f);
   partials_ = device.buffer(size_t{input.n} * input.c * 2 * sizeof(float), name_ + " partials");
@@ -49,22 +53,26 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
       &kernels.get(desc("batchnorm_forward_stats", 2, texel(0b1)).constant(10, "VEC4", vec4));
   forward_finalize_ = &kernels.get(desc("batchnorm_forward_finalize", 5));
   const auto forward = [&](bool eval) -> KernelDesc {
-    return desc("batchnorm_forward", 6, texel(0b1))
-        .constant(10, "VEC4", vec4)
-        .constant(11, "AFFINE", affine)
-        .constant(12, "RELU", relu)
-        .constant(13, "EVAL", eval);
+    KernelDesc d = desc("batchnorm_forward", 7, texel(0b1))
+                       .constant(10, "VEC4", vec4)
+                       .constant(11, "AFFINE", affine)
+                       .constant(12, "RELU", relu)
+                       .constant(13, "EVAL", eval);
+    dropout.add_constants(d, !eval);
+    return d;
   };
   forward_train_ = &kernels.get(forward(false));
   forward_eval_ = &kernels.get(forward(true));
-  backward_sums_ = &kernels.get(desc("batchnorm_backward_sums", 5, texel(0b111))
-                                    .constant(10, "VEC4", vec4)
-                                    .constant(12, "RELU", relu));
+  const auto backward = [&](const char* shader) {
+    KernelDesc d =
+        desc(shader, 5, texel(0b111)).constant(10, "VEC4", vec4).constant(12, "RELU", relu);
+    dropout.add_constants(d, true);
+    return d;
+  };
+  backward_sums_ = &kernels.get(backward("batchnorm_backward_sums"));
   backward_finalize_ =
       &kernels.get(desc("batchnorm_backward_finalize", 7).constant(11, "AFFINE", affine));
-  backward_ = &kernels.get(desc("batchnorm_backward", 5, texel(0b111))
-                               .constant(10, "VEC4", vec4)
-                               .constant(12, "RELU", relu));
+  backward_ = &kernels.get(backward("batchnorm_backward"));
 }
 
 BatchNormPush BatchNorm2d::push(uint32_t n) const {
@@ -83,9 +91,13 @@ BatchNormPush BatchNorm2d::push(uint32_t n) const {
           .unbias = static_cast<float>(count > 1.0 ? count / (count - 1.0) : 1.0)};
 }
 
-void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tensor& y,
-                                       uint32_t n) const {
-  const BatchNormPush p = push(n);
+void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
+                                       const Buffer* clock, uint32_t step) const {
+  BatchNormPush p = push(n);
+  p.step = step;
+  if (dropout_.on() && (clock == nullptr || clock->size() < sizeof(ClockState))) {
+    throw Error(fmt::format("{}: fused dropout needs the clock buffer", name_));
+  }
   check("forward", x, "input", n);
   check("forward", y, "output", n);
   graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p, {p.planes, 1, 1},
@@ -96,7 +108,8 @@ void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tens
                  p, {p.channels, 1, 1}, "batchnorm_forward_finalize");
   graph.dispatch(*forward_train_,
                  {reads(x.buffer()), writes(y.buffer()), reads(save_mean_), reads(save_invstd_),
-                  reads(affine_.gamma()), reads(affine_.beta())},
+                  reads(affine_.gamma()), reads(affine_.beta()),
+                  reads(dropout_.on() ? *clock : affine_.unused())},
                  p, {p.planes, 1, 1}, "batchnorm_forward");
 }
 
@@ -107,7 +120,8 @@ void BatchNorm2d::record_forward_eval(Graph& graph, const Tensor& x, const Tenso
   check("eval forward", y, "output", n);
   graph.dispatch(*forward_eval_,
                  {reads(x.buffer()), writes(y.buffer()), reads(running_mean_.buffer()),
-                  reads(running_var_.buffer()), reads(affine_.gamma()), reads(affine_.beta())},
+                  reads(running_var_.buffer()), reads(affine_.gamma()), reads(affine_.beta()),
+                  reads(affine_.unused())},
                  p, {p.planes, 1, 1}, "batchnorm_forward_eval");
 }
 

@@ -32,17 +32,19 @@ struct BatchNormPush {
   float inv_count;  // 1 / (n * H * W)
   float eps;
   float momentum;
-  float unbias;  // count / (count - 1): biased -> unbiased variance (1 for a single value)
+  float unbias;       // count / (count - 1): biased -> unbiased variance (1 for a single value)
+  uint32_t step = 0;  // fused dropout: the step within the epoch (read by batchnorm_forward only)
 };
-static_assert(sizeof(BatchNormPush) == 32, "mirrors Push in shaders/batchnorm_*.comp");
+static_assert(sizeof(BatchNormPush) == 36, "mirrors Push in shaders/batchnorm_*.comp");
 
 class BatchNorm2d {
  public:
   // input: max shape [N, C, H, W]. Parameters "<name>.weight" (gamma, init 1) and "<name>.bias"
   // (beta, init 0) when affine; running statistics "<name>.running_mean" (init 0) and
   // "<name>.running_var" (init 1). All four are [C], stored as Shape{C, 1, 1, 1}.
+  // dropout: fused after the ReLU in training (needs relu).
   BatchNorm2d(Device& device, KernelCache& kernels, std::string name, Shape input, bool affine,
-              bool relu, float eps = 1e-5f, float momentum = 0.1f);
+              bool relu, FusedDropout dropout = {}, float eps = 1e-5f, float momentum = 0.1f);
 
   Shape output_shape() const { return input_; }                          // [N, C, H, W]
   std::vector<Parameter*> parameters() { return affine_.parameters(); }  // {weight, bias} or {}
@@ -51,11 +53,14 @@ class BatchNorm2d {
   const Tensor& running_var() const { return running_var_; }
 
   // x, y: [N, C, H, W], first n samples. Also updates the running statistics and saves the
-  // batch's mean and invstd for record_backward.
-  void record_forward_train(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const;
+  // batch's mean and invstd for record_backward. With dropout, y is the dropped activation and
+  // clock (nn::ClockState) + step choose the mask.
+  void record_forward_train(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
+                            const Buffer* clock = nullptr, uint32_t step = 0) const;
   void record_forward_eval(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const;
   // Uses the statistics saved by the record_forward_train of the same step. y: this layer's
-  // output (for the fused ReLU mask). Writes (overwrites) weight/bias grads when affine.
+  // training output (for the fused ReLU and dropout mask), dy its gradient. Writes (overwrites)
+  // weight/bias grads when affine.
   void record_backward(Graph& graph, const Tensor& x, const Tensor& y, const Tensor& dy,
                        const Tensor& dx, uint32_t n) const;
 
@@ -69,6 +74,7 @@ class BatchNorm2d {
   Shape input_;
   float eps_;
   float momentum_;
+  FusedDropout dropout_;
   NormAffine affine_;
   Tensor running_mean_;
   Tensor running_var_;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/error.hpp"
+#include "nn/clock.hpp"
 
 namespace vkm::nn {
 namespace {
@@ -24,11 +25,12 @@ KernelDesc desc(const char* shader, uint32_t bindings, uint32_t texel_reads = 0)
 }  // namespace
 
 GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Shape input,
-                     uint32_t groups, bool affine, bool relu, float eps)
+                     uint32_t groups, bool affine, bool relu, FusedDropout dropout, float eps)
     : name_(std::move(name)),
       input_(input),
       groups_(groups),
       eps_(eps),
+      dropout_(dropout),
       affine_(device, name_, "groupnorm", input, kWorkgroup, affine) {
   if (groups == 0 || input.c % groups != 0) {
     throw Error(
@@ -36,6 +38,8 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
                     "count that divides the channel count)",
                     name_, groups, input.c));
   }
+  if (dropout.on() && !relu)
+    throw Error(fmt::format("{}: fused dropout needs the fused ReLU", name_));
   const size_t segments = size_t{input.n} * groups;
   partials_ = device.buffer(size_t{input.n} * input.c * 2 * sizeof(float), name_ + " partials");
   save_mean_ = device.buffer(segments * sizeof(float), name_ + " save_mean");
@@ -51,19 +55,29 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
   forward_stats_ =
       &kernels.get(desc("groupnorm_forward_stats", 2, texel(0b1)).constant(10, "VEC4", vec4));
   forward_finalize_ = &kernels.get(desc("groupnorm_forward_finalize", 3));
-  forward_ = &kernels.get(desc("groupnorm_forward", 6, texel(0b1))
-                              .constant(10, "VEC4", vec4)
-                              .constant(11, "AFFINE", affine)
-                              .constant(12, "RELU", relu));
-  backward_sums_ = &kernels.get(desc("groupnorm_backward_sums", 5, texel(0b111))
-                                    .constant(10, "VEC4", vec4)
-                                    .constant(12, "RELU", relu));
+  const auto forward = [&](bool drop) {
+    KernelDesc d = desc("groupnorm_forward", 7, texel(0b1))
+                       .constant(10, "VEC4", vec4)
+                       .constant(11, "AFFINE", affine)
+                       .constant(12, "RELU", relu);
+    dropout.add_constants(d, drop);
+    return d;
+  };
+  forward_ = &kernels.get(forward(false));
+  forward_dropout_ = &kernels.get(forward(true));
+  KernelDesc sums = desc("groupnorm_backward_sums", 5, texel(0b111))
+                        .constant(10, "VEC4", vec4)
+                        .constant(12, "RELU", relu);
+  dropout.add_constants(sums, true);
+  backward_sums_ = &kernels.get(sums);
   backward_finalize_ =
       &kernels.get(desc("groupnorm_backward_finalize", 7).constant(11, "AFFINE", affine));
-  backward_ = &kernels.get(desc("groupnorm_backward", 6, texel(0b111))
-                               .constant(10, "VEC4", vec4)
-                               .constant(11, "AFFINE", affine)
-                               .constant(12, "RELU", relu));
+  KernelDesc back = desc("groupnorm_backward", 6, texel(0b111))
+                        .constant(10, "VEC4", vec4)
+                        .constant(11, "AFFINE", affine)
+                        .constant(12, "RELU", relu);
+  dropout.add_constants(back, true);
+  backward_ = &kernels.get(back);
 }
 
 GroupNormPush GroupNorm::push(uint32_t n) const {
@@ -82,18 +96,25 @@ GroupNormPush GroupNorm::push(uint32_t n) const {
           .eps = eps_};
 }
 
-void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const {
-  const GroupNormPush p = push(n);
+void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
+                               const Buffer* clock, uint32_t step) const {
+  GroupNormPush p = push(n);
+  p.step = step;
+  const bool drop = dropout_.on() && clock != nullptr;
+  if (drop && clock->size() < sizeof(ClockState)) {
+    throw Error(fmt::format("{}: clock buffer '{}' is too small", name_, clock->name()));
+  }
   check("forward", x, "input", n);
   check("forward", y, "output", n);
   graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p, {p.planes, 1, 1},
                  "groupnorm_forward_stats");
   graph.dispatch(*forward_finalize_, {reads(partials_), writes(save_mean_), writes(save_invstd_)},
                  p, {n * groups_, 1, 1}, "groupnorm_forward_finalize");
-  graph.dispatch(*forward_,
-                 {reads(x.buffer()), writes(y.buffer()), reads(save_mean_), reads(save_invstd_),
-                  reads(affine_.gamma()), reads(affine_.beta())},
-                 p, {p.planes, 1, 1}, "groupnorm_forward");
+  graph.dispatch(
+      drop ? *forward_dropout_ : *forward_,
+      {reads(x.buffer()), writes(y.buffer()), reads(save_mean_), reads(save_invstd_),
+       reads(affine_.gamma()), reads(affine_.beta()), reads(drop ? *clock : affine_.unused())},
+      p, {p.planes, 1, 1}, "groupnorm_forward");
 }
 
 void GroupNorm::record_backward(Graph& graph, const Tensor& x, const Tensor& y, const Tensor& dy,

@@ -32,25 +32,31 @@ struct GroupNormPush {
   uint32_t group_channels;  // C / groups
   float inv_count;          // 1 / (C / groups * H * W)
   float eps;
+  uint32_t step = 0;  // fused dropout: the step within the epoch (read by groupnorm_forward only)
 };
-static_assert(sizeof(GroupNormPush) == 32, "mirrors Push in shaders/groupnorm_*.comp");
+static_assert(sizeof(GroupNormPush) == 36, "mirrors Push in shaders/groupnorm_*.comp");
 
 class GroupNorm {
  public:
   // input: max shape [N, C, H, W]; groups must divide C (else vkm::Error naming both).
   // Parameters "<name>.weight" (gamma, init 1) and "<name>.bias" (beta, init 0) when affine, [C]
   // each, stored as Shape{C, 1, 1, 1}. No running statistics.
+  // dropout: fused after the ReLU in training (needs relu).
   GroupNorm(Device& device, KernelCache& kernels, std::string name, Shape input, uint32_t groups,
-            bool affine, bool relu, float eps = 1e-5f);
+            bool affine, bool relu, FusedDropout dropout = {}, float eps = 1e-5f);
 
   Shape output_shape() const { return input_; }                          // [N, C, H, W]
   std::vector<Parameter*> parameters() { return affine_.parameters(); }  // {weight, bias} or {}
   size_t parameter_count() const { return affine_.parameter_count(); }
 
   // x, y: [N, C, H, W], first n samples. Saves each group's mean and invstd for record_backward.
-  void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const;
-  // Uses the statistics saved by the record_forward of the same step. y: this layer's output
-  // (for the fused ReLU mask). Writes (overwrites) weight/bias grads when affine.
+  // Training with dropout: clock (nn::ClockState) + step choose the mask; without a clock (eval)
+  // nothing is dropped.
+  void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
+                      const Buffer* clock = nullptr, uint32_t step = 0) const;
+  // Uses the statistics saved by the record_forward of the same step. y: this layer's training
+  // output (for the fused ReLU and dropout mask), dy its gradient. Writes (overwrites) weight/bias
+  // grads when affine.
   void record_backward(Graph& graph, const Tensor& x, const Tensor& y, const Tensor& dy,
                        const Tensor& dx, uint32_t n) const;
 
@@ -64,6 +70,7 @@ class GroupNorm {
   Shape input_;
   uint32_t groups_;
   float eps_;
+  FusedDropout dropout_;
   NormAffine affine_;
   Buffer partials_;     // [N, C] vec2: per-plane statistics, then per-plane gradient sums
   Buffer save_mean_;    // [N, groups]
@@ -71,7 +78,8 @@ class GroupNorm {
   Buffer coef_;         // [N, groups] vec4: dx coefficients
   const Kernel* forward_stats_;
   const Kernel* forward_finalize_;
-  const Kernel* forward_;
+  const Kernel* forward_;          // eval, or training without dropout
+  const Kernel* forward_dropout_;  // training with the fused dropout
   const Kernel* backward_sums_;
   const Kernel* backward_finalize_;
   const Kernel* backward_;

@@ -1,7 +1,7 @@
 // What BatchNorm2d and GroupNorm share: the optional per-channel scale and shift (PyTorch's
 // affine=True: "<layer>.weight" = gamma, init 1; "<layer>.bias" = beta, init 0; [C] each, stored
-// as Shape{C, 1, 1, 1}), a small buffer bound in their place without them, and the shape checks
-// both make before recording.
+// as Shape{C, 1, 1, 1}), a small buffer bound in their place without them, the dropout both can
+// fuse after their ReLU, and the shape checks both make before recording.
 #pragma once
 
 #include <cstdint>
@@ -10,11 +10,23 @@
 #include <vector>
 
 #include "engine/device.hpp"
+#include "engine/kernel.hpp"
 #include "nn/parameter.hpp"
 #include "nn/shape.hpp"
 #include "nn/tensor.hpp"
 
 namespace vkm::nn {
+
+// Dropout fused after the norm's ReLU (shaders/common/norm_dropout.glsl): drop probability p
+// (0: none) and the layer's salt for the mask, as nn/reference's dropout. Training forward only;
+// eval never drops.
+struct FusedDropout {
+  float p = 0.0f;
+  uint32_t salt = 0;
+  bool on() const { return p > 0.0f; }
+  // Specialization constants 14..17 of the norms' forward and backward kernels.
+  void add_constants(KernelDesc& desc, bool active) const;
+};
 
 class NormAffine {
  public:
@@ -31,6 +43,9 @@ class NormAffine {
   const Buffer& beta() const { return bias_ ? bias_->value.buffer() : unused_; }
   const Buffer& dgamma() const { return weight_ ? weight_->grad.buffer() : unused_; }
   const Buffer& dbeta() const { return bias_ ? bias_->grad.buffer() : unused_; }
+  // 16 bytes bound where a kernel declares a buffer it does not read in this variant (the clock
+  // of a forward without dropout).
+  const Buffer& unused() const { return unused_; }
 
  private:
   uint32_t channels_;

@@ -17,6 +17,7 @@
 #include "nn/layers/batchnorm2d.hpp"
 #include "nn/reference/batchnorm.hpp"
 #include "tests/support/compare.hpp"
+#include "tests/support/fused_dropout.hpp"
 #include "tests/support/gpu_env.hpp"
 #include "tests/support/random.hpp"
 
@@ -32,11 +33,17 @@ struct Case {
   bool relu;
   float lo = -0.5f;  // x uniform in [lo, hi)
   float hi = 1.5f;
+  float dropout = 0.0f;  // fused after the ReLU
 };
+
+nn::FusedDropout fused_dropout(const Case& c) {
+  return {c.dropout, 3};
+}
 
 std::string name(const Case& c) {
   return fmt::format("batchnorm {} n={}{}{} x in [{}, {})", c.shape.str(), c.n,
-                     c.affine ? " affine" : "", c.relu ? " relu" : "", c.lo, c.hi);
+                     c.affine ? " affine" : "", c.relu ? " relu" : "", c.lo, c.hi) +
+         (c.dropout > 0.0f ? fmt::format(" dropout {}", c.dropout) : "");
 }
 
 // The first `count` values, as float (device results) or double (reference inputs).
@@ -69,6 +76,7 @@ Step reference_step(const Case& c, const Vec& x, const Vec& gamma, const Vec& be
     for (auto& v : r.y) v = std::max(v, 0.0);
     for (size_t i = 0; i < g.size(); ++i) g[i] = device_y[i] > 0.0f ? g[i] : 0.0;
   }
+  fused_dropout_reference(fused_dropout(c), r.y, g);
   nn::reference::batchnorm_backward<double>(s, x, g, gamma, mean, invstd, r.dx, r.dgamma, r.dbeta);
   return r;
 }
@@ -88,7 +96,8 @@ class BatchNormGpuTest : public GpuTest, public ::testing::WithParamInterface<Ca
 TEST_P(BatchNormGpuTest, TrainingStepsAndEvalMatchReference) {
   const Case& c = GetParam();
   const std::string what = name(c);
-  nn::BatchNorm2d bn(device(), kernels(), "norm", c.shape, c.affine, c.relu);
+  nn::BatchNorm2d bn(device(), kernels(), "norm", c.shape, c.affine, c.relu, fused_dropout(c));
+  const Buffer clock = dropout_clock(device());
   ASSERT_EQ(bn.output_shape(), c.shape);
   ASSERT_EQ(bn.parameters().size(), c.affine ? 2u : 0u);
   ASSERT_EQ(bn.parameter_count(), c.affine ? 2u * c.shape.c : 0u);
@@ -109,7 +118,7 @@ TEST_P(BatchNormGpuTest, TrainingStepsAndEvalMatchReference) {
   Vec running_mean(c.shape.c, 0.0), running_var(c.shape.c, 1.0);
 
   Graph train;
-  bn.record_forward_train(train, x, y, c.n);
+  bn.record_forward_train(train, x, y, c.n, &clock, kDropoutStep);
   bn.record_backward(train, x, y, dy, dx, c.n);
   Program step(device(), train);
   std::vector<float> last_y, last_dx, last_dgamma;
@@ -183,7 +192,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{{3, 32, 13, 13}, 2, false, false},  // partial batch, no affine
                       Case{{3, 8, 1, 1}, 1, true, true},       // one value per channel
                       Case{{2, 8, 13, 13}, 2, true, false, 9.5f, 11.5f},  // |mean| = 18 std
-                      Case{{5, 3, 1, 37}, 5, true, true}),
+                      Case{{5, 3, 1, 37}, 5, true, true},
+                      // fused dropout: vec4 planes; unaligned planes with a partial batch
+                      Case{{128, 8, 22, 22}, 128, true, true, -0.5f, 1.5f, 0.05f},
+                      Case{{128, 16, 7, 7}, 100, false, true, -0.5f, 1.5f, 0.3f}),
     [](const auto& param) { return fmt::format("case{}", param.index); });
 
 TEST(BatchNormArguments, BatchMustFitTheLayer) {

@@ -17,6 +17,7 @@
 #include "nn/layers/groupnorm.hpp"
 #include "nn/reference/groupnorm.hpp"
 #include "tests/support/compare.hpp"
+#include "tests/support/fused_dropout.hpp"
 #include "tests/support/gpu_env.hpp"
 #include "tests/support/random.hpp"
 
@@ -33,11 +34,17 @@ struct Case {
   bool relu;
   float lo = -0.5f;  // x uniform in [lo, hi)
   float hi = 1.5f;
+  float dropout = 0.0f;  // fused after the ReLU
 };
+
+nn::FusedDropout fused_dropout(const Case& c) {
+  return {c.dropout, 3};
+}
 
 std::string name(const Case& c) {
   return fmt::format("groupnorm {} n={} groups={}{}{} x in [{}, {})", c.shape.str(), c.n, c.groups,
-                     c.affine ? " affine" : "", c.relu ? " relu" : "", c.lo, c.hi);
+                     c.affine ? " affine" : "", c.relu ? " relu" : "", c.lo, c.hi) +
+         (c.dropout > 0.0f ? fmt::format(" dropout {}", c.dropout) : "");
 }
 
 // The first `count` values, as float (device results) or double (reference inputs).
@@ -79,6 +86,7 @@ Step reference_step(const Case& c, const Vec& x, const Vec& gamma, const Vec& be
     for (auto& v : r.y) v = std::max(v, 0.0);
     for (size_t i = 0; i < g.size(); ++i) g[i] = device_y[i] > 0.0f ? g[i] : 0.0;
   }
+  fused_dropout_reference(fused_dropout(c), r.y, g);
   nn::reference::groupnorm_backward<double>(s, c.groups, x, g, gamma, mean, invstd, r.dx, r.dgamma,
                                             r.dbeta);
   return r;
@@ -89,7 +97,9 @@ class GroupNormGpuTest : public GpuTest, public ::testing::WithParamInterface<Ca
 TEST_P(GroupNormGpuTest, ForwardAndBackwardMatchReference) {
   const Case& c = GetParam();
   const std::string what = name(c);
-  nn::GroupNorm gn(device(), kernels(), "norm", c.shape, c.groups, c.affine, c.relu);
+  nn::GroupNorm gn(device(), kernels(), "norm", c.shape, c.groups, c.affine, c.relu,
+                   fused_dropout(c));
+  const Buffer clock = dropout_clock(device());
   ASSERT_EQ(gn.output_shape(), c.shape);
   ASSERT_EQ(gn.parameters().size(), c.affine ? 2u : 0u);
   ASSERT_EQ(gn.parameter_count(), c.affine ? 2u * c.shape.c : 0u);
@@ -109,7 +119,7 @@ TEST_P(GroupNormGpuTest, ForwardAndBackwardMatchReference) {
   const size_t count = size_t{c.n} * c.shape.sample();
 
   Graph graph;
-  gn.record_forward(graph, x, y, c.n);
+  gn.record_forward(graph, x, y, c.n, &clock, kDropoutStep);
   gn.record_backward(graph, x, y, dy, dx, c.n);
   Program step(device(), graph);
   const auto xv = uniform(c.shape.numel(), c.lo, c.hi, stream + 3);
@@ -145,6 +155,20 @@ TEST_P(GroupNormGpuTest, ForwardAndBackwardMatchReference) {
     EXPECT_TRUE(close("dgamma " + what, got_dgamma, want.dgamma, 1e-5));
     EXPECT_TRUE(close("dbeta " + what, gn.parameters()[1]->grad.download(), want.dbeta, 1e-5));
   }
+
+  // Without a clock (evaluation) nothing is dropped.
+  if (c.dropout > 0.0f) {
+    Graph eval;
+    gn.record_forward(eval, x, y, c.n);
+    y.fill(NAN);
+    Program(device(), eval).run();
+    Case plain = c;
+    plain.dropout = 0.0f;
+    const auto got_eval = y.download();
+    const Step want_eval =
+        reference_step(plain, widen(xv, count), gamma, beta, widen(dyv, count), got_eval);
+    EXPECT_TRUE(close("eval y " + what, head(got_eval, count), want_eval.y, 1e-5));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -159,7 +183,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{{128, 16, 7, 7}, 128, 1, true, false, 0.0f, 3.0f},
                       Case{{3, 8, 1, 1}, 3, 8, true, true},                  // one value per group
                       Case{{2, 8, 13, 13}, 2, 2, true, false, 9.5f, 11.5f},  // |mean| = 18 std
-                      Case{{5, 3, 1, 37}, 4, 1, true, true}),
+                      Case{{5, 3, 1, 37}, 4, 1, true, true},
+                      // fused dropout: vec4 planes (LayerNorm); unaligned planes, partial batch
+                      Case{{128, 8, 22, 22}, 128, 1, true, true, -0.5f, 1.5f, 0.05f},
+                      Case{{128, 16, 7, 7}, 100, 4, false, true, -0.5f, 1.5f, 0.3f}),
     [](const auto& param) { return fmt::format("case{}", param.index); });
 
 TEST(GroupNormArguments, GroupsMustDivideChannels) {
