@@ -8,7 +8,7 @@
 // dy [N, C_OUT, ho, wo], w [C_OUT, C_IN, K, K] (OIHW), dx [N, C_IN, h, w].
 //
 // The same scheme as conv2d_forward.comp: lanes are samples (lane, lane + lanes, ...), CI_TILE dx
-// channels from first_channel (one dispatch per tile), the tile's flipped weights in registers and
+// channels from first_channel (workgroup row y is the tile: one dispatch for all tiles), the tile's flipped weights in registers and
 // dy read through a sliding window of ROWS + K - 1 rows by K columns.
 #include "base.glsl"
 #include "reads.glsl"
@@ -25,7 +25,6 @@ layout(push_constant) uniform Push {
   uint n;                 // samples in this batch (<= the N the tensors were made for)
   uint samples_per_lane;  // ceil(n / lanes)
   uint lanes;             // invocations along x in the whole dispatch
-  uint first_channel;     // first dx channel of the tile
   uint h;                 // dx (the forward input) height
   uint w;                 // dx width
   uint pad;               // the forward convolution's zero padding
@@ -84,9 +83,10 @@ void convolve(uint dy_base, uint dx_base, bool live, uint ho, uint wo) {
 }
 
 void main() {
+  const uint first_channel = gl_WorkGroupID.y * CI_TILE;  // the tile: workgroup row y
   const uint ho = p.h + 2 * p.pad - K + 1;
   const uint wo = p.w + 2 * p.pad - K + 1;
-  const uint c0 = p.first_channel;  // lane-uniform weight addresses: one scalar load each
+  const uint c0 = first_channel;  // lane-uniform weight addresses: one scalar load each
   [[unroll]] for (uint c = 0; c < CI_TILE; ++c) {
     [[unroll]] for (uint o = 0; o < C_OUT; ++o) {
       [[unroll]] for (uint a = 0; a < K; ++a) {

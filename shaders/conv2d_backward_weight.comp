@@ -9,8 +9,8 @@
 // sets in a fixed order. No atomics: bitwise reproducible.
 //
 // Lanes are samples: invocation `lane` of `lanes` handles samples lane, lane + lanes, ...
-// (samples_per_lane of them) for the CO_TILE output channels from first_channel (one dispatch per
-// tile), accumulating the tile's sums in registers while x streams through a sliding window of
+// (samples_per_lane of them) for the CO_TILE output channels from first_channel (workgroup row y is the tile:
+// one dispatch for all tiles), accumulating the tile's sums in registers while x streams through a sliding window of
 // ROWS + K - 1 rows by K columns (as in conv2d_forward.comp). The lanes' sums are not added here:
 // that would need a barrier, and on lavapipe a barrier makes the whole kernel a coroutine that
 // keeps the sums in memory, many times slower than storing them.
@@ -31,7 +31,6 @@ layout(push_constant) uniform Push {
   uint n;                 // samples in this batch
   uint samples_per_lane;  // ceil(n / lanes)
   uint lanes;             // invocations along x in the whole dispatch
-  uint first_channel;     // first output channel of the tile
   uint h;                 // input height
   uint w;                 // input width
   uint pad;               // zero padding on every side
@@ -90,6 +89,7 @@ void accumulate(uint x_base, uint dy_base, bool live, uint ho, uint wo) {
 }
 
 void main() {
+  const uint first_channel = gl_WorkGroupID.y * CO_TILE;  // the tile: workgroup row y
   const uint ho = p.h + 2 * p.pad - K + 1;
   const uint wo = p.w + 2 * p.pad - K + 1;
   const uint lane = gl_GlobalInvocationID.x;
@@ -97,9 +97,9 @@ void main() {
   [[dont_unroll]] for (uint s = 0; s < p.samples_per_lane; ++s) {
     const uint sample_index = lane + s * p.lanes;
     const uint safe = min(sample_index, p.n - 1);  // idle lanes read a real sample, with dy = 0
-    accumulate(safe * C_IN * p.h * p.w, (safe * C_OUT + p.first_channel) * ho * wo, sample_index < p.n, ho, wo);
+    accumulate(safe * C_IN * p.h * p.w, (safe * C_OUT + first_channel) * ho * wo, sample_index < p.n, ho, wo);
   }
-  const uint out_base = ((p.first_channel / CO_TILE) * p.lanes + lane) * (TILE4 / 4);
+  const uint out_base = ((first_channel / CO_TILE) * p.lanes + lane) * (TILE4 / 4);
   [[unroll]] for (uint t = 0; t < TILE4; t += 4) {
     partials[out_base + t / 4] = vec4(acc[t], acc[t + 1], acc[t + 2], acc[t + 3]);
   }

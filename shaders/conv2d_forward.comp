@@ -8,7 +8,7 @@
 // Built for CPU drivers like lavapipe, where every buffer access with a per-lane address costs a
 // loop over the lanes and arithmetic is cheap. The lanes are samples: invocation `lane` of
 // `lanes` computes samples lane, lane + lanes, ... for the CO_TILE output channels from
-// first_channel (one dispatch per tile). The tile's weights are loaded once into registers, at
+// first_channel (workgroup row y is the tile: one dispatch for all tiles). The tile's weights are loaded once into registers, at
 // lane-uniform addresses (one scalar load each); the input streams through a sliding window of
 // ROWS + K - 1 rows by K columns, so each input value is loaded about (ROWS + K - 1) / ROWS
 // times, and each output is stored once. Channel counts and the kernel size are specialization
@@ -29,7 +29,6 @@ layout(push_constant) uniform Push {
   uint n;                 // samples in this batch (<= the N the tensors were made for)
   uint samples_per_lane;  // ceil(n / lanes)
   uint lanes;             // invocations along x in the whole dispatch
-  uint first_channel;     // first output channel of the tile
   uint h;                 // input height
   uint w;                 // input width
   uint pad;               // zero padding on every side
@@ -87,13 +86,14 @@ void convolve(uint x_base, uint y_base, bool live, uint ho, uint wo) {
 }
 
 void main() {
+  const uint first_channel = gl_WorkGroupID.y * CO_TILE;  // the tile: workgroup row y
   const uint ho = p.h + 2 * p.pad - K + 1;
   const uint wo = p.w + 2 * p.pad - K + 1;
-  [[unroll]] for (uint i = 0; i < CO_TILE * C_IN * K * K; ++i) wt[i] = weight[p.first_channel * C_IN * K * K + i];
+  [[unroll]] for (uint i = 0; i < CO_TILE * C_IN * K * K; ++i) wt[i] = weight[first_channel * C_IN * K * K + i];
   // Idle lanes (past n) compute on a real sample and store nothing.
   [[dont_unroll]] for (uint s = 0; s < p.samples_per_lane; ++s) {
     const uint sample_index = gl_GlobalInvocationID.x + s * p.lanes;
     const uint safe = min(sample_index, p.n - 1);
-    convolve(safe * C_IN * p.h * p.w, (safe * C_OUT + p.first_channel) * ho * wo, sample_index < p.n, ho, wo);
+    convolve(safe * C_IN * p.h * p.w, (safe * C_OUT + first_channel) * ho * wo, sample_index < p.n, ho, wo);
   }
 }

@@ -125,17 +125,18 @@ Shape Conv2d::output_shape() const {
 }
 
 // Lanes along the batch for n samples: one per sample up to the plan's cap; on a CPU, fewer
-// lanes with up to kMaxSamplesPerLane samples each while each dispatch (the tiles' dispatches
-// run one after another) keeps kMinWorkgroups workgroups.
+// lanes with up to kMaxSamplesPerLane samples each while the dispatch (lanes x tiles) keeps
+// kMinWorkgroups workgroups.
 Conv2dPush Conv2d::push(const Plan& plan, uint32_t n) const {
   uint32_t groups = ceil_div(std::min(n, plan.max_lanes), kLanes);
   while (cpu_ && groups > 1) {
     const uint32_t fewer = ceil_div(groups, 2);
-    if (fewer < kMinWorkgroups || ceil_div(n, fewer * kLanes) > kMaxSamplesPerLane) break;
+    if (fewer * plan.tiles < kMinWorkgroups || ceil_div(n, fewer * kLanes) > kMaxSamplesPerLane)
+      break;
     groups = fewer;
   }
   const uint32_t lanes = groups * kLanes;
-  return {n, ceil_div(n, lanes), lanes, 0, input_.h, input_.w, pad_};
+  return {n, ceil_div(n, lanes), lanes, input_.h, input_.w, pad_};
 }
 
 void Conv2d::check(const char* op, const char* role, const Tensor& t, const Shape& want,
@@ -154,12 +155,9 @@ void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint
   check("conv2d_forward", "input", x, input_, n);
   check("conv2d_forward", "output", y, output_shape(), n);
   const Plan& p = forward_plan_;
-  Conv2dPush push_constants = push(p, n);
-  for (uint32_t t = 0; t < p.tiles; ++t, push_constants.first_channel += p.tile) {
-    graph.dispatch(*forward_,
-                   {reads(x.buffer()), reads(weight_.value.buffer()), writes(y.buffer())},
-                   push_constants, {push_constants.lanes, 1, 1}, "conv2d_forward " + name_);
-  }
+  const Conv2dPush push_constants = push(p, n);
+  graph.dispatch(*forward_, {reads(x.buffer()), reads(weight_.value.buffer()), writes(y.buffer())},
+                 push_constants, {push_constants.lanes, p.tiles, 1}, "conv2d_forward " + name_);
 }
 
 void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor* dx,
@@ -169,20 +167,16 @@ void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, co
   if (dx != nullptr) {
     check("conv2d_backward", "input gradient", *dx, input_, n);
     const Plan& p = input_plan_;
-    Conv2dPush push_constants = push(p, n);
-    for (uint32_t t = 0; t < p.tiles; ++t, push_constants.first_channel += p.tile) {
-      graph.dispatch(*backward_input_,
-                     {reads(dy.buffer()), reads(weight_.value.buffer()), writes(dx->buffer())},
-                     push_constants, {push_constants.lanes, 1, 1},
-                     "conv2d_backward_input " + name_);
-    }
+    const Conv2dPush push_constants = push(p, n);
+    graph.dispatch(
+        *backward_input_, {reads(dy.buffer()), reads(weight_.value.buffer()), writes(dx->buffer())},
+        push_constants, {push_constants.lanes, p.tiles, 1}, "conv2d_backward_input " + name_);
   }
   const Plan& p = weight_plan_;
-  Conv2dPush push_constants = push(p, n);
-  for (uint32_t t = 0; t < p.tiles; ++t, push_constants.first_channel += p.tile) {
-    graph.dispatch(*backward_weight_, {reads(x.buffer()), reads(dy.buffer()), writes(partials_)},
-                   push_constants, {push_constants.lanes, 1, 1}, "conv2d_backward_weight " + name_);
-  }
+  const Conv2dPush push_constants = push(p, n);
+  graph.dispatch(*backward_weight_, {reads(x.buffer()), reads(dy.buffer()), writes(partials_)},
+                 push_constants, {push_constants.lanes, p.tiles, 1},
+                 "conv2d_backward_weight " + name_);
   const uint32_t count = static_cast<uint32_t>(weight_.grad.numel());
   const uint32_t tile_weights = p.tile * input_.c * k_ * k_;
   graph.dispatch(*backward_weight_reduce_, {reads(partials_), writes(weight_.grad.buffer())},

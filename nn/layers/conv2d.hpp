@@ -1,8 +1,8 @@
 // Conv2d on the device: a convolution without bias, stride 1, zero padding `pad` on every side
 // (0 for "valid", (k - 1) / 2 for "same"), any square kernel. Forward, backward to the input and
 // backward to the weight (two passes, no atomics: bitwise reproducible). One kernel per direction,
-// specialised on the channel counts and kernel size (see shaders/conv2d_*.comp), one dispatch per
-// tile of channels.
+// specialised on the channel counts and kernel size (see shaders/conv2d_*.comp), one dispatch
+// for all tiles of channels.
 #pragma once
 
 #include <cstdint>
@@ -19,18 +19,17 @@
 namespace vkm::nn {
 
 // Shared by conv2d_forward, conv2d_backward_input and conv2d_backward_weight: invocation `lane`
-// of `lanes` along x handles samples lane, lane + lanes, ... below n, for the channel tile that
-// starts at first_channel (one dispatch per tile). The image size travels here rather than in
+// of `lanes` along x handles samples lane, lane + lanes, ... below n, for the channel tile of its
+// workgroup row y (one dispatch covers every tile). The image size travels here rather than in
 // specialization constants, so layers that differ only in it share their kernels.
 struct Conv2dPush {
   uint32_t n;                 // samples in this batch
   uint32_t samples_per_lane;  // ceil(n / lanes)
   uint32_t lanes;             // invocations along x
-  uint32_t first_channel;     // output channel (backward input: input channel) of the tile
   uint32_t h, w;              // input size
   uint32_t pad;               // zero padding on every side
 };
-static_assert(sizeof(Conv2dPush) == 28,
+static_assert(sizeof(Conv2dPush) == 24,
               "mirrors Push in shaders/conv2d_{forward,backward_input,backward_weight}.comp");
 
 struct Conv2dBackwardWeightReducePush {
@@ -72,7 +71,7 @@ class Conv2d {
   };
   void check(const char* op, const char* role, const Tensor& t, const Shape& want,
              uint32_t n) const;
-  Conv2dPush push(const Plan& plan, uint32_t n) const;  // for the first tile
+  Conv2dPush push(const Plan& plan, uint32_t n) const;
 
   std::string name_;
   Shape input_;
