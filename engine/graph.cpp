@@ -93,12 +93,12 @@ std::vector<size_t> hazard_levels(const std::vector<Node>& nodes, bool serialize
   for (size_t i = 0; i < nodes.size(); ++i) {
     long level = serialize ? static_cast<long>(i) : 0;
     for (const Binding& b : nodes[i].bindings) {
-      const BufferState& s = state[b.buffer->get()];
+      const BufferState& s = state[b.buffer->hazard_key()];
       level = std::max(level, s.last_write + 1);                                // RAW, WAW
       if (b.access != Access::kRead) level = std::max(level, s.last_read + 1);  // WAR
     }
     for (const Binding& b : nodes[i].bindings) {
-      BufferState& s = state[b.buffer->get()];
+      BufferState& s = state[b.buffer->hazard_key()];
       if (b.access == Access::kRead) {
         s.last_read = std::max(s.last_read, level);
       } else {

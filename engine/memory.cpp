@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "engine/error.hpp"
@@ -10,6 +11,10 @@
 namespace vkm {
 
 namespace {
+
+constexpr VkBufferUsageFlags kUsage =
+    VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT |
+    VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
 
 VkDeviceSize align_up(VkDeviceSize value, VkDeviceSize alignment) {
   return (value + alignment - 1) / alignment * alignment;
@@ -19,6 +24,17 @@ VkDeviceSize align_up(VkDeviceSize value, VkDeviceSize alignment) {
 
 Allocator::Allocator(VkPhysicalDevice physical, VkDevice device) : device_(device) {
   vkGetPhysicalDeviceMemoryProperties(physical, &properties_);
+  // The alignment views need: what the driver asks of a small buffer with every usage we set.
+  VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  info.size = 4;
+  info.usage = kUsage;
+  info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  VkBuffer probe = VK_NULL_HANDLE;
+  VKM_CHECK(vkCreateBuffer(device, &info, nullptr, &probe));
+  VkMemoryRequirements req{};
+  vkGetBufferMemoryRequirements(device, probe, &req);
+  vkDestroyBuffer(device, probe, nullptr);
+  buffer_alignment_ = std::max<VkDeviceSize>(req.alignment, 16);
 }
 
 Allocator::~Allocator() {
@@ -126,12 +142,15 @@ VkDeviceSize Allocator::reserved_bytes() const {
 }
 
 Buffer::Buffer(Allocator& allocator, VkDeviceSize bytes, MemoryKind kind, std::string name)
-    : allocator_(&allocator), size_(bytes), kind_(kind), name_(std::move(name)) {
+    : allocator_(&allocator),
+      device_(allocator.device()),
+      size_(bytes),
+      kind_(kind),
+      name_(std::move(name)) {
   if (bytes == 0) throw Error(fmt::format("buffer '{}' of zero bytes", name_));
   VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   info.size = bytes;
-  info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT |
-               VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  info.usage = kUsage;
   info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   VkBuffer handle = VK_NULL_HANDLE;
   VKM_CHECK(vkCreateBuffer(allocator.device(), &info, nullptr, &handle));
@@ -144,6 +163,39 @@ Buffer::Buffer(Allocator& allocator, VkDeviceSize bytes, MemoryKind kind, std::s
                                allocator.block_memory(allocation_.block), allocation_.offset));
 }
 
+Buffer Buffer::alias(const Buffer& parent, VkDeviceSize offset, VkDeviceSize bytes,
+                     std::string name) {
+  if (parent.allocator_ == nullptr || parent.parent_ != VK_NULL_HANDLE) {
+    throw Error(
+        fmt::format("view '{}': '{}' is not a buffer that owns its memory", name, parent.name()));
+  }
+  Allocator& allocator = *parent.allocator_;
+  if (bytes == 0 || offset % allocator.buffer_alignment() != 0 || offset + bytes > parent.size()) {
+    throw Error(
+        fmt::format("view '{}' of {} bytes at {} does not fit '{}' ({} bytes, alignment {})", name,
+                    bytes, offset, parent.name(), parent.size(), allocator.buffer_alignment()));
+  }
+  Buffer view;
+  view.device_ = allocator.device();
+  view.size_ = bytes;
+  view.kind_ = parent.kind_;
+  view.name_ = std::move(name);
+  view.parent_ = parent.get();
+  VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  info.size = bytes;
+  info.usage = kUsage;
+  info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  VkBuffer handle = VK_NULL_HANDLE;
+  VKM_CHECK(vkCreateBuffer(view.device_, &info, nullptr, &handle));
+  view.buffer_ = Unique<VkBuffer>(view.device_, handle, vkDestroyBuffer);
+  VKM_CHECK(vkBindBufferMemory(view.device_, handle,
+                               allocator.block_memory(parent.allocation_.block),
+                               parent.allocation_.offset + offset));
+  view.allocation_.mapped =
+      parent.allocation_.mapped != nullptr ? parent.allocation_.mapped + offset : nullptr;
+  return view;
+}
+
 Buffer::Buffer(Buffer&& other) noexcept {
   *this = std::move(other);
 }
@@ -152,12 +204,14 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
   if (this != &other) {
     release();
     allocator_ = std::exchange(other.allocator_, nullptr);
+    device_ = std::exchange(other.device_, VK_NULL_HANDLE);
     buffer_ = std::move(other.buffer_);
     texel_view_ = std::move(other.texel_view_);
     allocation_ = std::exchange(other.allocation_, Allocation{});
     size_ = std::exchange(other.size_, 0);
     kind_ = other.kind_;
     name_ = std::move(other.name_);
+    parent_ = std::exchange(other.parent_, VK_NULL_HANDLE);
   }
   return *this;
 }
@@ -178,8 +232,8 @@ VkBufferView Buffer::texel_view() const {
     info.offset = 0;
     info.range = VK_WHOLE_SIZE;
     VkBufferView view = VK_NULL_HANDLE;
-    VKM_CHECK(vkCreateBufferView(allocator_->device(), &info, nullptr, &view));
-    texel_view_ = Unique<VkBufferView>(allocator_->device(), view, vkDestroyBufferView);
+    VKM_CHECK(vkCreateBufferView(device_, &info, nullptr, &view));
+    texel_view_ = Unique<VkBufferView>(device_, view, vkDestroyBufferView);
   }
   return texel_view_.get();
 }

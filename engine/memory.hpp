@@ -41,7 +41,17 @@ class Buffer {
   Buffer& operator=(const Buffer&) = delete;
   ~Buffer();
 
+  // Bytes [offset, offset + bytes) of `parent`'s memory as a buffer of its own: its own VkBuffer
+  // bound to the same memory, owning none of it (the parent must outlive it). offset must be a
+  // multiple of Allocator::buffer_alignment(). The graph orders hazards on the parent: a use of
+  // any view conflicts with every use of the parent and of its other views (conservative, and
+  // what lets one kernel update many small tensors that live in one buffer).
+  static Buffer alias(const Buffer& parent, VkDeviceSize offset, VkDeviceSize bytes,
+                      std::string name);
+
   VkBuffer get() const { return buffer_.get(); }
+  // What the graph tracks hazards on: the parent's VkBuffer for a view, else this buffer's.
+  VkBuffer hazard_key() const { return parent_ != VK_NULL_HANDLE ? parent_ : buffer_.get(); }
   VkDeviceSize size() const { return size_; }
   const std::string& name() const { return name_; }
   MemoryKind kind() const { return kind_; }
@@ -54,13 +64,15 @@ class Buffer {
  private:
   void release();
 
-  Allocator* allocator_ = nullptr;
+  Allocator* allocator_ = nullptr;  // null for a view: it frees nothing
+  VkDevice device_ = VK_NULL_HANDLE;
   Unique<VkBuffer> buffer_;
   mutable Unique<VkBufferView> texel_view_;  // destroyed before buffer_
   Allocation allocation_;
   VkDeviceSize size_ = 0;
   MemoryKind kind_ = MemoryKind::kDevice;
   std::string name_;
+  VkBuffer parent_ = VK_NULL_HANDLE;  // set for a view (alias); its memory is the parent's
 };
 
 class Allocator {
@@ -73,6 +85,8 @@ class Allocator {
   Allocator& operator=(const Allocator&) = delete;
 
   VkDevice device() const { return device_; }
+  // The memory alignment a storage buffer needs (a view's offset must be a multiple of it).
+  VkDeviceSize buffer_alignment() const { return buffer_alignment_; }
   Allocation allocate(const VkMemoryRequirements& requirements, MemoryKind kind);
   void free(const Allocation& allocation);
 
@@ -95,6 +109,7 @@ class Allocator {
   uint32_t new_block(uint32_t type_index, MemoryKind kind, VkDeviceSize size);
 
   VkDevice device_;
+  VkDeviceSize buffer_alignment_ = 256;
   VkPhysicalDeviceMemoryProperties properties_{};
   std::vector<Block> blocks_;
 };

@@ -89,11 +89,35 @@ Model::Model(Device& device, KernelCache& kernels, const NetConfig& config, uint
   train_predictions_ = device.buffer(size_t{max_batch} * sizeof(uint32_t), "train predictions");
   loss_ = std::make_unique<LogSoftmaxNll>(kernels, max_batch, kClasses);
   sgd_ = std::make_unique<Sgd>(kernels, update.momentum, update.l2, update.l1);
-  for (Parameter* p : parameters())
-    velocity_.emplace_back(device, p->value.shape(), p->name + ".momentum");
+  gather_parameters();
 }
 
 Model::~Model() = default;
+
+void Model::gather_parameters() {
+  const VkDeviceSize align = device_.allocator().buffer_alignment();
+  std::vector<VkDeviceSize> offsets;
+  VkDeviceSize bytes = 0;
+  for (Parameter* p : parameters()) {
+    offsets.push_back(bytes);
+    bytes += (p->value.numel() * sizeof(float) + align - 1) / align * align;
+  }
+  values_ = device_.buffer(bytes, "parameters");
+  grads_ = device_.buffer(bytes, "gradients");
+  velocities_ = device_.buffer(bytes, "momentum");
+  for (const Buffer* b : {&values_, &grads_, &velocities_}) device_.fill(*b, 0);
+  parameter_floats_ = bytes / sizeof(float);
+  size_t i = 0;
+  for (Parameter* p : parameters()) {
+    const Shape shape = p->value.shape();
+    const VkDeviceSize size = shape.numel() * sizeof(float);
+    p->value = Tensor(device_, shape, Buffer::alias(values_, offsets[i], size, p->name));
+    p->grad = Tensor(device_, shape, Buffer::alias(grads_, offsets[i], size, p->name + ".grad"));
+    velocity_.emplace_back(device_, shape,
+                           Buffer::alias(velocities_, offsets[i], size, p->name + ".momentum"));
+    ++i;
+  }
+}
 
 std::vector<Parameter*> Model::parameters() {
   std::vector<Parameter*> out;
@@ -195,10 +219,8 @@ void Model::record_train_step(Graph& graph, const Buffer& clock, const Buffer& l
     b.conv.record_backward(graph, x, b.dz, dx, n);
   }
 
-  auto params = const_cast<Model*>(this)->parameters();
-  for (size_t i = 0; i < params.size(); ++i) {
-    sgd_->record_update(graph, *params[i], velocity_[i], lr_schedule, clock, step);
-  }
+  sgd_->record_update(graph, values_, grads_, velocities_, parameter_floats_, lr_schedule, clock,
+                      step, "sgd_update (every parameter)");
 }
 
 void Model::record_eval(Graph& graph, const Buffer& stats, uint32_t slot, const Buffer& predictions,

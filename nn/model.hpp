@@ -71,20 +71,28 @@ class Model {
                    uint32_t offset, uint32_t n) const;
 
  private:
-  void record_forward(Graph& graph, bool train, const Buffer* clock, uint32_t step, uint32_t n) const;
+  void record_forward(Graph& graph, bool train, const Buffer* clock, uint32_t step,
+                      uint32_t n) const;
+  // Moves every parameter (and makes every velocity) into values_ / grads_ / velocities_.
+  void gather_parameters();
 
   Device& device_;
   NetConfig config_;
   uint32_t max_batch_;
   std::unique_ptr<Tensor> input_;
   Buffer labels_;
+  // Every parameter's value, gradient and SGD velocity live in three buffers, each tensor a view
+  // at the same offset in each (aligned; the gaps stay zero, which SGD keeps zero): one dispatch
+  // updates them all. Declared before the layers, whose parameters are views into them.
+  Buffer values_, grads_, velocities_;
+  size_t parameter_floats_ = 0;  // the buffers' length in floats, gaps included
   std::vector<std::unique_ptr<Block>> blocks_;
   std::unique_ptr<Tensor> log_probs_;
   std::unique_ptr<Tensor> dlogits_;
   Buffer train_predictions_;  // scratch: training steps do not keep predictions
   std::unique_ptr<LogSoftmaxNll> loss_;
   std::unique_ptr<Sgd> sgd_;
-  std::vector<Tensor> velocity_;  // one per parameter, in parameters() order
+  std::vector<Tensor> velocity_;  // one per parameter, in parameters() order: views of velocities_
 };
 
 }  // namespace vkm::nn

@@ -9,10 +9,18 @@
 
 namespace vkm::nn {
 
+Tensor::Tensor(Device& device, Shape shape, Buffer buffer)
+    : device_(&device), shape_(shape), buffer_(std::move(buffer)) {
+  if (buffer_.size() < shape.numel() * sizeof(float)) {
+    throw Error(fmt::format("tensor '{}' {}: its buffer holds {} bytes", buffer_.name(),
+                            shape.str(), buffer_.size()));
+  }
+}
+
 void Tensor::upload(std::span<const float> values) const {
   if (values.size() != numel()) {
-    throw Error(fmt::format("upload of {} values into tensor '{}' of shape {}", values.size(), name(),
-                            shape_.str()));
+    throw Error(fmt::format("upload of {} values into tensor '{}' of shape {}", values.size(),
+                            name(), shape_.str()));
   }
   device_->upload(buffer_, std::as_bytes(values));
 }

@@ -14,7 +14,12 @@ namespace vkm::nn {
 class Tensor {
  public:
   Tensor(Device& device, Shape shape, std::string name)
-      : device_(&device), shape_(shape), buffer_(device.buffer(shape.numel() * sizeof(float), std::move(name))) {}
+      : device_(&device),
+        shape_(shape),
+        buffer_(device.buffer(shape.numel() * sizeof(float), std::move(name))) {}
+
+  // Over an existing buffer (e.g. a view into a larger one) of at least shape.numel() floats.
+  Tensor(Device& device, Shape shape, Buffer buffer);
 
   const Shape& shape() const { return shape_; }
   size_t numel() const { return shape_.numel(); }

@@ -142,39 +142,31 @@ std::vector<KernelRow> sgd_case(const BenchContext& ctx, const std::vector<nn::S
   const nn::reference::SgdHyper hyper{.lr = 0.01, .momentum = 0.9, .l2 = 1e-4, .l1 = 1e-5};
   nn::Sgd sgd(ctx.kernels, static_cast<float>(hyper.momentum), static_cast<float>(hyper.l2),
               static_cast<float>(hyper.l1));
-  std::vector<std::unique_ptr<nn::Parameter>> params;
-  std::vector<std::unique_ptr<nn::Tensor>> velocities;
-  std::vector<std::vector<float>> w, g, v;
+  // As nn::Model does: every parameter, gradient and velocity in one buffer each, one dispatch.
   size_t values = 0;
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    const auto stream = static_cast<uint32_t>(60 + 3 * i);
-    params.push_back(std::make_unique<nn::Parameter>(device, fmt::format("p{}", i), shapes[i]));
-    velocities.push_back(
-        std::make_unique<nn::Tensor>(device, shapes[i], fmt::format("p{}.velocity", i)));
-    w.push_back(random_floats(shapes[i].numel(), -1.0f, 1.0f, stream));
-    g.push_back(random_floats(shapes[i].numel(), -1.0f, 1.0f, stream + 1));
-    v.push_back(random_floats(shapes[i].numel(), -0.1f, 0.1f, stream + 2));
-    params[i]->value.upload(w[i]);
-    params[i]->grad.upload(g[i]);
-    velocities[i]->upload(v[i]);
-    values += shapes[i].numel();
-  }
+  for (const nn::Shape& s : shapes) values += s.numel();
+  const auto w = random_floats(values, -1.0f, 1.0f, 60);
+  const auto g = random_floats(values, -1.0f, 1.0f, 61);
+  const auto v = random_floats(values, -0.1f, 0.1f, 62);
+  const vkm::Buffer weights = upload_buffer(device, w, "parameters");
+  const vkm::Buffer grads = upload_buffer(device, g, "gradients");
+  const vkm::Buffer velocities = upload_buffer(device, v, "momentum");
   const vkm::Buffer lr =
       upload_buffer(device, std::vector<float>{static_cast<float>(hyper.lr)}, "lr");
   const vkm::Buffer clock = clock_buffer(device);
   vkm::Graph graph;
-  for (size_t i = 0; i < shapes.size(); ++i)
-    sgd.record_update(graph, *params[i], *velocities[i], lr, clock, 0);
+  sgd.record_update(graph, weights, grads, velocities, values, lr, clock, 0, "sgd_update");
   // Per value: g + l2 w + l1 sign(w) (4), v = m v + g (2), w -= lr v (2).
   RowSpec row{.kernel = "sgd_update", .flops = 8.0 * double(values)};
   for (size_t i = 0; i < graph.size(); ++i) row.nodes.push_back(i);
   auto check = [&](Checker& checker) {
-    for (size_t i = 0; i < shapes.size(); ++i) {
-      Vec w64 = widen(w[i]), v64 = widen(v[i]);
-      nn::reference::sgd_update<double>(hyper, w64, widen(g[i]), v64);
-      checker.compare(fmt::format("parameter {} value", i), params[i]->value.download(), w64);
-      checker.compare(fmt::format("parameter {} velocity", i), velocities[i]->download(), v64);
-    }
+    Vec w64 = widen(w), v64 = widen(v);
+    nn::reference::sgd_update<double>(hyper, w64, widen(g), v64);
+    std::vector<float> got_w(values), got_v(values);
+    device.download(weights, std::as_writable_bytes(std::span(got_w)));
+    device.download(velocities, std::as_writable_bytes(std::span(got_v)));
+    checker.compare("parameters", got_w, w64);
+    checker.compare("velocities", got_v, v64);
   };
   return run_case(
       ctx, {fmt::format("{} parameters", shapes.size()), "", fmt::format("{} values", values)},

@@ -40,6 +40,19 @@ void Sgd::record_update(Graph& graph, const Parameter& parameter, const Tensor& 
                             parameter.name, count, parameter.grad.numel(), velocity.name(),
                             velocity.numel()));
   }
+  record_update(graph, parameter.value.buffer(), parameter.grad.buffer(), velocity.buffer(), count,
+                lr_schedule, clock, step, "sgd_update " + parameter.name);
+}
+
+void Sgd::record_update(Graph& graph, const Buffer& values, const Buffer& grads,
+                        const Buffer& velocities, size_t count, const Buffer& lr_schedule,
+                        const Buffer& clock, uint32_t step, const std::string& label) const {
+  for (const Buffer* b : {&values, &grads, &velocities}) {
+    if (count == 0 || b->size() < count * sizeof(float)) {
+      throw Error(
+          fmt::format("sgd_update of {} values: '{}' holds {} bytes", count, b->name(), b->size()));
+    }
+  }
   if (lr_schedule.size() < sizeof(float)) {
     throw Error(
         fmt::format("sgd_update: learning-rate schedule '{}' is empty", lr_schedule.name()));
@@ -57,9 +70,9 @@ void Sgd::record_update(Graph& graph, const Parameter& parameter, const Tensor& 
   const size_t invocations = std::min<size_t>((count + kPerInvocation - 1) / kPerInvocation,
                                               size_t{kMaxGroups} * kWorkgroup);
   graph.dispatch(*kernel_,
-                 {reads_writes(parameter.value.buffer()), reads(parameter.grad.buffer()),
-                  reads_writes(velocity.buffer()), reads(lr_schedule), reads(clock)},
-                 p, {static_cast<uint32_t>(invocations), 1, 1}, "sgd_update " + parameter.name);
+                 {reads_writes(values), reads(grads), reads_writes(velocities), reads(lr_schedule),
+                  reads(clock)},
+                 p, {static_cast<uint32_t>(invocations), 1, 1}, label);
 }
 
 }  // namespace vkm::nn

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "engine/graph.hpp"
 #include "engine/kernel.hpp"
@@ -37,6 +38,11 @@ class Sgd {
   // entry); clock: nn::ClockState; step: the step within the epoch.
   void record_update(Graph& graph, const Parameter& parameter, const Tensor& velocity,
                      const Buffer& lr_schedule, const Buffer& clock, uint32_t step) const;
+  // The same over `count` floats of flat buffers: every parameter of a model at once when its
+  // values, gradients and velocities each live in one buffer (nn::Model's parameter blocks).
+  void record_update(Graph& graph, const Buffer& values, const Buffer& grads,
+                     const Buffer& velocities, size_t count, const Buffer& lr_schedule,
+                     const Buffer& clock, uint32_t step, const std::string& label) const;
 
  private:
   float momentum_;
