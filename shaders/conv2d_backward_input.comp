@@ -65,17 +65,25 @@ void convolve(uint dy_base, uint dx_base, bool live, uint ho, uint wo) {
     [[dont_unroll]] for (uint b = 0; b + 1 < K; ++b) advance(dy_base, top, int(b) - s, ho, wo);
     [[dont_unroll]] for (uint j = 0; j < p.w; ++j) {
       advance(dy_base, top, int(j + K - 1) - s, ho, wo);
-      [[unroll]] for (uint r = 0; r < ROWS; ++r) {
-        [[unroll]] for (uint c = 0; c < CI_TILE; ++c) {
-          float acc = 0.0;
-          [[unroll]] for (uint o = 0; o < C_OUT; ++o) {
-            [[unroll]] for (uint a = 0; a < K; ++a) {
-              [[unroll]] for (uint b = 0; b < K; ++b) {
-                acc = fma(win[(o * WIN + r + a) * K + b], wt[((c * C_OUT + o) * K + a) * K + b], acc);
+      // The window value outermost and the tile's outputs innermost: independent FMA chains
+      // interleave, as in conv2d_forward.comp; each output still sums over (o, a, b) in order.
+      float acc[ROWS * CI_TILE];
+      [[unroll]] for (uint t = 0; t < ROWS * CI_TILE; ++t) acc[t] = 0.0;
+      [[unroll]] for (uint o = 0; o < C_OUT; ++o) {
+        [[unroll]] for (uint a = 0; a < K; ++a) {
+          [[unroll]] for (uint b = 0; b < K; ++b) {
+            [[unroll]] for (uint r = 0; r < ROWS; ++r) {
+              const float v = win[(o * WIN + r + a) * K + b];
+              [[unroll]] for (uint c = 0; c < CI_TILE; ++c) {
+                acc[r * CI_TILE + c] = fma(v, wt[((c * C_OUT + o) * K + a) * K + b], acc[r * CI_TILE + c]);
               }
             }
           }
-          if (live && i0 + r < p.h) dx[dx_base + (c * p.h + i0 + r) * p.w + j] = acc;
+        }
+      }
+      [[unroll]] for (uint r = 0; r < ROWS; ++r) {
+        [[unroll]] for (uint c = 0; c < CI_TILE; ++c) {
+          if (live && i0 + r < p.h) dx[dx_base + (c * p.h + i0 + r) * p.w + j] = acc[r * CI_TILE + c];
         }
       }
     }

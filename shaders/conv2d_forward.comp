@@ -68,17 +68,26 @@ void convolve(uint x_base, uint y_base, bool live, uint ho, uint wo) {
     [[dont_unroll]] for (uint b = 0; b + 1 < K; ++b) advance(x_base, top, int(b) - int(p.pad));
     [[dont_unroll]] for (uint j = 0; j < wo; ++j) {
       advance(x_base, top, int(j + K - 1) - int(p.pad));
-      [[unroll]] for (uint r = 0; r < ROWS; ++r) {
-        [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
-          float acc = 0.0;
-          [[unroll]] for (uint c = 0; c < C_IN; ++c) {
-            [[unroll]] for (uint a = 0; a < K; ++a) {
-              [[unroll]] for (uint b = 0; b < K; ++b) {
-                acc = fma(win[(c * WIN + r + a) * K + b], wt[((o * C_IN + c) * K + a) * K + b], acc);
+      // The window value outermost and the tile's outputs innermost: ROWS x CO_TILE independent
+      // FMA chains interleave (one chain per output would wait on each FMA's latency). Each
+      // output still sums over (c, a, b) in that order.
+      float acc[ROWS * CO_TILE];
+      [[unroll]] for (uint t = 0; t < ROWS * CO_TILE; ++t) acc[t] = 0.0;
+      [[unroll]] for (uint c = 0; c < C_IN; ++c) {
+        [[unroll]] for (uint a = 0; a < K; ++a) {
+          [[unroll]] for (uint b = 0; b < K; ++b) {
+            [[unroll]] for (uint r = 0; r < ROWS; ++r) {
+              const float v = win[(c * WIN + r + a) * K + b];
+              [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
+                acc[r * CO_TILE + o] = fma(v, wt[((o * C_IN + c) * K + a) * K + b], acc[r * CO_TILE + o]);
               }
             }
           }
-          if (live && i0 + r < ho) y[y_base + (o * ho + i0 + r) * wo + j] = acc;
+        }
+      }
+      [[unroll]] for (uint r = 0; r < ROWS; ++r) {
+        [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
+          if (live && i0 + r < ho) y[y_base + (o * ho + i0 + r) * wo + j] = acc[r * CO_TILE + o];
         }
       }
     }
