@@ -3,8 +3,8 @@
 // SGD with momentum, L2 weight decay and L1 in one update, by PyTorch's rule
 // (nn/reference/sgd.hpp):  g = grad + l2 * w + l1 * sign(w);  v = momentum * v + g;  w -= lr * v.
 // The learning rate is read per step from the schedule: lr_schedule[global step], the index
-// clamped to the schedule's end. Grid-stride loop over vec4s with a scalar tail, as
-// relu_forward.comp.
+// clamped to the schedule's end. Grid-stride loop over vec4s with a scalar tail. nn::Model runs it
+// once per step over every parameter at once (they live in one buffer).
 #include "base.glsl"
 #include "clock.glsl"
 

@@ -9,7 +9,6 @@
 #include "apps/vkbench/kernel_case.hpp"
 #include "apps/vkbench/kernel_cases.hpp"
 #include "nn/clock.hpp"
-#include "nn/layers/activation.hpp"
 #include "nn/layers/loss.hpp"
 #include "nn/layers/pool.hpp"
 #include "nn/layers/sgd.hpp"

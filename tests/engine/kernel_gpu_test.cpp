@@ -2,7 +2,6 @@
 // kernels really run with.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <vector>
@@ -100,35 +99,44 @@ TEST_F(KernelTest, ReadPathIsTheConfiguredOne) {
   EXPECT_EQ(device().texel_reads_for(0b1, too_big), 0u);
 }
 
-// Both variants of a shader that reads through reads.glsl give the same result, and a texel-read
-// binding that the dispatch would write is refused.
+// Both variants of a shader that reads through reads.glsl (the global average pool: planes of 7)
+// give the same result, and a texel-read binding that the dispatch would write is refused.
 TEST_F(KernelTest, TexelAndStorageVariantsAgree) {
-  // Built explicitly: this holds whether or not VKMNIST_NO_TEXEL_BUFFERS turned the layers' use
-  // off.
+  // Built explicitly: this holds whether or not VKMNIST_NO_TEXEL_BUFFERS turned the layers' use off.
   ASSERT_TRUE(device().info().r32f_storage_texel_buffers);
-  const uint32_t count = 1000;
+  const uint32_t planes = 150, plane = 7, count = planes * plane;
   std::vector<float> x(count);
-  for (uint32_t i = 0; i < count; ++i) x[i] = static_cast<float>(i % 7) - 3.0f;
+  for (uint32_t i = 0; i < count; ++i) x[i] = static_cast<float>(i % 11) - 5.0f;
   Buffer in = device().buffer(count * sizeof(float), "x");
   device().upload(in, std::as_bytes(std::span(x)));
+  struct Push {
+    uint32_t planes, plane;
+    float inv_plane;
+    uint32_t pad;
+  };
+  const Push push{planes, plane, 1.0f / plane, 0};
   std::vector<std::vector<float>> results;
   for (uint32_t texel : {0u, 1u}) {
-    const Kernel& relu = kernels().get({.shader = "relu_forward",
+    const Kernel& pool = kernels().get({.shader = "avgpool_global_forward",
                                         .local_size = {64, 1, 1},
-                                        .push_constant_bytes = 4,
+                                        .push_constant_bytes = sizeof(Push),
                                         .bindings = 2,
                                         .texel_reads = texel});
-    Buffer out = device().buffer(count * sizeof(float), "y");
+    Buffer out = device().buffer(planes * sizeof(float), "y");
     device().fill(out, 0x7FC00000u);
     Graph g;
-    g.dispatch(relu, {reads(in), writes(out)}, count, {count, 1, 1});
+    g.dispatch(pool, {reads(in), writes(out)}, push, {planes, 1, 1});
     Program(device(), g).run();
-    results.emplace_back(count);
+    results.emplace_back(planes);
     device().download(out, std::as_writable_bytes(std::span(results.back())));
-    for (uint32_t i = 0; i < count; ++i) ASSERT_EQ(results.back()[i], std::max(x[i], 0.0f)) << i;
+    for (uint32_t q = 0; q < planes; ++q) {
+      double sum = 0.0;
+      for (uint32_t i = 0; i < plane; ++i) sum += x[q * plane + i];
+      ASSERT_NEAR(results.back()[q], sum / plane, 1e-6) << "plane " << q << ", texel " << texel;
+    }
     if (texel != 0) {
       Graph bad;
-      EXPECT_THROW(bad.dispatch(relu, {writes(in), writes(out)}, count, {count, 1, 1}), Error);
+      EXPECT_THROW(bad.dispatch(pool, {writes(in), writes(out)}, push, {planes, 1, 1}), Error);
     }
   }
   EXPECT_EQ(results[0], results[1]);
