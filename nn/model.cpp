@@ -183,15 +183,23 @@ void Model::record_forward(Graph& graph, bool train, const Buffer* clock, uint32
                            uint32_t n) const {
   const Tensor* x = input_.get();
   for (const auto& b : blocks_) {
-    b->conv.record_forward(graph, *x, b->z, n);
+    // The conv writes the norm's plane statistics as it writes z (BatchNorm needs them only in
+    // training; GroupNorm always).
+    const Buffer* stats = b->gn            ? &b->gn->statistics()
+                          : b->bn && train ? &b->bn->statistics()
+                                           : nullptr;
+    b->conv.record_forward(graph, *x, b->z, n, stats);
     if (b->bn) {
       if (train) {
-        b->bn->record_forward_train(graph, b->z, *b->a, n, clock, step);
+        b->bn->record_forward_train(graph, b->z, *b->a, n, clock, step, Statistics::kGiven);
       } else {
         b->bn->record_forward_eval(graph, b->z, *b->a, n);
       }
     }
-    if (b->gn) b->gn->record_forward(graph, b->z, *b->a, n, train ? clock : nullptr, step);
+    if (b->gn) {
+      b->gn->record_forward(graph, b->z, *b->a, n, train ? clock : nullptr, step,
+                            Statistics::kGiven);
+    }
     if (b->maxpool) b->maxpool->record_forward(graph, b->before_pool(), *b->p, n);
     if (b->avgpool) b->avgpool->record_forward(graph, b->before_pool(), *b->p, n);
     x = &b->output();

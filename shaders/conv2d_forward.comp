@@ -22,6 +22,10 @@ layout(constant_id = 11) const uint C_OUT = 1;
 layout(constant_id = 12) const uint K = 1;
 layout(constant_id = 13) const uint CO_TILE = 1;  // output channels per dispatch, divides C_OUT
 layout(constant_id = 14) const uint ROWS = 1;     // output rows per step of the window
+// Also write each output plane's statistics for the norm that follows (its forward_stats pass,
+// fused here): the plane's mean and M2 = sum (y - mean)^2, from sums shifted by the plane's first
+// output, by the formula of batchnorm/groupnorm_forward_stats.comp.
+layout(constant_id = 15) const bool STATS = false;
 
 const uint WIN = ROWS + K - 1;  // input rows in the window
 
@@ -37,6 +41,7 @@ layout(push_constant) uniform Push {
 READONLY_FLOATS(0, x);
 layout(set = 0, binding = 1) readonly buffer Weight { float weight[]; };
 layout(set = 0, binding = 2) writeonly buffer Y { float y[]; };
+layout(set = 0, binding = 3) writeonly buffer Stats { vec2 stats[]; };  // [N, C_OUT] (STATS only)
 
 float wt[CO_TILE * C_IN * K * K];  // the tile's weights [CO_TILE, C_IN, K, K]
 float win[C_IN * WIN * K];         // the window [C_IN, WIN, K]
@@ -61,9 +66,23 @@ void advance(uint x_base, int top, int col) {
   }
 }
 
-// One sample: x at x_base, y (first channel of the tile) at y_base.
-void convolve(uint x_base, uint y_base, bool live, uint ho, uint wo) {
+// One sample: x at x_base, y (first channel of the tile) at y_base; STATS: the tile's plane
+// statistics at stats_base.
+void convolve(uint x_base, uint y_base, uint stats_base, bool live, uint ho, uint wo) {
+  float shift[CO_TILE], s1[CO_TILE], s2[CO_TILE];
+  [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
+    shift[o] = 0.0;
+    s1[o] = 0.0;
+    s2[o] = 0.0;
+  }
   [[dont_unroll]] for (uint i0 = 0; i0 < ho; i0 += ROWS) {
+    // This step's rows summed apart, then added to the plane's sums: float error grows with
+    // rows + columns, not with their product.
+    float row1[CO_TILE], row2[CO_TILE];
+    [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
+      row1[o] = 0.0;
+      row2[o] = 0.0;
+    }
     const int top = int(i0) - int(p.pad);
     [[dont_unroll]] for (uint b = 0; b + 1 < K; ++b) advance(x_base, top, int(b) - int(p.pad));
     [[dont_unroll]] for (uint j = 0; j < wo; ++j) {
@@ -90,6 +109,31 @@ void convolve(uint x_base, uint y_base, bool live, uint ho, uint wo) {
           if (live && i0 + r < ho) y[y_base + (o * ho + i0 + r) * wo + j] = acc[r * CO_TILE + o];
         }
       }
+      if (STATS) {
+        if (i0 == 0 && j == 0) {
+          [[unroll]] for (uint o = 0; o < CO_TILE; ++o) shift[o] = acc[o];
+        }
+        [[unroll]] for (uint r = 0; r < ROWS; ++r) {
+          const bool row_live = i0 + r < ho;
+          [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
+            const float d = row_live ? acc[r * CO_TILE + o] - shift[o] : 0.0;
+            row1[o] += d;
+            row2[o] = fma(d, d, row2[o]);
+          }
+        }
+      }
+    }
+    if (STATS) {
+      [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
+        s1[o] += row1[o];
+        s2[o] += row2[o];
+      }
+    }
+  }
+  if (STATS && live) {
+    const float count = float(ho * wo);
+    [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
+      stats[stats_base + o] = vec2(shift[o] + s1[o] / count, max(s2[o] - s1[o] * s1[o] / count, 0.0));
     }
   }
 }
@@ -103,6 +147,7 @@ void main() {
   [[dont_unroll]] for (uint s = 0; s < p.samples_per_lane; ++s) {
     const uint sample_index = gl_GlobalInvocationID.x + s * p.lanes;
     const uint safe = min(sample_index, p.n - 1);
-    convolve(safe * C_IN * p.h * p.w, (safe * C_OUT + first_channel) * ho * wo, sample_index < p.n, ho, wo);
+    convolve(safe * C_IN * p.h * p.w, (safe * C_OUT + first_channel) * ho * wo,
+             safe * C_OUT + first_channel, sample_index < p.n, ho, wo);
   }
 }

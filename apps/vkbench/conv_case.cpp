@@ -1,6 +1,7 @@
 // The kernel-table case of a convolution: forward, backward to the input and to the weight
 // (two kernels: per-lane partial sums, then their reduction), checked against
-// nn/reference/conv2d in double.
+// nn/reference/conv2d in double. Where a norm follows, the forward also writes its plane
+// statistics, as in the training step (checked: the means and M2 of the reference output).
 #include <fmt/format.h>
 
 #include <cmath>
@@ -28,8 +29,10 @@ std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& s
   conv.weight().value.upload(wv);
   for (const nn::Tensor* t : {&y, &dx, &conv.weight().grad}) t->fill(NAN);  // unwritten fails
 
+  const size_t planes = size_t{out.n} * out.c;
+  const vkm::Buffer stats = device.buffer(planes * 2 * sizeof(float), "statistics");
   vkm::Graph graph;
-  conv.record_forward(graph, x, y, in.n);
+  conv.record_forward(graph, x, y, in.n, spec.norm ? &stats : nullptr);
   conv.record_backward(graph, x, dy, first ? nullptr : &dx, in.n);
 
   const nn::reference::Conv2dGeometry g{in.n, in.c, in.h, in.w, spec.c_out, spec.k, 0};
@@ -50,6 +53,22 @@ std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& s
     std::vector<double> want(out.numel());
     nn::reference::conv2d_forward<double>(g, x64, w64, want);
     checker.compare("y", y.download(), want);
+    if (spec.norm) {
+      const size_t plane = size_t{out.h} * out.w;
+      std::vector<double> want_stats(planes * 2);
+      for (size_t q = 0; q < planes; ++q) {
+        double mean = 0.0, m2 = 0.0;
+        for (size_t i = 0; i < plane; ++i) mean += want[q * plane + i];
+        mean /= static_cast<double>(plane);
+        for (size_t i = 0; i < plane; ++i)
+          m2 += (want[q * plane + i] - mean) * (want[q * plane + i] - mean);
+        want_stats[2 * q] = mean;
+        want_stats[2 * q + 1] = m2;
+      }
+      std::vector<float> got_stats(planes * 2);
+      device.download(stats, std::as_writable_bytes(std::span(got_stats)));
+      checker.compare("plane statistics", got_stats, want_stats);
+    }
     if (!first) {
       want.assign(in.numel(), 0.0);
       nn::reference::conv2d_backward_input<double>(g, dy64, w64, want);

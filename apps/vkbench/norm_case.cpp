@@ -23,9 +23,9 @@ namespace {
 
 using Vec = std::vector<double>;
 
-// FLOPs per element: statistics (add, multiply-add), normalize (subtract, multiply, multiply-add,
-// ReLU), gradient sums (ReLU mask, xhat, two adds, a multiply), dx (xhat, three multiply-adds).
-constexpr double kStats = 3, kNormalize = 4, kGradSums = 5, kGradInput = 6;
+// FLOPs per element: normalize (subtract, multiply, multiply-add, ReLU), gradient sums (ReLU mask,
+// xhat, two adds, a multiply), dx (xhat, three multiply-adds).
+constexpr double kNormalize = 4, kGradSums = 5, kGradInput = 6;
 
 }  // namespace
 
@@ -56,22 +56,35 @@ std::vector<KernelRow> norm_case(const BenchContext& ctx, const std::string& lay
   params[0]->value.upload(gamma);
   params[1]->value.upload(beta);
   for (const nn::Tensor* t : {&y, &dx, &params[0]->grad, &params[1]->grad}) t->fill(NAN);
+  // As in the training step, the conv before the norm wrote each plane's (mean, M2): here they
+  // come from the host, so the norm's own statistics pass is not part of the case.
+  const size_t plane = size_t{s.h} * s.w, planes = size_t{s.n} * s.c;
+  std::vector<float> stats(2 * planes);
+  for (size_t q = 0; q < planes; ++q) {
+    double mean = 0.0, m2 = 0.0;
+    for (size_t i = 0; i < plane; ++i) mean += xv[q * plane + i];
+    mean /= static_cast<double>(plane);
+    for (size_t i = 0; i < plane; ++i)
+      m2 += (xv[q * plane + i] - mean) * (xv[q * plane + i] - mean);
+    stats[2 * q] = static_cast<float>(mean);
+    stats[2 * q + 1] = static_cast<float>(m2);
+  }
+  device.upload(batch_norm ? bn->statistics() : gn->statistics(), std::as_bytes(std::span(stats)));
 
   vkm::Graph graph;
   if (batch_norm) {
-    bn->record_forward_train(graph, x, y, s.n, &clock, 0);
+    bn->record_forward_train(graph, x, y, s.n, &clock, 0, nn::Statistics::kGiven);
     bn->record_backward(graph, x, y, dy, dx, s.n);
   } else {
-    gn->record_forward(graph, x, y, s.n, &clock, 0);
+    gn->record_forward(graph, x, y, s.n, &clock, 0, nn::Statistics::kGiven);
     gn->record_backward(graph, x, y, dy, dx, s.n);
   }
-  const double e = double(s.numel()), planes = double(s.n) * s.c;
+  const double e = double(s.numel());
   const std::string prefix = batch_norm ? "batchnorm" : "groupnorm";
-  const auto rows = rows_per_node(graph, {{prefix + "_forward_stats", kStats * e},
-                                          {prefix + "_forward_finalize", 4 * planes},
+  const auto rows = rows_per_node(graph, {{prefix + "_forward_finalize", 4 * double(planes)},
                                           {prefix + "_forward", kNormalize * e},
                                           {prefix + "_backward_sums", kGradSums * e},
-                                          {prefix + "_backward_finalize", 4 * planes},
+                                          {prefix + "_backward_finalize", 4 * double(planes)},
                                           {prefix + "_backward", kGradInput * e}});
 
   auto check = [&](Checker& checker) {

@@ -92,7 +92,7 @@ BatchNormPush BatchNorm2d::push(uint32_t n) const {
 }
 
 void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
-                                       const Buffer* clock, uint32_t step) const {
+                                       const Buffer* clock, uint32_t step, Statistics stats) const {
   BatchNormPush p = push(n);
   p.step = step;
   if (dropout_.on() && (clock == nullptr || clock->size() < sizeof(ClockState))) {
@@ -100,8 +100,10 @@ void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tens
   }
   check("forward", x, "input", n);
   check("forward", y, "output", n);
-  graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p, {p.planes, 1, 1},
-                 "batchnorm_forward_stats");
+  if (stats == Statistics::kCompute) {
+    graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p, {p.planes, 1, 1},
+                   "batchnorm_forward_stats");
+  }
   graph.dispatch(*forward_finalize_,
                  {reads(partials_), writes(save_mean_), writes(save_invstd_),
                   reads_writes(running_mean_.buffer()), reads_writes(running_var_.buffer())},

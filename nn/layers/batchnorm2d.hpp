@@ -51,12 +51,16 @@ class BatchNorm2d {
   size_t parameter_count() const { return affine_.parameter_count(); }
   const Tensor& running_mean() const { return running_mean_; }
   const Tensor& running_var() const { return running_var_; }
+  // vec2 [N, C]: each plane's (mean, M2), for a producer that computes them (Statistics::kGiven).
+  const Buffer& statistics() const { return partials_; }
 
   // x, y: [N, C, H, W], first n samples. Also updates the running statistics and saves the
   // batch's mean and invstd for record_backward. With dropout, y is the dropped activation and
   // clock (nn::ClockState) + step choose the mask.
+  // stats: kGiven when statistics() already holds the batch's per-plane (mean, M2).
   void record_forward_train(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
-                            const Buffer* clock = nullptr, uint32_t step = 0) const;
+                            const Buffer* clock = nullptr, uint32_t step = 0,
+                            Statistics stats = Statistics::kCompute) const;
   void record_forward_eval(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const;
   // Uses the statistics saved by the record_forward_train of the same step. y: this layer's
   // training output (for the fused ReLU and dropout mask), dy its gradient. Writes (overwrites)

@@ -91,11 +91,11 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
   const bool texel = device.texel_readable(input.numel() * sizeof(float)) &&
                      device.texel_readable(out.numel() * sizeof(float));
   const auto desc = [&](const char* shader, const char* tile_name, const Plan& p,
-                        uint32_t texel_reads) {
+                        uint32_t texel_reads, uint32_t bindings = 3) {
     KernelDesc d{.shader = shader,
                  .local_size = {kLanes, 1, 1},
                  .push_constant_bytes = sizeof(Conv2dPush),
-                 .bindings = 3,
+                 .bindings = bindings,
                  .texel_reads = texel ? texel_reads : 0u};
     d.constant(10, "C_IN", input.c)
         .constant(11, "C_OUT", c_out)
@@ -104,7 +104,9 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
         .constant(14, "ROWS", p.rows);
     return d;
   };
-  forward_ = &kernels.get(desc("conv2d_forward", "CO_TILE", forward_plan_, 0b001));
+  forward_ = &kernels.get(desc("conv2d_forward", "CO_TILE", forward_plan_, 0b001, 4));
+  forward_stats_ = &kernels.get(
+      desc("conv2d_forward", "CO_TILE", forward_plan_, 0b001, 4).constant(15, "STATS", true));
   backward_input_ = &kernels.get(desc("conv2d_backward_input", "CI_TILE", input_plan_, 0b001));
   backward_weight_ = &kernels.get(desc("conv2d_backward_weight", "CO_TILE", weight_plan_, 0b011));
   backward_weight_reduce_ =
@@ -118,6 +120,7 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
   partials_ = device.buffer(size_t{weight_plan_.tiles} * max_lanes * padded_tile * sizeof(float),
                             name_ + ".weight partials");
   device.fill(weight_.value.buffer(), 0);
+  unused_ = device.buffer(16, name_ + " unused");
 }
 
 Shape Conv2d::output_shape() const {
@@ -151,12 +154,21 @@ void Conv2d::check(const char* op, const char* role, const Tensor& t, const Shap
   }
 }
 
-void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const {
+void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
+                            const Buffer* stats) const {
   check("conv2d_forward", "input", x, input_, n);
   check("conv2d_forward", "output", y, output_shape(), n);
+  if (stats != nullptr && stats->size() < size_t{n} * c_out_ * 2 * sizeof(float)) {
+    throw Error(fmt::format(
+        "conv2d_forward '{}': statistics buffer '{}' holds {} bytes, {} samples "
+        "of {} channels need {}",
+        name_, stats->name(), stats->size(), n, c_out_, size_t{n} * c_out_ * 2 * sizeof(float)));
+  }
   const Plan& p = forward_plan_;
   const Conv2dPush push_constants = push(p, n);
-  graph.dispatch(*forward_, {reads(x.buffer()), reads(weight_.value.buffer()), writes(y.buffer())},
+  graph.dispatch(stats != nullptr ? *forward_stats_ : *forward_,
+                 {reads(x.buffer()), reads(weight_.value.buffer()), writes(y.buffer()),
+                  stats != nullptr ? writes(*stats) : reads(unused_)},
                  push_constants, {push_constants.lanes, p.tiles, 1}, "conv2d_forward " + name_);
 }
 

@@ -54,8 +54,11 @@ class Conv2d {
   std::vector<Parameter*> parameters() { return {&weight_}; }
   size_t parameter_count() const { return weight_.value.numel(); }
 
-  // x: [N, c_in, H, W] -> y: [N, c_out, H_out, W_out], first n samples.
-  void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const;
+  // x: [N, c_in, H, W] -> y: [N, c_out, H_out, W_out], first n samples. With `stats`, also each
+  // output plane's (mean, M2) as vec2 [n, c_out]: the forward statistics of the norm that
+  // follows (BatchNorm2d / GroupNorm::statistics()), so it need not read y for them.
+  void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
+                      const Buffer* stats = nullptr) const;
   // dy: [N, c_out, H_out, W_out]. Writes weight().grad (overwrites, not accumulates) and, when dx
   // is not null, dx: [N, c_in, H, W].
   void record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor* dx,
@@ -80,10 +83,12 @@ class Conv2d {
   Parameter weight_;
   Plan forward_plan_, input_plan_, weight_plan_;
   const Kernel* forward_;
+  const Kernel* forward_stats_;  // forward that also writes the plane statistics
   const Kernel* backward_input_;
   const Kernel* backward_weight_;
   const Kernel* backward_weight_reduce_;
   Buffer partials_;  // the backward weight's per-lane sums: [tiles, lanes, tile padded to 4]
+  Buffer unused_;    // bound as the statistics of a forward without them
 };
 
 }  // namespace vkm::nn

@@ -97,7 +97,7 @@ GroupNormPush GroupNorm::push(uint32_t n) const {
 }
 
 void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
-                               const Buffer* clock, uint32_t step) const {
+                               const Buffer* clock, uint32_t step, Statistics stats) const {
   GroupNormPush p = push(n);
   p.step = step;
   const bool drop = dropout_.on() && clock != nullptr;
@@ -106,8 +106,10 @@ void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, u
   }
   check("forward", x, "input", n);
   check("forward", y, "output", n);
-  graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p, {p.planes, 1, 1},
-                 "groupnorm_forward_stats");
+  if (stats == Statistics::kCompute) {
+    graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p, {p.planes, 1, 1},
+                   "groupnorm_forward_stats");
+  }
   graph.dispatch(*forward_finalize_, {reads(partials_), writes(save_mean_), writes(save_invstd_)},
                  p, {n * groups_, 1, 1}, "groupnorm_forward_finalize");
   graph.dispatch(

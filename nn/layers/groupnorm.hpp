@@ -52,8 +52,12 @@ class GroupNorm {
   // x, y: [N, C, H, W], first n samples. Saves each group's mean and invstd for record_backward.
   // Training with dropout: clock (nn::ClockState) + step choose the mask; without a clock (eval)
   // nothing is dropped.
+  // stats: kGiven when statistics() already holds the batch's per-plane (mean, M2).
   void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
-                      const Buffer* clock = nullptr, uint32_t step = 0) const;
+                      const Buffer* clock = nullptr, uint32_t step = 0,
+                      Statistics stats = Statistics::kCompute) const;
+  // vec2 [N, C]: each plane's (mean, M2), for a producer that computes them (Statistics::kGiven).
+  const Buffer& statistics() const { return partials_; }
   // Uses the statistics saved by the record_forward of the same step. y: this layer's training
   // output (for the fused ReLU and dropout mask), dy its gradient. Writes (overwrites) weight/bias
   // grads when affine.

@@ -17,6 +17,11 @@
 
 namespace vkm::nn {
 
+// Where a norm's forward statistics come from: its own pass over the input (kCompute), or the
+// producer of the input wrote them into the norm's statistics() buffer (kGiven: Conv2d's forward
+// does, as it writes each plane).
+enum class Statistics { kCompute, kGiven };
+
 // Dropout fused after the norm's ReLU (shaders/common/norm_dropout.glsl): drop probability p
 // (0: none) and the layer's salt for the mask, as nn/reference's dropout. Training forward only;
 // eval never drops.

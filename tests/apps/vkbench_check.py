@@ -17,8 +17,8 @@ import tempfile
 
 SHADERS = {
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_backward_weight_reduce",
-    "batchnorm_forward_stats", "batchnorm_forward_finalize", "batchnorm_forward", "batchnorm_backward_sums",
-    "batchnorm_backward_finalize", "batchnorm_backward", "groupnorm_forward_stats", "groupnorm_forward_finalize",
+    "batchnorm_forward_finalize", "batchnorm_forward", "batchnorm_backward_sums",
+    "batchnorm_backward_finalize", "batchnorm_backward", "groupnorm_forward_finalize",
     "groupnorm_forward", "groupnorm_backward_sums", "groupnorm_backward_finalize", "groupnorm_backward",
     "maxpool2d_forward", "maxpool2d_backward", "avgpool_global_forward",
     "avgpool_global_backward", "log_softmax_nll_forward", "log_softmax_nll_backward", "sgd_update",

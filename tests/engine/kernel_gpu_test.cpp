@@ -102,7 +102,8 @@ TEST_F(KernelTest, ReadPathIsTheConfiguredOne) {
 // Both variants of a shader that reads through reads.glsl (the global average pool: planes of 7)
 // give the same result, and a texel-read binding that the dispatch would write is refused.
 TEST_F(KernelTest, TexelAndStorageVariantsAgree) {
-  // Built explicitly: this holds whether or not VKMNIST_NO_TEXEL_BUFFERS turned the layers' use off.
+  // Built explicitly: this holds whether or not VKMNIST_NO_TEXEL_BUFFERS turned the layers' use
+  // off.
   ASSERT_TRUE(device().info().r32f_storage_texel_buffers);
   const uint32_t planes = 150, plane = 7, count = planes * plane;
   std::vector<float> x(count);

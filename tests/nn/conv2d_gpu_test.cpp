@@ -96,6 +96,39 @@ TEST_P(Conv2dGpuTest, MatchesReferenceAndIsBitwiseDeterministic) {
   for (size_t i = 0; i < got.size(); ++i) {
     EXPECT_TRUE(bitwise_equal(fmt::format("rerun output {} {}", i, what), got[i], again[i]));
   }
+
+  // The forward that also writes each plane's (mean, M2) for the norm that follows: the same y
+  // bit for bit, and statistics that are y's own (computed here in double), none past n.
+  const size_t planes = size_t{c.input.n} * c.c_out;
+  Buffer stats = device().buffer(planes * 2 * sizeof(float), "stats");
+  device().fill(stats, 0x7FC00000u);
+  y.fill(NAN);
+  Graph with_stats;
+  conv.record_forward(with_stats, x, y, c.n, &stats);
+  Program(device(), with_stats).run();
+  EXPECT_TRUE(bitwise_equal("forward with statistics " + what, y.download(), got[0]));
+  std::vector<float> got_stats(planes * 2);
+  device().download(stats, std::as_writable_bytes(std::span(got_stats)));
+  // Errors measured against the plane's scale sqrt(M2 / count + mean^2): a mean near zero is as
+  // precise as its plane's values allow, not relative to itself.
+  const size_t plane = size_t{out.h} * out.w;
+  double worst_mean = 0.0, worst_m2 = 0.0;
+  for (size_t q = 0; q < size_t{c.n} * c.c_out; ++q) {
+    double mean = 0.0, m2 = 0.0;
+    for (size_t i = 0; i < plane; ++i) mean += got[0][q * plane + i];
+    mean /= static_cast<double>(plane);
+    for (size_t i = 0; i < plane; ++i) {
+      m2 += (got[0][q * plane + i] - mean) * (got[0][q * plane + i] - mean);
+    }
+    const double scale = std::sqrt(m2 / static_cast<double>(plane) + mean * mean) + 1e-30;
+    worst_mean = std::max(worst_mean, std::abs(got_stats[2 * q] - mean) / scale);
+    worst_m2 = std::max(worst_m2, std::abs(got_stats[2 * q + 1] - m2) /
+                                      (m2 + static_cast<double>(plane) * scale * scale * 1e-7));
+  }
+  EXPECT_LE(worst_mean, 1e-5) << what << ": plane mean error relative to the plane's scale";
+  EXPECT_LE(worst_m2, 1e-5) << what << ": plane M2 relative error " << worst_m2 << ", mean "
+                            << worst_mean;
+  EXPECT_TRUE(tail_untouched(got_stats, c.n, 2 * c.c_out)) << what << ": statistics past n written";
 }
 
 // Output shapes: the seed net's nine layers (batch 128 where the reference stays quick), then
