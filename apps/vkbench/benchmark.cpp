@@ -103,7 +103,10 @@ DeviceReport benchmark_device(const vkm::Instance& instance, const vkm::DeviceIn
         model = std::make_unique<nn::Model>(device, *kernels, net_config(settings, norm),
                                             settings.batch, nn::UpdateConfig{});
       }
-      report.end_to_end.push_back(measure_end_to_end(ctx, *model, norm));
+      EndToEnd e = measure_end_to_end(ctx, *model, norm);
+      e.bytes_per_step = step_bytes(report.kernels, norm);
+      e.minimum_bytes_per_step = minimum_step_bytes(settings.batch);
+      report.end_to_end.push_back(std::move(e));
     } catch (const vkm::Error& e) {
       if (!is_limit(e)) throw;
       report.end_to_end.push_back(

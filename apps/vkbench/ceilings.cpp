@@ -149,8 +149,11 @@ std::vector<Ceiling> measure_copies(const BenchContext& ctx) {
   const std::string counts = fmt::format("bytes read + bytes written: 2 x {} per copy", size);
   Ceiling shader{
       .name = "copy_shader", .unit = "GB/s", .counts = "vec4 loads and stores; " + counts};
+  Ceiling texel{.name = "copy_texel",
+                .unit = "GB/s",
+                .counts = "r32f texel-buffer loads, vec4 stores; " + counts};
   Ceiling transfer{.name = "copy_transfer", .unit = "GB/s", .counts = "vkCmdCopyBuffer; " + counts};
-  shader.work = transfer.work = 2.0 * static_cast<double>(bytes);
+  shader.work = texel.work = transfer.work = 2.0 * static_cast<double>(bytes);
 
   const vkm::Buffer src = ctx.device.buffer(bytes, "copy source");
   const vkm::Buffer dst = ctx.device.buffer(bytes, "copy destination");
@@ -159,20 +162,37 @@ std::vector<Ceiling> measure_copies(const BenchContext& ctx) {
     pattern[i] = static_cast<uint32_t>(i * 2654435761u) ^ 0x5bd1e995u;
   ctx.device.upload(src, std::as_bytes(std::span(pattern)));
 
-  const vkm::Kernel& kernel = ctx.kernels.get({.shader = "bench_copy",
-                                               .local_size = {kCopyWorkgroup, 1, 1},
-                                               .push_constant_bytes = sizeof(CopyPush),
-                                               .bindings = 2});
   const auto vec4s = static_cast<uint32_t>(bytes / 16);
   const uint32_t groups = (vec4s + kCopyBlock - 1) / kCopyBlock;
-  vkm::Graph shader_graph, transfer_graph;
-  shader_graph.dispatch(kernel, {vkm::reads(src), vkm::writes(dst)}, CopyPush{vec4s, kCopyBlock},
-                        {groups * kCopyWorkgroup, 1, 1}, "copy_shader");
+  const auto copy_graph = [&](uint32_t texel_reads, const char* label) {
+    const vkm::Kernel& kernel = ctx.kernels.get({.shader = "bench_copy",
+                                                 .local_size = {kCopyWorkgroup, 1, 1},
+                                                 .push_constant_bytes = sizeof(CopyPush),
+                                                 .bindings = 2,
+                                                 .texel_reads = texel_reads});
+    vkm::Graph g;
+    g.dispatch(kernel, {vkm::reads(src), vkm::writes(dst)}, CopyPush{vec4s, kCopyBlock},
+               {groups * kCopyWorkgroup, 1, 1}, label);
+    return g;
+  };
+  vkm::Graph shader_graph = copy_graph(0, "copy_shader");
+  vkm::Graph transfer_graph;
   transfer_graph.copy(src, dst, "copy_transfer");
+  // Texel reads where the device offers them for a buffer this size (VKMNIST_NO_TEXEL_BUFFERS
+  // does not apply: this measures the path, not the configuration).
+  const bool texel_ok = ctx.device.info().r32f_storage_texel_buffers &&
+                        bytes / 4 <= ctx.device.info().max_texel_buffer_elements;
+  vkm::Graph texel_graph;
+  if (texel_ok) {
+    texel_graph = copy_graph(1, "copy_texel");
+  } else {
+    texel.skipped = "no r32f storage texel buffer of this size on the device";
+  }
 
   std::vector<uint32_t> got(pattern.size());
-  for (auto [ceiling, graph] :
-       {std::pair{&shader, &shader_graph}, std::pair{&transfer, &transfer_graph}}) {
+  for (auto [ceiling, graph] : {std::pair{&shader, &shader_graph}, std::pair{&texel, &texel_graph},
+                                std::pair{&transfer, &transfer_graph}}) {
+    if (!ceiling->skipped.empty()) continue;
     vkm::Program program(ctx.device, *graph, vkm::RecordOptions{.profile = true});
     ctx.device.fill(dst, 0u);
     program.run();
@@ -190,7 +210,7 @@ std::vector<Ceiling> measure_copies(const BenchContext& ctx) {
       ceiling->skipped = "the copy is below the timestamp resolution";
     ceiling->value = ceiling->work / (ceiling->time.min_ms * 1e6);
   }
-  return {shader, transfer};
+  return {shader, texel, transfer};
 }
 
 }  // namespace
@@ -200,7 +220,8 @@ std::vector<Ceiling> measure_ceilings(const BenchContext& ctx) {
                                  {"fma_vec4", "bench_fma_vec4", 4}};
   std::vector<Ceiling> out;
   if (!ctx.has_timestamps()) {
-    for (const char* name : {"fma_scalar", "fma_vec4", "copy_shader", "copy_transfer"}) {
+    for (const char* name :
+         {"fma_scalar", "fma_vec4", "copy_shader", "copy_texel", "copy_transfer"}) {
       out.push_back({.name = name, .skipped = "the compute queue has no timestamps"});
     }
     return out;

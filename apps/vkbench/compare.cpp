@@ -133,6 +133,8 @@ std::string compare_text(const std::vector<NamedReport>& reports, bool brief) {
   row("FMA vec4, GFLOP/s", [](const DeviceReport& r) { return ceiling_cell(r, "fma_vec4"); });
   row("copy (shader), GB/s read + write",
       [](const DeviceReport& r) { return ceiling_cell(r, "copy_shader"); });
+  row("copy (shader, texel-buffer reads), GB/s read + write",
+      [](const DeviceReport& r) { return ceiling_cell(r, "copy_texel"); });
   row("copy (vkCmdCopyBuffer), GB/s read + write",
       [](const DeviceReport& r) { return ceiling_cell(r, "copy_transfer"); });
 
@@ -157,6 +159,15 @@ std::string compare_text(const std::vector<NamedReport>& reports, bool brief) {
       if (e == nullptr || !e->skipped.empty() || e->dispatches_per_step <= 0)
         return std::string(kMissing);
       return fmt::format("{} / {}", number(e->dispatches_per_step), number(e->barriers_per_step));
+    });
+  }
+  for (const std::string& norm : norms) {
+    row("MB moved per step (minimum), " + norm, [norm](const DeviceReport& r) {
+      const EndToEnd* e = find_e2e(r, norm);
+      if (e == nullptr || !e->skipped.empty() || e->bytes_per_step <= 0)
+        return std::string(kMissing);
+      return fmt::format("{} ({})", number(e->bytes_per_step / 1e6),
+                         number(e->minimum_bytes_per_step / 1e6));
     });
   }
   row("pipeline creation cold / warm, s", [](const DeviceReport& r) {

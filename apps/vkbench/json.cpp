@@ -182,6 +182,8 @@ ordered_json to_json(const DeviceReport& r) {
       ej["dispatches_per_step"] = e.dispatches_per_step;
       ej["barriers_per_step"] = e.barriers_per_step;
       ej["eval_dispatches_per_batch"] = e.eval_dispatches_per_batch;
+      if (e.bytes_per_step > 0.0) ej["bytes_per_step"] = e.bytes_per_step;
+      ej["minimum_bytes_per_step"] = e.minimum_bytes_per_step;
     }
     e2e.push_back(ej);
   }
@@ -256,6 +258,8 @@ DeviceReport report_from_json(const ordered_json& j) {
     row.eval_images_per_second = e.value("eval_images_per_second", 0.0);
     row.dispatches_per_step = e.value("dispatches_per_step", 0.0);
     row.barriers_per_step = e.value("barriers_per_step", 0.0);
+    row.bytes_per_step = e.value("bytes_per_step", 0.0);
+    row.minimum_bytes_per_step = e.value("minimum_bytes_per_step", 0.0);
     r.end_to_end.push_back(row);
   }
   if (j.contains("pipelines")) {

@@ -51,4 +51,30 @@ std::vector<KernelRow> measure_kernels(const BenchContext& ctx) {
   return rows;
 }
 
+double minimum_step_bytes(uint32_t batch) {
+  constexpr double kFloat = sizeof(float);
+  double bytes = double(batch) * nn::kImageSize * nn::kImageSize * kFloat;  // the input
+  nn::Shape in{batch, 1, nn::kImageSize, nn::kImageSize};
+  double parameters = 0.0;
+  for (const nn::BlockSpec& spec : nn::seed_net_blocks()) {
+    nn::Shape out{batch, spec.c_out, in.h - spec.k + 1, in.w - spec.k + 1};
+    bytes += 4.0 * double(out.numel()) * kFloat;  // output and its gradient, each written + read
+    parameters +=
+        double(spec.c_out) * spec.c_in * spec.k * spec.k + (spec.norm ? 2.0 * spec.c_out : 0.0);
+    if (spec.maxpool_after) out = {batch, out.c, out.h / 2, out.w / 2};
+    if (spec.avgpool_after) out = {batch, out.c, 1, 1};
+    in = out;
+  }
+  return bytes + 6.0 * parameters * kFloat;
+}
+
+double step_bytes(const std::vector<KernelRow>& kernels, const std::string& norm) {
+  double sum = 0.0;
+  for (const KernelRow& k : kernels) {
+    if (!k.skipped.empty()) return 0.0;
+    if (k.norm.empty() || k.norm == norm) sum += k.bytes;
+  }
+  return sum;
+}
+
 }  // namespace vkbench

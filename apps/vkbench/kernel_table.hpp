@@ -3,6 +3,8 @@
 // of every norm asked for (bn, ln, gn).
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "apps/vkbench/bench_context.hpp"
@@ -11,5 +13,15 @@
 namespace vkbench {
 
 std::vector<KernelRow> measure_kernels(const BenchContext& ctx);
+
+// The least memory traffic of one training step at `batch` for an implementation that keeps
+// activations in memory: the input batch read once; every conv output written once and read once
+// (forward) and its gradient written once and read once (backward); every parameter, gradient and
+// momentum read and written once. Fusion beyond that (recomputing activations) could go lower.
+double minimum_step_bytes(uint32_t batch);
+
+// The kernel table's bytes for one training step with `norm`: shared rows plus that norm's (0 when
+// the table is absent or incomplete).
+double step_bytes(const std::vector<KernelRow>& kernels, const std::string& norm);
 
 }  // namespace vkbench

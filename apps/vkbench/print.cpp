@@ -119,11 +119,18 @@ std::map<std::string, double> step_kernel_ms(const DeviceReport& r) {
   return out;
 }
 
+// "63.2 (36.9)": the kernel table's bytes per step and the net's minimum, in MB.
+std::string megabytes(const EndToEnd& e) {
+  if (e.minimum_bytes_per_step <= 0.0) return "—";
+  const std::string measured = e.bytes_per_step > 0.0 ? number(e.bytes_per_step / 1e6) : "—";
+  return fmt::format("{} ({})", measured, number(e.minimum_bytes_per_step / 1e6));
+}
+
 std::string end_to_end_text(const DeviceReport& r) {
   const auto kernel_ms = step_kernel_ms(r);
   Table t({"norm", ">train images/s", ">eval images/s", ">train ms/step", ">min", ">max",
-           ">kernel sum ms/step", ">dispatches/step", ">barriers/step", ">eval dispatches/batch",
-           "check"});
+           ">kernel sum ms/step", ">dispatches/step", ">barriers/step", ">MB/step (minimum)",
+           ">eval dispatches/batch", "check"});
   for (const EndToEnd& e : r.end_to_end) {
     if (!e.skipped.empty()) {
       t.add({e.norm, skipped(e.skipped)});
@@ -134,7 +141,7 @@ std::string end_to_end_text(const DeviceReport& r) {
            number(e.train.median_ms / e.steps), number(e.train.min_ms / e.steps),
            number(e.train.max_ms / e.steps),
            it != kernel_ms.end() && it->second > 0 ? number(it->second) : "—",
-           number(e.dispatches_per_step), number(e.barriers_per_step),
+           number(e.dispatches_per_step), number(e.barriers_per_step), megabytes(e),
            number(e.eval_dispatches_per_batch), e.check});
   }
   return fmt::format(

@@ -99,6 +99,11 @@ struct EndToEnd {
   double dispatches_per_step = 0.0;
   double barriers_per_step = 0.0;
   double eval_dispatches_per_batch = 0.0;
+  // Memory traffic of one training step: the kernel table's compulsory bytes for this norm (each
+  // bound buffer read or written once per kernel; 0 without the kernel table), and the least any
+  // implementation that stores activations moves (see minimum_step_bytes).
+  double bytes_per_step = 0.0;
+  double minimum_bytes_per_step = 0.0;
   double train_images_per_second = 0.0;  // batch * steps / median
   double eval_images_per_second = 0.0;
 };

@@ -76,7 +76,7 @@ def check_report(report, batch):
         fail("no memory heaps in the provenance")
 
     ceilings = {c["name"]: c for c in report["ceilings"]}
-    if set(ceilings) != {"fma_scalar", "fma_vec4", "copy_shader", "copy_transfer"}:
+    if set(ceilings) != {"fma_scalar", "fma_vec4", "copy_shader", "copy_texel", "copy_transfer"}:
         fail(f"ceilings: {sorted(ceilings)}")
     for name, c in ceilings.items():
         if c.get("check") != "ok":
@@ -114,8 +114,13 @@ def check_report(report, batch):
         if e["check"] != "ok" or e["batch"] != batch:
             fail(f"end to end {norm}: {e}")
         for key in ("train_images_per_second", "eval_images_per_second", "dispatches_per_step",
-                    "barriers_per_step"):
+                    "barriers_per_step", "bytes_per_step", "minimum_bytes_per_step"):
             positive(e, key, f"end to end {norm}")
+        # The kernel table's traffic: at least the net's minimum, and the sum of its rows.
+        table = sum(k["bytes"] for k in report["kernels"] if k.get("norm", "") in ("", norm))
+        if not e["minimum_bytes_per_step"] <= e["bytes_per_step"] or abs(table - e["bytes_per_step"]) > 1e-6 * table:
+            fail(f"end to end {norm}: bytes per step {e['bytes_per_step']}, minimum "
+                 f"{e['minimum_bytes_per_step']}, kernel table {table}")
 
     pipelines = report["pipelines"]
     positive(pipelines, "kernels", "pipelines")
