@@ -43,6 +43,8 @@ class Device {
   bool texel_readable(VkDeviceSize bytes) const {
     return texel_reads_ && bytes / sizeof(float) <= info_.max_texel_buffer_elements;
   }
+  // Whether texel reads may fetch four floats at once (rgba32f views; KernelDesc::texel_vec4).
+  bool texel_vec4_reads() const { return texel_reads_ && info_.rgba32f_storage_texel_buffers; }
   // KernelDesc::texel_reads for a kernel whose read-only tensors are `bindings` (a bit mask) and
   // at most `largest_bytes` each: the mask where they can be texel reads, else 0.
   uint32_t texel_reads_for(uint32_t bindings, VkDeviceSize largest_bytes) const {

@@ -135,6 +135,10 @@ DeviceInfo query(VkPhysicalDevice physical, uint32_t index) {
   vkGetPhysicalDeviceFormatProperties(physical, VK_FORMAT_R32_SFLOAT, &r32f);
   info.r32f_storage_texel_buffers =
       (r32f.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT) != 0;
+  VkFormatProperties rgba32f{};
+  vkGetPhysicalDeviceFormatProperties(physical, VK_FORMAT_R32G32B32A32_SFLOAT, &rgba32f);
+  info.rgba32f_storage_texel_buffers =
+      (rgba32f.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT) != 0;
 
   uint32_t family_count = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(physical, &family_count, nullptr);

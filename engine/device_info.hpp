@@ -44,6 +44,7 @@ struct DeviceInfo {
   // Storage texel buffers of R32_SFLOAT (required by core Vulkan, checked anyway) and their
   // size limit in elements (at least 65,536).
   bool r32f_storage_texel_buffers = false;
+  bool rgba32f_storage_texel_buffers = false;  // the same, four floats per texel
   uint32_t max_texel_buffer_elements = 0;
   float timestamp_period_ns = 0.0f;
   uint32_t compute_queue_family = UINT32_MAX;

@@ -202,7 +202,8 @@ Program::Program(Device& device, const Graph& graph, RecordOptions options)
         writes[i].dstBinding = static_cast<uint32_t>(i);
         writes[i].descriptorCount = 1;
         if ((texel_reads >> i) & 1u) {
-          views[i] = info.node->bindings[i].buffer->texel_view();
+          views[i] =
+              info.node->bindings[i].buffer->texel_view(info.node->kernel->desc().texel_vec4);
           writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER;
           writes[i].pTexelBufferView = &views[i];
         } else {

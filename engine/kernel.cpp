@@ -59,9 +59,9 @@ std::filesystem::path default_cache_file(const DeviceInfo& info) {
 }  // namespace
 
 std::string KernelDesc::key() const {
-  std::string k =
-      fmt::format("{}|{}x{}x{}|push{}|bind{}|texel{:x}|sg{}", shader, local_size[0], local_size[1],
-                  local_size[2], push_constant_bytes, bindings, texel_reads, subgroup_size);
+  std::string k = fmt::format("{}|{}x{}x{}|push{}|bind{}|texel{:x}{}|sg{}", shader, local_size[0],
+                              local_size[1], local_size[2], push_constant_bytes, bindings,
+                              texel_reads, texel_vec4 ? "v4" : "", subgroup_size);
   for (const auto& c : constants)
     k += fmt::format("|{}={}:{}", c.id, c.name, value_string(c.value));
   return k;
@@ -109,7 +109,9 @@ Kernel::Kernel(Device& device, const KernelDesc& desc, VkPipelineCache cache,
     throw Error(fmt::format("kernel {}: texel reads name a binding past its {}", desc.shader,
                             desc.bindings));
   }
-  const auto code = shader_code(desc.texel_reads != 0 ? desc.shader + ".texel" : desc.shader);
+  const auto code = shader_code(desc.texel_reads == 0 ? desc.shader
+                                : desc.texel_vec4     ? desc.shader + ".texel4"
+                                                      : desc.shader + ".texel");
   VkShaderModuleCreateInfo module_info{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
   module_info.codeSize = code.size_bytes();
   module_info.pCode = code.data();

@@ -42,6 +42,9 @@ struct KernelDesc {
   // bound as an r32f storage texel buffer and the shader's texel variant (<shader>.texel, built
   // with VKM_TEXEL_READS) is used. 0: every binding is a storage buffer (the plain variant).
   uint32_t texel_reads = 0;
+  // With texel_reads: bind those tensors as rgba32f views and use <shader>.texel4 (four floats
+  // per fetch). Every tensor bound must then be whole vec4s.
+  bool texel_vec4 = false;
   // 0: any. Otherwise require this subgroup size (clamped to the device's min..max) with full
   // subgroups, where the device offers subgroup size control; elsewhere it is ignored and the
   // kernel stays correct by reading gl_SubgroupSize.

@@ -207,6 +207,7 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
     device_ = std::exchange(other.device_, VK_NULL_HANDLE);
     buffer_ = std::move(other.buffer_);
     texel_view_ = std::move(other.texel_view_);
+    texel4_view_ = std::move(other.texel4_view_);
     allocation_ = std::exchange(other.allocation_, Allocation{});
     size_ = std::exchange(other.size_, 0);
     kind_ = other.kind_;
@@ -220,26 +221,29 @@ Buffer::~Buffer() {
   release();
 }
 
-VkBufferView Buffer::texel_view() const {
-  if (!texel_view_) {
-    if (size_ % sizeof(float) != 0) {
-      throw Error(
-          fmt::format("buffer '{}' of {} bytes is not whole floats: no texel view", name_, size_));
+VkBufferView Buffer::texel_view(bool vec4) const {
+  Unique<VkBufferView>& view = vec4 ? texel4_view_ : texel_view_;
+  if (!view) {
+    const VkDeviceSize texel = vec4 ? 16 : 4;
+    if (size_ % texel != 0) {
+      throw Error(fmt::format("buffer '{}' of {} bytes is not whole {}: no texel view", name_,
+                              size_, vec4 ? "vec4s" : "floats"));
     }
     VkBufferViewCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
     info.buffer = buffer_.get();
-    info.format = VK_FORMAT_R32_SFLOAT;
+    info.format = vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT;
     info.offset = 0;
     info.range = VK_WHOLE_SIZE;
-    VkBufferView view = VK_NULL_HANDLE;
-    VKM_CHECK(vkCreateBufferView(device_, &info, nullptr, &view));
-    texel_view_ = Unique<VkBufferView>(device_, view, vkDestroyBufferView);
+    VkBufferView handle = VK_NULL_HANDLE;
+    VKM_CHECK(vkCreateBufferView(device_, &info, nullptr, &handle));
+    view = Unique<VkBufferView>(device_, handle, vkDestroyBufferView);
   }
-  return texel_view_.get();
+  return view.get();
 }
 
 void Buffer::release() {
   texel_view_.reset();
+  texel4_view_.reset();
   buffer_.reset();
   if (allocator_ != nullptr) allocator_->free(allocation_);
   allocation_ = {};

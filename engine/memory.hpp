@@ -57,9 +57,10 @@ class Buffer {
   MemoryKind kind() const { return kind_; }
   // Host pointer for kUpload/kReadback buffers, nullptr for device-local ones.
   std::byte* mapped() const { return allocation_.mapped; }
-  // The whole buffer as an r32f storage texel buffer (made on first use, owned here): kernels
-  // built with texel reads load through it (Device::texel_reads says whether the device can).
-  VkBufferView texel_view() const;
+  // The whole buffer as an r32f (or, vec4, rgba32f) storage texel buffer, made on first use and
+  // owned here: kernels built with texel reads load through it (Device::texel_reads says whether
+  // the device can). A vec4 view needs a size of whole vec4s.
+  VkBufferView texel_view(bool vec4 = false) const;
 
  private:
   void release();
@@ -67,7 +68,8 @@ class Buffer {
   Allocator* allocator_ = nullptr;  // null for a view: it frees nothing
   VkDevice device_ = VK_NULL_HANDLE;
   Unique<VkBuffer> buffer_;
-  mutable Unique<VkBufferView> texel_view_;  // destroyed before buffer_
+  mutable Unique<VkBufferView> texel_view_;   // r32f; destroyed before buffer_
+  mutable Unique<VkBufferView> texel4_view_;  // rgba32f
   Allocation allocation_;
   VkDeviceSize size_ = 0;
   MemoryKind kind_ = MemoryKind::kDevice;

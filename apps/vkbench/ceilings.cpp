@@ -151,7 +151,7 @@ std::vector<Ceiling> measure_copies(const BenchContext& ctx) {
       .name = "copy_shader", .unit = "GB/s", .counts = "vec4 loads and stores; " + counts};
   Ceiling texel{.name = "copy_texel",
                 .unit = "GB/s",
-                .counts = "r32f texel-buffer loads, vec4 stores; " + counts};
+                .counts = "rgba32f texel-buffer loads, vec4 stores; " + counts};
   Ceiling transfer{.name = "copy_transfer", .unit = "GB/s", .counts = "vkCmdCopyBuffer; " + counts};
   shader.work = texel.work = transfer.work = 2.0 * static_cast<double>(bytes);
 
@@ -169,7 +169,8 @@ std::vector<Ceiling> measure_copies(const BenchContext& ctx) {
                                                  .local_size = {kCopyWorkgroup, 1, 1},
                                                  .push_constant_bytes = sizeof(CopyPush),
                                                  .bindings = 2,
-                                                 .texel_reads = texel_reads});
+                                                 .texel_reads = texel_reads,
+                                                 .texel_vec4 = texel_reads != 0});
     vkm::Graph g;
     g.dispatch(kernel, {vkm::reads(src), vkm::writes(dst)}, CopyPush{vec4s, kCopyBlock},
                {groups * kCopyWorkgroup, 1, 1}, label);
@@ -180,8 +181,8 @@ std::vector<Ceiling> measure_copies(const BenchContext& ctx) {
   transfer_graph.copy(src, dst, "copy_transfer");
   // Texel reads where the device offers them for a buffer this size (VKMNIST_NO_TEXEL_BUFFERS
   // does not apply: this measures the path, not the configuration).
-  const bool texel_ok = ctx.device.info().r32f_storage_texel_buffers &&
-                        bytes / 4 <= ctx.device.info().max_texel_buffer_elements;
+  const bool texel_ok = ctx.device.info().rgba32f_storage_texel_buffers &&
+                        bytes / 16 <= ctx.device.info().max_texel_buffer_elements;
   vkm::Graph texel_graph;
   if (texel_ok) {
     texel_graph = copy_graph(1, "copy_texel");

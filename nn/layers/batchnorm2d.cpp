@@ -14,12 +14,16 @@ namespace {
 constexpr uint32_t kWorkgroup = 64;
 
 // texel_reads: the bindings of the [N, C, H, W] tensors the kernel reads (x, y, dy).
-KernelDesc desc(const char* shader, uint32_t bindings, uint32_t texel_reads = 0) {
+// texel_vec4: those tensors are whole vec4s (planes of a multiple of 4) and are read four floats
+// per fetch.
+KernelDesc desc(const char* shader, uint32_t bindings, uint32_t texel_reads = 0,
+                bool texel_vec4 = false) {
   return {.shader = shader,
           .local_size = {kWorkgroup, 1, 1},
           .push_constant_bytes = sizeof(BatchNormPush),
           .bindings = bindings,
-          .texel_reads = texel_reads};
+          .texel_reads = texel_reads,
+          .texel_vec4 = texel_reads != 0 && texel_vec4};
 }
 
 }  // namespace
@@ -46,14 +50,15 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
   // Specialization constants (ids as in the shaders): VEC4 (10) when planes can be read as vec4,
   // AFFINE (11), RELU (12), EVAL (13).
   const bool vec4 = input.plane() % 4 == 0;
+  const bool vec4_views = vec4 && device.texel_vec4_reads();
   const auto texel = [&](uint32_t bindings) {
     return device.texel_reads_for(bindings, input.numel() * sizeof(float));
   };
-  forward_stats_ =
-      &kernels.get(desc("batchnorm_forward_stats", 2, texel(0b1)).constant(10, "VEC4", vec4));
+  forward_stats_ = &kernels.get(
+      desc("batchnorm_forward_stats", 2, texel(0b1), vec4_views).constant(10, "VEC4", vec4));
   forward_finalize_ = &kernels.get(desc("batchnorm_forward_finalize", 5));
   const auto forward = [&](bool eval) -> KernelDesc {
-    KernelDesc d = desc("batchnorm_forward", 7, texel(0b1))
+    KernelDesc d = desc("batchnorm_forward", 7, texel(0b1), vec4_views)
                        .constant(10, "VEC4", vec4)
                        .constant(11, "AFFINE", affine)
                        .constant(12, "RELU", relu)
@@ -64,8 +69,9 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
   forward_train_ = &kernels.get(forward(false));
   forward_eval_ = &kernels.get(forward(true));
   const auto backward = [&](const char* shader) {
-    KernelDesc d =
-        desc(shader, 5, texel(0b111)).constant(10, "VEC4", vec4).constant(12, "RELU", relu);
+    KernelDesc d = desc(shader, 5, texel(0b111), vec4_views)
+                       .constant(10, "VEC4", vec4)
+                       .constant(12, "RELU", relu);
     dropout.add_constants(d, true);
     return d;
   };

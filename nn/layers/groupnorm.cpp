@@ -14,12 +14,16 @@ namespace {
 constexpr uint32_t kWorkgroup = 64;
 
 // texel_reads: the bindings of the [N, C, H, W] tensors the kernel reads (x, y, dy).
-KernelDesc desc(const char* shader, uint32_t bindings, uint32_t texel_reads = 0) {
+// texel_vec4: those tensors are whole vec4s (planes of a multiple of 4) and are read four floats
+// per fetch.
+KernelDesc desc(const char* shader, uint32_t bindings, uint32_t texel_reads = 0,
+                bool texel_vec4 = false) {
   return {.shader = shader,
           .local_size = {kWorkgroup, 1, 1},
           .push_constant_bytes = sizeof(GroupNormPush),
           .bindings = bindings,
-          .texel_reads = texel_reads};
+          .texel_reads = texel_reads,
+          .texel_vec4 = texel_reads != 0 && texel_vec4};
 }
 
 }  // namespace
@@ -49,14 +53,15 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
   // Specialization constants (ids as in the shaders): VEC4 (10) when planes can be read as vec4,
   // AFFINE (11), RELU (12).
   const bool vec4 = input.plane() % 4 == 0;
+  const bool vec4_views = vec4 && device.texel_vec4_reads();
   const auto texel = [&](uint32_t bindings) {
     return device.texel_reads_for(bindings, input.numel() * sizeof(float));
   };
-  forward_stats_ =
-      &kernels.get(desc("groupnorm_forward_stats", 2, texel(0b1)).constant(10, "VEC4", vec4));
+  forward_stats_ = &kernels.get(
+      desc("groupnorm_forward_stats", 2, texel(0b1), vec4_views).constant(10, "VEC4", vec4));
   forward_finalize_ = &kernels.get(desc("groupnorm_forward_finalize", 3));
   const auto forward = [&](bool drop) {
-    KernelDesc d = desc("groupnorm_forward", 7, texel(0b1))
+    KernelDesc d = desc("groupnorm_forward", 7, texel(0b1), vec4_views)
                        .constant(10, "VEC4", vec4)
                        .constant(11, "AFFINE", affine)
                        .constant(12, "RELU", relu);
@@ -65,14 +70,14 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
   };
   forward_ = &kernels.get(forward(false));
   forward_dropout_ = &kernels.get(forward(true));
-  KernelDesc sums = desc("groupnorm_backward_sums", 5, texel(0b111))
+  KernelDesc sums = desc("groupnorm_backward_sums", 5, texel(0b111), vec4_views)
                         .constant(10, "VEC4", vec4)
                         .constant(12, "RELU", relu);
   dropout.add_constants(sums, true);
   backward_sums_ = &kernels.get(sums);
   backward_finalize_ =
       &kernels.get(desc("groupnorm_backward_finalize", 7).constant(11, "AFFINE", affine));
-  KernelDesc back = desc("groupnorm_backward", 6, texel(0b111))
+  KernelDesc back = desc("groupnorm_backward", 6, texel(0b111), vec4_views)
                         .constant(10, "VEC4", vec4)
                         .constant(11, "AFFINE", affine)
                         .constant(12, "RELU", relu);

@@ -143,5 +143,35 @@ TEST_F(KernelTest, TexelAndStorageVariantsAgree) {
   EXPECT_EQ(results[0], results[1]);
 }
 
+// bench_copy's three variants (storage buffer, r32f and rgba32f texel reads) copy exactly.
+TEST_F(KernelTest, TexelReadVariantsCopyExactly) {
+  ASSERT_TRUE(device().info().rgba32f_storage_texel_buffers);
+  const uint32_t vec4s = 1000;
+  std::vector<uint32_t> pattern(vec4s * 4);
+  for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<uint32_t>(i * 2654435761u);
+  Buffer src = device().buffer(vec4s * 16, "src");
+  device().upload(src, std::as_bytes(std::span(pattern)));
+  struct Push {
+    uint32_t count, per_group;
+  };
+  for (const auto& [texel, vec4] :
+       {std::pair{0u, false}, std::pair{1u, false}, std::pair{1u, true}}) {
+    const Kernel& copy = kernels().get({.shader = "bench_copy",
+                                        .local_size = {64, 1, 1},
+                                        .push_constant_bytes = sizeof(Push),
+                                        .bindings = 2,
+                                        .texel_reads = texel,
+                                        .texel_vec4 = vec4});
+    Buffer dst = device().buffer(vec4s * 16, "dst");
+    device().fill(dst, 0);
+    Graph g;
+    g.dispatch(copy, {reads(src), writes(dst)}, Push{vec4s, 256}, {4 * 64, 1, 1});
+    Program(device(), g).run();
+    std::vector<uint32_t> got(pattern.size());
+    device().download(dst, std::as_writable_bytes(std::span(got)));
+    EXPECT_EQ(got, pattern) << "texel " << texel << ", vec4 " << vec4;
+  }
+}
+
 }  // namespace
 }  // namespace vkm::test
