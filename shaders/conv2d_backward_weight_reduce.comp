@@ -5,6 +5,7 @@
 // reproducible). One invocation per weight.
 // partials [tiles, lanes, tile_padded] -> dw [count] (the weight's shape, OIHW).
 #include "base.glsl"
+#include "reads.glsl"
 
 layout(push_constant) uniform Push {
   uint count;        // weights: C_OUT * C_IN * K * K
@@ -13,7 +14,7 @@ layout(push_constant) uniform Push {
   uint tile_padded;  // tile rounded up to a multiple of 4
 } p;
 
-layout(set = 0, binding = 0) readonly buffer Partials { float partials[]; };
+READONLY_FLOATS(0, partials);
 layout(set = 0, binding = 1) writeonly buffer DW { float dw[]; };
 
 void main() {
@@ -22,6 +23,6 @@ void main() {
   const uint tile = i / p.tile;
   const uint base = tile * p.lanes * p.tile_padded + (i - tile * p.tile);
   float sum = 0.0;
-  for (uint l = 0; l < p.lanes; ++l) sum += partials[base + l * p.tile_padded];
+  for (uint l = 0; l < p.lanes; ++l) sum += LOAD(partials, base + l * p.tile_padded);
   dw[i] = sum;
 }

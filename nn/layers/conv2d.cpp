@@ -109,16 +109,17 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
       desc("conv2d_forward", "CO_TILE", forward_plan_, 0b001, 4).constant(15, "STATS", true));
   backward_input_ = &kernels.get(desc("conv2d_backward_input", "CI_TILE", input_plan_, 0b001));
   backward_weight_ = &kernels.get(desc("conv2d_backward_weight", "CO_TILE", weight_plan_, 0b011));
+  // [tiles, lanes, tile weights padded to whole vec4s], as conv2d_backward_weight.comp writes it.
+  const uint32_t max_lanes = std::min(ceil_div(input.n, kLanes) * kLanes, kMaxWeightLanes);
+  const uint32_t padded_tile = ceil_div(weight_plan_.tile * input.c * k * k, 4) * 4;
+  const size_t partial_bytes = size_t{weight_plan_.tiles} * max_lanes * padded_tile * sizeof(float);
+  partials_ = device.buffer(partial_bytes, name_ + ".weight partials");
   backward_weight_reduce_ =
       &kernels.get({.shader = "conv2d_backward_weight_reduce",
                     .local_size = {kReduceWorkgroup, 1, 1},
                     .push_constant_bytes = sizeof(Conv2dBackwardWeightReducePush),
-                    .bindings = 2});
-  // [tiles, lanes, tile weights padded to whole vec4s], as conv2d_backward_weight.comp writes it.
-  const uint32_t max_lanes = std::min(ceil_div(input.n, kLanes) * kLanes, kMaxWeightLanes);
-  const uint32_t padded_tile = ceil_div(weight_plan_.tile * input.c * k * k, 4) * 4;
-  partials_ = device.buffer(size_t{weight_plan_.tiles} * max_lanes * padded_tile * sizeof(float),
-                            name_ + ".weight partials");
+                    .bindings = 2,
+                    .texel_reads = device.texel_reads_for(0b01, partial_bytes)});
   device.fill(weight_.value.buffer(), 0);
   unused_ = device.buffer(16, name_ + " unused");
 }
