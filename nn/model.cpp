@@ -38,9 +38,8 @@ struct Block {
         z(device, conv.output_shape(), s.name + ".out"),
         dz(device, conv.output_shape(), s.name + ".out.grad") {
     const Shape shape = conv.output_shape();
-    const std::string index = s.name.substr(4);
     if (s.norm) {
-      const std::string name = "norm" + index;
+      const std::string name = s.norm_name();
       const FusedDropout dropout{s.dropout ? config.dropout : 0.0f, salt};
       if (config.norm == NormKind::kBatch) {
         bn.emplace(device, kernels, name, shape, config.affine, true, dropout);
@@ -53,12 +52,12 @@ struct Block {
     }
     if (s.maxpool_after) {
       maxpool.emplace(kernels, shape);
-      p.emplace(device, maxpool->output_shape(), "pool" + index + ".out");
-      dp.emplace(device, maxpool->output_shape(), "pool" + index + ".out.grad");
+      p.emplace(device, maxpool->output_shape(), s.pool_name() + ".out");
+      dp.emplace(device, maxpool->output_shape(), s.pool_name() + ".out.grad");
     } else if (s.avgpool_after) {
       avgpool.emplace(kernels, shape);
-      p.emplace(device, avgpool->output_shape(), "gap.out");
-      dp.emplace(device, avgpool->output_shape(), "gap.out.grad");
+      p.emplace(device, avgpool->output_shape(), s.pool_name() + ".out");
+      dp.emplace(device, avgpool->output_shape(), s.pool_name() + ".out.grad");
     }
   }
 
@@ -138,7 +137,7 @@ std::vector<std::pair<std::string, const Tensor*>> Model::state() const {
   for (Parameter* p : const_cast<Model*>(this)->parameters()) out.emplace_back(p->name, &p->value);
   for (const auto& b : blocks_) {
     if (b->bn) {
-      const std::string name = "norm" + b->spec.name.substr(4);
+      const std::string name = b->spec.norm_name();
       out.emplace_back(name + ".running_mean", &b->bn->running_mean());
       out.emplace_back(name + ".running_var", &b->bn->running_var());
     }

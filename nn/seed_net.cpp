@@ -17,23 +17,30 @@ NormKind parse_norm(std::string_view text) {
   if (t == "bn" || t == "batchnorm") return NormKind::kBatch;
   if (t == "ln" || t == "layernorm") return NormKind::kLayer;
   if (t == "gn" || t == "groupnorm") return NormKind::kGroup;
-  throw std::invalid_argument(fmt::format("unknown norm '{}': choose bn (BatchNorm), ln (LayerNorm) or gn (GroupNorm)", text));
+  throw std::invalid_argument(fmt::format(
+      "unknown norm '{}': choose bn (BatchNorm), ln (LayerNorm) or gn (GroupNorm)", text));
 }
 
 const char* norm_name(NormKind kind) {
   switch (kind) {
-    case NormKind::kBatch: return "bn";
-    case NormKind::kLayer: return "ln";
-    case NormKind::kGroup: return "gn";
+    case NormKind::kBatch:
+      return "bn";
+    case NormKind::kLayer:
+      return "ln";
+    case NormKind::kGroup:
+      return "gn";
   }
   return "?";
 }
 
 const char* norm_long_name(NormKind kind) {
   switch (kind) {
-    case NormKind::kBatch: return "BatchNorm";
-    case NormKind::kLayer: return "LayerNorm";
-    case NormKind::kGroup: return "GroupNorm";
+    case NormKind::kBatch:
+      return "BatchNorm";
+    case NormKind::kLayer:
+      return "LayerNorm";
+    case NormKind::kGroup:
+      return "GroupNorm";
   }
   return "?";
 }
@@ -73,24 +80,24 @@ std::vector<SummaryRow> seed_net_summary(const NetConfig& config) {
   std::vector<SummaryRow> rows;
   Shape s{1, 1, kImageSize, kImageSize};
   for (const auto& b : seed_net_blocks()) {
-    s = {1, b.c_out, s.h - b.k + 1, s.w - b.k + 1};
+    s = b.conv_output(s);
     rows.push_back({b.name, fmt::format("Conv2d {}x{}, {}->{}", b.k, b.k, b.c_in, b.c_out), s,
                     size_t{b.c_out} * b.c_in * b.k * b.k});
     if (b.norm) {
-      const std::string norm_index = b.name.substr(4);
       std::string type = norm_long_name(config.norm);
       if (config.norm == NormKind::kGroup) type += fmt::format(" ({} groups)", config.groups);
-      rows.push_back({"norm" + norm_index, type, s, config.affine ? 2 * size_t{b.c_out} : 0});
-      if (b.dropout) rows.push_back({"dropout" + norm_index, fmt::format("Dropout p={:g}", config.dropout), s, 0});
-      rows.push_back({"relu" + norm_index, "ReLU", s, 0});
+      rows.push_back({b.norm_name(), type, s, config.affine ? 2 * size_t{b.c_out} : 0});
+      if (b.dropout)
+        rows.push_back({b.dropout_name(), fmt::format("Dropout p={:g}", config.dropout), s, 0});
+      rows.push_back({b.relu_name(), "ReLU", s, 0});
     }
     if (b.maxpool_after) {
       s = {1, s.c, s.h / 2, s.w / 2};
-      rows.push_back({"pool1", "MaxPool2d 2x2", s, 0});
+      rows.push_back({b.pool_name(), "MaxPool2d 2x2", s, 0});
     }
     if (b.avgpool_after) {
       s = {1, s.c, 1, 1};
-      rows.push_back({"gap", "AvgPool (global)", s, 0});
+      rows.push_back({b.pool_name(), "AvgPool (global)", s, 0});
     }
   }
   rows.push_back({"log_softmax", "LogSoftmax", {1, kClasses, 1, 1}, 0});

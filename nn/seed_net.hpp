@@ -37,10 +37,29 @@ struct BlockSpec {
   uint32_t c_in = 0;
   uint32_t c_out = 0;
   uint32_t k = 3;
-  bool norm = true;        // norm + ReLU after the conv (all but conv9)
-  bool dropout = false;    // dropout after the norm
+  bool norm = true;      // norm + ReLU after the conv (all but conv9)
+  bool dropout = false;  // dropout after the norm
   bool maxpool_after = false;
   bool avgpool_after = false;
+
+  // The names and shapes every walk of the table uses (the device model, the reference network,
+  // the summary, vkbench): one place, so they cannot disagree.
+  std::string index() const { return name.substr(4); }  // "3" of "conv3"
+  std::string norm_name() const { return "norm" + index(); }
+  std::string dropout_name() const { return "dropout" + index(); }
+  std::string relu_name() const { return "relu" + index(); }
+  std::string pool_name() const {
+    return maxpool_after ? "pool" + index() : avgpool_after ? "gap" : "";
+  }
+  // The conv's output for input `in` (valid padding, stride 1), and the block's output after its
+  // pool.
+  Shape conv_output(Shape in) const { return {in.n, c_out, in.h - k + 1, in.w - k + 1}; }
+  Shape output(Shape in) const {
+    const Shape s = conv_output(in);
+    if (maxpool_after) return {s.n, s.c, s.h / 2, s.w / 2};
+    if (avgpool_after) return {s.n, s.c, 1, 1};
+    return s;
+  }
 };
 
 constexpr uint32_t kImageSize = 28;

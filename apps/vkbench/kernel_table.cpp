@@ -20,29 +20,23 @@ std::vector<KernelRow> measure_kernels(const BenchContext& ctx) {
   nn::Shape in{batch, 1, nn::kImageSize, nn::kImageSize};
   uint32_t salt = 0;
   for (const nn::BlockSpec& spec : nn::seed_net_blocks()) {
-    const std::string index = spec.name.substr(4);
     ctx.progress(fmt::format("kernels of {} at batch {}", spec.name, batch));
     add(conv_case(ctx, spec, in, salt == 0));
     parameters.push_back({spec.c_out, spec.c_in, spec.k, spec.k});
-    nn::Shape out{batch, spec.c_out, in.h - spec.k + 1, in.w - spec.k + 1};
+    const nn::Shape out = spec.conv_output(in);
     if (spec.norm) {
       for (const std::string& norm : ctx.settings.norms) {
         const nn::NormKind kind = nn::parse_norm(norm);
         const uint32_t groups = kind == nn::NormKind::kLayer ? 1 : ctx.settings.groups;
         const nn::FusedDropout dropout{spec.dropout ? defaults.dropout : 0.0f, salt};
-        add(norm_case(ctx, "norm" + index, kind, groups, out, dropout));
+        add(norm_case(ctx, spec.norm_name(), kind, groups, out, dropout));
       }
       parameters.push_back({spec.c_out, 1, 1, 1});
       parameters.push_back({spec.c_out, 1, 1, 1});
     }
-    if (spec.maxpool_after) {
-      add(maxpool_case(ctx, "pool" + index, out));
-      out = {batch, out.c, out.h / 2, out.w / 2};
-    } else if (spec.avgpool_after) {
-      add(avgpool_case(ctx, "gap", out));
-      out = {batch, out.c, 1, 1};
-    }
-    in = out;
+    if (spec.maxpool_after) add(maxpool_case(ctx, spec.pool_name(), out));
+    if (spec.avgpool_after) add(avgpool_case(ctx, spec.pool_name(), out));
+    in = spec.output(in);
     ++salt;
   }
   ctx.progress("kernels of the loss and the SGD update");
@@ -57,13 +51,11 @@ double minimum_step_bytes(uint32_t batch) {
   nn::Shape in{batch, 1, nn::kImageSize, nn::kImageSize};
   double parameters = 0.0;
   for (const nn::BlockSpec& spec : nn::seed_net_blocks()) {
-    nn::Shape out{batch, spec.c_out, in.h - spec.k + 1, in.w - spec.k + 1};
+    const nn::Shape out = spec.conv_output(in);
     bytes += 4.0 * double(out.numel()) * kFloat;  // output and its gradient, each written + read
     parameters +=
         double(spec.c_out) * spec.c_in * spec.k * spec.k + (spec.norm ? 2.0 * spec.c_out : 0.0);
-    if (spec.maxpool_after) out = {batch, out.c, out.h / 2, out.w / 2};
-    if (spec.avgpool_after) out = {batch, out.c, 1, 1};
-    in = out;
+    in = spec.output(in);
   }
   return bytes + 6.0 * parameters * kFloat;
 }

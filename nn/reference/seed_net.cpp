@@ -85,7 +85,7 @@ Forward forward(const NetConfig& config, NetState& state, std::span<const float>
     conv2d_forward<double>(g, x, state.tensors.at(b.name + ".weight"), t.z);
     Vec out = t.z;
     if (b.norm) {
-      const std::string name = "norm" + b.name.substr(4);
+      const std::string name = b.norm_name();
       const auto gamma = maybe(state, name + ".weight");
       const auto beta = maybe(state, name + ".bias");
       t.y.resize(t.out.numel());
@@ -183,7 +183,7 @@ StepOutput train_step(const NetConfig& config, NetState& state, std::span<const 
       }
       Vec dy(dout.size());
       relu_backward<double>(t.a, dout, dy);
-      const std::string name = "norm" + b.name.substr(4);
+      const std::string name = b.norm_name();
       const auto gamma = maybe(state, name + ".weight");
       Vec dgamma(gamma.empty() ? 0 : b.c_out), dbeta(gamma.empty() ? 0 : b.c_out);
       if (config.norm == NormKind::kBatch) {

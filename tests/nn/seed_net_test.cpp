@@ -27,7 +27,7 @@ TEST(SeedNet, OutputShapesFollowTheTable) {
   };
   EXPECT_EQ(shape_of("conv1"), (Shape{1, 8, 26, 26}));
   EXPECT_EQ(shape_of("conv3"), (Shape{1, 8, 22, 22}));
-  EXPECT_EQ(shape_of("pool1"), (Shape{1, 8, 11, 11}));
+  EXPECT_EQ(shape_of("pool3"), (Shape{1, 8, 11, 11}));
   EXPECT_EQ(shape_of("conv6"), (Shape{1, 8, 7, 7}));
   EXPECT_EQ(shape_of("conv7"), (Shape{1, 32, 5, 5}));
   EXPECT_EQ(shape_of("gap"), (Shape{1, 16, 1, 1}));
