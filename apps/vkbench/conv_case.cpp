@@ -54,17 +54,7 @@ std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& s
     nn::reference::conv2d_forward<double>(g, x64, w64, want);
     checker.compare("y", y.download(), want);
     if (spec.norm) {
-      const size_t plane = size_t{out.h} * out.w;
-      std::vector<double> want_stats(planes * 2);
-      for (size_t q = 0; q < planes; ++q) {
-        double mean = 0.0, m2 = 0.0;
-        for (size_t i = 0; i < plane; ++i) mean += want[q * plane + i];
-        mean /= static_cast<double>(plane);
-        for (size_t i = 0; i < plane; ++i)
-          m2 += (want[q * plane + i] - mean) * (want[q * plane + i] - mean);
-        want_stats[2 * q] = mean;
-        want_stats[2 * q + 1] = m2;
-      }
+      const auto want_stats = plane_statistics<double>(want, size_t{out.h} * out.w);
       std::vector<float> got_stats(planes * 2);
       device.download(stats, std::as_writable_bytes(std::span(got_stats)));
       checker.compare("plane statistics", got_stats, want_stats);

@@ -48,6 +48,25 @@ std::vector<KernelRow> run_case(const BenchContext& ctx, const CaseInfo& info,
 // Reproducible random inputs: n floats uniform in [lo, hi) from stream `stream`.
 std::vector<float> random_floats(size_t n, float lo, float hi, uint32_t stream);
 
+// Each plane's (mean, M2 = sum of squared deviations) in double, interleaved: what a conv writes
+// for the norm after it. values: [planes, plane].
+template <typename T>
+std::vector<double> plane_statistics(std::span<const T> values, size_t plane) {
+  std::vector<double> out(values.size() / plane * 2);
+  for (size_t q = 0; q < values.size() / plane; ++q) {
+    double mean = 0.0, m2 = 0.0;
+    for (size_t i = 0; i < plane; ++i) mean += values[q * plane + i];
+    mean /= static_cast<double>(plane);
+    for (size_t i = 0; i < plane; ++i) {
+      const double d = values[q * plane + i] - mean;
+      m2 += d * d;
+    }
+    out[2 * q] = mean;
+    out[2 * q + 1] = m2;
+  }
+  return out;
+}
+
 // A device buffer holding `values`.
 template <typename T>
 vkm::Buffer upload_buffer(vkm::Device& device, const std::vector<T>& values, const char* name) {

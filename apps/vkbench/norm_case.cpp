@@ -58,17 +58,9 @@ std::vector<KernelRow> norm_case(const BenchContext& ctx, const std::string& lay
   for (const nn::Tensor* t : {&y, &dx, &params[0]->grad, &params[1]->grad}) t->fill(NAN);
   // As in the training step, the conv before the norm wrote each plane's (mean, M2): here they
   // come from the host, so the norm's own statistics pass is not part of the case.
-  const size_t plane = size_t{s.h} * s.w, planes = size_t{s.n} * s.c;
-  std::vector<float> stats(2 * planes);
-  for (size_t q = 0; q < planes; ++q) {
-    double mean = 0.0, m2 = 0.0;
-    for (size_t i = 0; i < plane; ++i) mean += xv[q * plane + i];
-    mean /= static_cast<double>(plane);
-    for (size_t i = 0; i < plane; ++i)
-      m2 += (xv[q * plane + i] - mean) * (xv[q * plane + i] - mean);
-    stats[2 * q] = static_cast<float>(mean);
-    stats[2 * q + 1] = static_cast<float>(m2);
-  }
+  const size_t planes = size_t{s.n} * s.c;
+  const auto stats64 = plane_statistics<float>(xv, size_t{s.h} * s.w);
+  const std::vector<float> stats(stats64.begin(), stats64.end());
   device.upload(batch_norm ? bn->statistics() : gn->statistics(), std::as_bytes(std::span(stats)));
 
   vkm::Graph graph;
