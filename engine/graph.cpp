@@ -148,9 +148,10 @@ Program::Program(Device& device, const Graph& graph, RecordOptions options)
 
   // Descriptor sets, one per distinct (layout, buffers): a replicated step shares its sets.
   // Each key's bindings are its kernel's: storage buffers, or texel views where the kernel reads
-  // through them (KernelDesc::texel_reads).
+  // through them (KernelDesc::texel_reads), r32f or rgba32f (texel_vec4: same layout, other views).
   struct SetKey {
     VkDescriptorSetLayout layout;
+    bool texel_vec4;
     std::vector<VkBuffer> buffers;
     auto operator<=>(const SetKey&) const = default;
   };
@@ -162,7 +163,7 @@ Program::Program(Device& device, const Graph& graph, RecordOptions options)
   uint32_t storage_descriptors = 0, texel_descriptors = 0;
   for (const Node& n : nodes) {
     if (n.kind != Node::Kind::kDispatch) continue;
-    SetKey key{n.kernel->set_layout(), {}};
+    SetKey key{n.kernel->set_layout(), n.kernel->desc().texel_vec4, {}};
     for (const Binding& b : n.bindings) key.buffers.push_back(b.buffer->get());
     if (sets.try_emplace(key, SetInfo{VK_NULL_HANDLE, &n}).second) {
       const uint32_t texel = static_cast<uint32_t>(std::popcount(n.kernel->desc().texel_reads));
@@ -280,7 +281,8 @@ Program::Program(Device& device, const Graph& graph, RecordOptions options)
         case Node::Kind::kDispatch: {
           std::vector<VkBuffer> buffers;
           for (const Binding& b : n.bindings) buffers.push_back(b.buffer->get());
-          const VkDescriptorSet set = sets.at({n.kernel->set_layout(), buffers}).set;
+          const VkDescriptorSet set =
+              sets.at({n.kernel->set_layout(), n.kernel->desc().texel_vec4, buffers}).set;
           vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, n.kernel->pipeline());
           vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, n.kernel->layout(), 0, 1,
                                   &set, 0, nullptr);

@@ -171,6 +171,27 @@ TEST_F(KernelTest, TexelReadVariantsCopyExactly) {
     device().download(dst, std::as_writable_bytes(std::span(got)));
     EXPECT_EQ(got, pattern) << "texel " << texel << ", vec4 " << vec4;
   }
+  // In one program, on the same buffers: each variant gets the view it declares (r32f, then
+  // rgba32f), not a descriptor set shared because the buffers match.
+  const auto kernel = [&](bool vec4) -> const Kernel& {
+    return kernels().get({.shader = "bench_copy",
+                          .local_size = {64, 1, 1},
+                          .push_constant_bytes = sizeof(Push),
+                          .bindings = 2,
+                          .texel_reads = 1,
+                          .texel_vec4 = vec4});
+  };
+  Buffer dst = device().buffer(vec4s * 16, "dst");
+  Graph g;
+  g.dispatch(kernel(false), {reads(src), writes(dst)}, Push{vec4s, 256}, {4 * 64, 1, 1});
+  g.fill(dst, 0);
+  g.dispatch(kernel(true), {reads(src), writes(dst)}, Push{vec4s, 256}, {4 * 64, 1, 1});
+  Program program(device(), g);
+  EXPECT_EQ(program.descriptor_sets(), 2u);
+  program.run();
+  std::vector<uint32_t> got(pattern.size());
+  device().download(dst, std::as_writable_bytes(std::span(got)));
+  EXPECT_EQ(got, pattern) << "r32f then rgba32f in one program";
 }
 
 }  // namespace
