@@ -2,8 +2,8 @@
 #extension GL_GOOGLE_include_directive : require
 // BatchNorm2d backward, pass 3 of 3: dx = k1 * (g + a * (x - mean) + b) with the channel's
 // coef = (mean, k1, a, b) from batchnorm_backward_finalize.comp and g = dy masked by y > 0 when
-// the ReLU is fused (RELU). Invocation p = n * C + c writes plane (n, c); VEC4: H*W % 4 == 0, as
-// vec4.
+// the ReLU is fused (RELU; with DROPOUT y is the dropped output and g is scaled:
+// norm_dropout.glsl). Invocation p = n * C + c writes plane (n, c); VEC4: H*W % 4 == 0, as vec4.
 #include "base.glsl"
 #include "reads.glsl"
 #include "norm_dropout.glsl"

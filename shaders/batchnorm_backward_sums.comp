@@ -1,7 +1,8 @@
 #version 460
 #extension GL_GOOGLE_include_directive : require
 // BatchNorm2d backward, pass 1 of 3: per H x W plane, the sums the gradient needs. With
-// g = dy masked by y > 0 when the ReLU is fused (RELU), invocation p = n * C + c writes
+// g = dy masked by y > 0 when the ReLU is fused (RELU; with DROPOUT, y is the dropped output and g
+// is scaled: norm_dropout.glsl), invocation p = n * C + c writes
 // partials[p] = (sum g, sum g * (x - mean[c])) over plane (n, c).
 // VEC4: H*W % 4 == 0, planes are read as vec4.
 #include "base.glsl"

@@ -1,8 +1,9 @@
 #version 460
 #extension GL_GOOGLE_include_directive : require
 // BatchNorm2d forward, the output pass: y = (x - mean[c]) * invstd[c] * gamma[c] + beta[c],
-// then max(y, 0) with RELU (the net's norm -> ReLU, fused). Training binds the batch's saved
-// mean and invstd; EVAL binds the running mean and variance and takes invstd = 1/sqrt(var + eps).
+// then max(y, 0) with RELU (the net's norm -> ReLU, fused), then dropped with DROPOUT (training:
+// norm_dropout.glsl). Training binds the batch's saved mean and invstd; EVAL binds the running
+// mean and variance and takes invstd = 1/sqrt(var + eps).
 // Invocation p = n * C + c writes plane (n, c); VEC4: H*W % 4 == 0, as vec4.
 #include "base.glsl"
 #include "reads.glsl"

@@ -2,7 +2,8 @@
 #extension GL_GOOGLE_include_directive : require
 // GroupNorm backward, pass 3 of 3: dx = invstd * (gamma[c] * g + a * (x - mean) + b) with the
 // group's coef = (mean, invstd, a, b) from groupnorm_backward_finalize.comp and g = dy masked
-// by y > 0 when the ReLU is fused (RELU). Invocation p = n * C + c writes plane p;
+// by y > 0 when the ReLU is fused (RELU; with DROPOUT y is the dropped output and g is scaled:
+// norm_dropout.glsl). Invocation p = n * C + c writes plane p;
 // VEC4: H*W % 4 == 0, as vec4.
 #include "base.glsl"
 #include "reads.glsl"

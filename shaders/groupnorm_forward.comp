@@ -2,7 +2,8 @@
 #extension GL_GOOGLE_include_directive : require
 // GroupNorm forward, pass 3 of 3: y = (x - mean[s]) * invstd[s] * gamma[c] + beta[c] for plane
 // p = n * C + c of group s = p / (C / groups), then max(y, 0) with RELU (the net's norm -> ReLU,
-// fused). Invocation p writes plane p; VEC4: H*W % 4 == 0, as vec4.
+// fused), then dropped with DROPOUT (training: norm_dropout.glsl). Invocation p writes plane p;
+// VEC4: H*W % 4 == 0, as vec4.
 #include "base.glsl"
 #include "reads.glsl"
 #include "clock.glsl"
