@@ -5,19 +5,10 @@
 // coefficients of dx = gamma * invstd * (g - dbeta / M - xhat * dgamma / M), M = n * H * W:
 // coef[c] = (mean, gamma * invstd, a, b) with dx = gamma * invstd * (g + a * (x - mean) + b).
 #include "base.glsl"
+#include "norm_push.glsl"
 
 layout(constant_id = 11) const bool AFFINE = true;
 
-layout(push_constant) uniform Push {
-  uint n;
-  uint channels;
-  uint plane;
-  uint planes;
-  float inv_count;
-  float eps;
-  float momentum;
-  float unbias;
-} p;
 
 layout(set = 0, binding = 0) readonly buffer Partials { vec2 partials[]; };  // [N, C]
 layout(set = 0, binding = 1) readonly buffer Mean { float save_mean[]; };    // [C]

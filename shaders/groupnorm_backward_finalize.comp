@@ -8,19 +8,10 @@
 // - invocation n * groups + c, when AFFINE: dbeta[c] = sum over n of A, dgamma[c] = sum over n of
 //   invstd * B (the planes of channel c, each with its own group's invstd).
 #include "base.glsl"
+#include "norm_push.glsl"
 
 layout(constant_id = 11) const bool AFFINE = true;
 
-layout(push_constant) uniform Push {
-  uint n;
-  uint channels;
-  uint plane;
-  uint planes;
-  uint groups;
-  uint group_channels;
-  float inv_count;
-  float eps;
-} p;
 
 layout(set = 0, binding = 0) readonly buffer Partials { vec2 partials[]; };  // [N, C]
 layout(set = 0, binding = 1) readonly buffer Mean { float save_mean[]; };    // [N, groups]

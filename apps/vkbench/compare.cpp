@@ -53,6 +53,7 @@ size_t step_position(const std::string& key) {
                                        "conv2d_backward_weight_reduce",
                                        "batchnorm",
                                        "groupnorm",
+                                       "norm_",
                                        "dropout",
                                        "maxpool2d",
                                        "avgpool_global",

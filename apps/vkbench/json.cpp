@@ -155,11 +155,13 @@ ordered_json to_json(const DeviceReport& r) {
   const auto peak = r.peak_gflops();
   const auto bandwidth = r.bandwidth_gbs();
   if (peak && bandwidth) {
-    j["roofline"] = {{"peak_gflops", *peak},
-                     {"bandwidth_gbs", *bandwidth},
-                     {"counts",
-                      "peak: the faster FMA ceiling, bandwidth: copy_shader (read + write bytes), "
-                      "each at its best run"}};
+    j["roofline"] = {
+        {"peak_gflops", *peak},
+        {"bandwidth_gbs", *bandwidth},
+        {"counts",
+         "peak: the faster FMA ceiling, bandwidth: the faster of copy_shader and copy_texel "
+         "(read + write bytes), "
+         "each at its best run"}};
   } else {
     j["roofline"] = {{"skipped", "no measured ceiling"}};
   }

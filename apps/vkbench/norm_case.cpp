@@ -73,11 +73,11 @@ std::vector<KernelRow> norm_case(const BenchContext& ctx, const std::string& lay
   }
   const double e = double(s.numel());
   const std::string prefix = batch_norm ? "batchnorm" : "groupnorm";
-  const auto rows = rows_per_node(graph, {{prefix + "_forward_finalize", 4 * double(planes)},
-                                          {prefix + "_forward", kNormalize * e},
-                                          {prefix + "_backward_sums", kGradSums * e},
+  const auto rows = rows_per_node(graph, {{"norm_forward_finalize", 4 * double(planes)},
+                                          {"norm_forward", kNormalize * e},
+                                          {"norm_backward_sums", kGradSums * e},
                                           {prefix + "_backward_finalize", 4 * double(planes)},
-                                          {prefix + "_backward", kGradInput * e}});
+                                          {"norm_backward", kGradInput * e}});
 
   auto check = [&](Checker& checker) {
     const Vec x64 = widen(xv), g64 = widen(gamma), b64 = widen(beta);

@@ -20,7 +20,7 @@ KernelDesc desc(const char* shader, uint32_t bindings, uint32_t texel_reads = 0,
                 bool texel_vec4 = false) {
   return {.shader = shader,
           .local_size = {kWorkgroup, 1, 1},
-          .push_constant_bytes = sizeof(BatchNormPush),
+          .push_constant_bytes = sizeof(NormPush),
           .bindings = bindings,
           .texel_reads = texel_reads,
           .texel_vec4 = texel_reads != 0 && texel_vec4};
@@ -55,10 +55,10 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
     return device.texel_reads_for(bindings, input.numel() * sizeof(float));
   };
   forward_stats_ = &kernels.get(
-      desc("batchnorm_forward_stats", 2, texel(0b1), vec4_views).constant(10, "VEC4", vec4));
-  forward_finalize_ = &kernels.get(desc("batchnorm_forward_finalize", 5));
+      desc("norm_forward_stats", 2, texel(0b1), vec4_views).constant(10, "VEC4", vec4));
+  forward_finalize_ = &kernels.get(desc("norm_forward_finalize", 5).constant(10, "RUNNING", true));
   const auto forward = [&](bool eval) -> KernelDesc {
-    KernelDesc d = desc("batchnorm_forward", 7, texel(0b1), vec4_views)
+    KernelDesc d = desc("norm_forward", 7, texel(0b1), vec4_views)
                        .constant(10, "VEC4", vec4)
                        .constant(11, "AFFINE", affine)
                        .constant(12, "RELU", relu)
@@ -68,20 +68,22 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
   };
   forward_train_ = &kernels.get(forward(false));
   forward_eval_ = &kernels.get(forward(true));
-  const auto backward = [&](const char* shader) {
-    KernelDesc d = desc(shader, 5, texel(0b111), vec4_views)
+  // norm_backward: gamma is folded into the coefficients, so AFFINE (scale g by gamma) is off.
+  const auto backward = [&](const char* shader, uint32_t bindings) {
+    KernelDesc d = desc(shader, bindings, texel(0b111), vec4_views)
                        .constant(10, "VEC4", vec4)
+                       .constant(11, "AFFINE", false)
                        .constant(12, "RELU", relu);
     dropout.add_constants(d, true);
     return d;
   };
-  backward_sums_ = &kernels.get(backward("batchnorm_backward_sums"));
+  backward_sums_ = &kernels.get(backward("norm_backward_sums", 5));
   backward_finalize_ =
       &kernels.get(desc("batchnorm_backward_finalize", 7).constant(11, "AFFINE", affine));
-  backward_ = &kernels.get(backward("batchnorm_backward"));
+  backward_ = &kernels.get(backward("norm_backward", 6));
 }
 
-BatchNormPush BatchNorm2d::push(uint32_t n) const {
+NormPush BatchNorm2d::push(uint32_t n) const {
   if (n == 0 || n > input_.n) {
     throw Error(fmt::format("{}: batch of {} (built for 1..{})", name_, n, input_.n));
   }
@@ -91,6 +93,8 @@ BatchNormPush BatchNorm2d::push(uint32_t n) const {
           .channels = input_.c,
           .plane = plane,
           .planes = n * input_.c,
+          .groups = 0,  // a statistic spans one channel over the batch
+          .group_channels = 0,
           .inv_count = static_cast<float>(1.0 / count),
           .eps = eps_,
           .momentum = momentum_,
@@ -99,7 +103,7 @@ BatchNormPush BatchNorm2d::push(uint32_t n) const {
 
 void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
                                        const Buffer* clock, uint32_t step, Statistics stats) const {
-  BatchNormPush p = push(n);
+  NormPush p = push(n);
   p.step = step;
   if (dropout_.on() && (clock == nullptr || clock->size() < sizeof(ClockState))) {
     throw Error(fmt::format("{}: fused dropout needs the clock buffer", name_));
@@ -123,7 +127,7 @@ void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tens
 
 void BatchNorm2d::record_forward_eval(Graph& graph, const Tensor& x, const Tensor& y,
                                       uint32_t n) const {
-  const BatchNormPush p = push(n);
+  const NormPush p = push(n);
   check("eval forward", x, "input", n);
   check("eval forward", y, "output", n);
   graph.dispatch(*forward_eval_,
@@ -135,7 +139,7 @@ void BatchNorm2d::record_forward_eval(Graph& graph, const Tensor& x, const Tenso
 
 void BatchNorm2d::record_backward(Graph& graph, const Tensor& x, const Tensor& y, const Tensor& dy,
                                   const Tensor& dx, uint32_t n) const {
-  const BatchNormPush p = push(n);
+  const NormPush p = push(n);
   check("backward", x, "input", n);
   check("backward", y, "output", n);
   check("backward", dy, "output gradient", n);
@@ -148,10 +152,10 @@ void BatchNorm2d::record_backward(Graph& graph, const Tensor& x, const Tensor& y
                  {reads(partials_), reads(save_mean_), reads(save_invstd_), reads(affine_.gamma()),
                   writes(affine_.dgamma()), writes(affine_.dbeta()), writes(coef_)},
                  p, {p.channels, 1, 1}, "batchnorm_backward_finalize");
-  graph.dispatch(
-      *backward_,
-      {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(coef_), writes(dx.buffer())},
-      p, {p.planes, 1, 1}, "batchnorm_backward");
+  graph.dispatch(*backward_,
+                 {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(affine_.gamma()),
+                  reads(coef_), writes(dx.buffer())},
+                 p, {p.planes, 1, 1}, "batchnorm_backward");
 }
 
 }  // namespace vkm::nn

@@ -1,11 +1,14 @@
-// BatchNorm2d on the device (PyTorch semantics), with an optional fused ReLU. Training forward
-// normalizes with the batch's per-channel statistics and moves the running estimates (unbiased
-// variance, momentum); eval forward uses the running estimates; backward gives dx and, when
-// affine, dgamma and dbeta. Three dispatches per training direction, one for eval:
-//   forward:  batchnorm_forward_stats (per plane) -> batchnorm_forward_finalize (per channel:
-//             saved mean/invstd, running stats) -> batchnorm_forward (y)
-//   backward: batchnorm_backward_sums (per plane) -> batchnorm_backward_finalize (per channel:
-//             dgamma, dbeta, dx coefficients) -> batchnorm_backward (dx)
+// BatchNorm2d on the device (PyTorch semantics), with an optional fused ReLU and dropout. Training
+// forward normalizes with the batch's per-channel statistics and moves the running estimates
+// (unbiased variance, momentum); eval forward uses the running estimates; backward gives dx and,
+// when affine, dgamma and dbeta. The kernels are the norm family's (shaders/norm_*.comp, shared
+// with GroupNorm: a statistic here spans one channel over the batch) but for the backward
+// finalize. Three dispatches per training direction, one for eval:
+//   forward:  norm_forward_stats (per plane; skipped when the conv before wrote them) ->
+//             norm_forward_finalize (per channel: saved mean/invstd, running stats) ->
+//             norm_forward (y)
+//   backward: norm_backward_sums (per plane) -> batchnorm_backward_finalize (per channel:
+//             dgamma, dbeta, dx coefficients with gamma folded in) -> norm_backward (dx)
 // All reductions run in a fixed order without atomics: reruns are bitwise identical.
 #pragma once
 
@@ -22,20 +25,6 @@
 #include "nn/tensor.hpp"
 
 namespace vkm::nn {
-
-// Shared by every batchnorm_* shader.
-struct BatchNormPush {
-  uint32_t n;  // samples in this batch
-  uint32_t channels;
-  uint32_t plane;   // H * W
-  uint32_t planes;  // n * C
-  float inv_count;  // 1 / (n * H * W)
-  float eps;
-  float momentum;
-  float unbias;       // count / (count - 1): biased -> unbiased variance (1 for a single value)
-  uint32_t step = 0;  // fused dropout: the step within the epoch (read by batchnorm_forward only)
-};
-static_assert(sizeof(BatchNormPush) == 36, "mirrors Push in shaders/batchnorm_*.comp");
 
 class BatchNorm2d {
  public:
@@ -69,7 +58,7 @@ class BatchNorm2d {
                        const Tensor& dx, uint32_t n) const;
 
  private:
-  BatchNormPush push(uint32_t n) const;
+  NormPush push(uint32_t n) const;
   void check(const char* op, const Tensor& t, const char* role, uint32_t n) const {
     check_norm_tensor(name_, input_, op, t, role, n);
   }

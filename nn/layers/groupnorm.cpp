@@ -20,7 +20,7 @@ KernelDesc desc(const char* shader, uint32_t bindings, uint32_t texel_reads = 0,
                 bool texel_vec4 = false) {
   return {.shader = shader,
           .local_size = {kWorkgroup, 1, 1},
-          .push_constant_bytes = sizeof(GroupNormPush),
+          .push_constant_bytes = sizeof(NormPush),
           .bindings = bindings,
           .texel_reads = texel_reads,
           .texel_vec4 = texel_reads != 0 && texel_vec4};
@@ -58,10 +58,10 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
     return device.texel_reads_for(bindings, input.numel() * sizeof(float));
   };
   forward_stats_ = &kernels.get(
-      desc("groupnorm_forward_stats", 2, texel(0b1), vec4_views).constant(10, "VEC4", vec4));
-  forward_finalize_ = &kernels.get(desc("groupnorm_forward_finalize", 3));
+      desc("norm_forward_stats", 2, texel(0b1), vec4_views).constant(10, "VEC4", vec4));
+  forward_finalize_ = &kernels.get(desc("norm_forward_finalize", 5));  // no running statistics
   const auto forward = [&](bool drop) {
-    KernelDesc d = desc("groupnorm_forward", 7, texel(0b1), vec4_views)
+    KernelDesc d = desc("norm_forward", 7, texel(0b1), vec4_views)
                        .constant(10, "VEC4", vec4)
                        .constant(11, "AFFINE", affine)
                        .constant(12, "RELU", relu);
@@ -70,14 +70,14 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
   };
   forward_ = &kernels.get(forward(false));
   forward_dropout_ = &kernels.get(forward(true));
-  KernelDesc sums = desc("groupnorm_backward_sums", 5, texel(0b111), vec4_views)
+  KernelDesc sums = desc("norm_backward_sums", 5, texel(0b111), vec4_views)
                         .constant(10, "VEC4", vec4)
                         .constant(12, "RELU", relu);
   dropout.add_constants(sums, true);
   backward_sums_ = &kernels.get(sums);
   backward_finalize_ =
       &kernels.get(desc("groupnorm_backward_finalize", 7).constant(11, "AFFINE", affine));
-  KernelDesc back = desc("groupnorm_backward", 6, texel(0b111), vec4_views)
+  KernelDesc back = desc("norm_backward", 6, texel(0b111), vec4_views)
                         .constant(10, "VEC4", vec4)
                         .constant(11, "AFFINE", affine)
                         .constant(12, "RELU", relu);
@@ -85,7 +85,7 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
   backward_ = &kernels.get(back);
 }
 
-GroupNormPush GroupNorm::push(uint32_t n) const {
+NormPush GroupNorm::push(uint32_t n) const {
   if (n == 0 || n > input_.n) {
     throw Error(fmt::format("{}: batch of {} (built for 1..{})", name_, n, input_.n));
   }
@@ -103,7 +103,7 @@ GroupNormPush GroupNorm::push(uint32_t n) const {
 
 void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
                                const Buffer* clock, uint32_t step, Statistics stats) const {
-  GroupNormPush p = push(n);
+  NormPush p = push(n);
   p.step = step;
   const bool drop = dropout_.on() && clock != nullptr;
   if (drop && clock->size() < sizeof(ClockState)) {
@@ -115,7 +115,9 @@ void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, u
     graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p, {p.planes, 1, 1},
                    "groupnorm_forward_stats");
   }
-  graph.dispatch(*forward_finalize_, {reads(partials_), writes(save_mean_), writes(save_invstd_)},
+  graph.dispatch(*forward_finalize_,
+                 {reads(partials_), writes(save_mean_), writes(save_invstd_),
+                  reads(affine_.unused()), reads(affine_.unused())},
                  p, {n * groups_, 1, 1}, "groupnorm_forward_finalize");
   graph.dispatch(
       drop ? *forward_dropout_ : *forward_,
@@ -126,7 +128,7 @@ void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, u
 
 void GroupNorm::record_backward(Graph& graph, const Tensor& x, const Tensor& y, const Tensor& dy,
                                 const Tensor& dx, uint32_t n) const {
-  const GroupNormPush p = push(n);
+  const NormPush p = push(n);
   check("backward", x, "input", n);
   check("backward", y, "output", n);
   check("backward", dy, "output gradient", n);

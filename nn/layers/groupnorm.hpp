@@ -1,10 +1,12 @@
 // GroupNorm on the device (PyTorch semantics; LayerNorm over (C, H, W) is one group), with an
-// optional fused ReLU: each sample's C / groups consecutive channels are normalized together,
-// then scaled and shifted per channel. Three dispatches per direction:
-//   forward:  groupnorm_forward_stats (per plane) -> groupnorm_forward_finalize (per group:
-//             saved mean/invstd) -> groupnorm_forward (y)
-//   backward: groupnorm_backward_sums (per plane) -> groupnorm_backward_finalize (per group: dx
-//             coefficients; per channel: dgamma, dbeta) -> groupnorm_backward (dx)
+// optional fused ReLU and dropout: each sample's C / groups consecutive channels are normalized
+// together, then scaled and shifted per channel. The kernels are the norm family's
+// (shaders/norm_*.comp, shared with BatchNorm2d: a statistic here spans a sample's group) but for
+// the backward finalize. Three dispatches per direction:
+//   forward:  norm_forward_stats (per plane; skipped when the conv before wrote them) ->
+//             norm_forward_finalize (per group: saved mean/invstd) -> norm_forward (y)
+//   backward: norm_backward_sums (per plane) -> groupnorm_backward_finalize (per group: dx
+//             coefficients; per channel: dgamma, dbeta) -> norm_backward (dx)
 // All reductions run in a fixed order without atomics: reruns are bitwise identical.
 #pragma once
 
@@ -21,20 +23,6 @@
 #include "nn/tensor.hpp"
 
 namespace vkm::nn {
-
-// Shared by every groupnorm_* shader.
-struct GroupNormPush {
-  uint32_t n;  // samples in this batch
-  uint32_t channels;
-  uint32_t plane;   // H * W
-  uint32_t planes;  // n * C
-  uint32_t groups;
-  uint32_t group_channels;  // C / groups
-  float inv_count;          // 1 / (C / groups * H * W)
-  float eps;
-  uint32_t step = 0;  // fused dropout: the step within the epoch (read by groupnorm_forward only)
-};
-static_assert(sizeof(GroupNormPush) == 36, "mirrors Push in shaders/groupnorm_*.comp");
 
 class GroupNorm {
  public:
@@ -65,7 +53,7 @@ class GroupNorm {
                        const Tensor& dx, uint32_t n) const;
 
  private:
-  GroupNormPush push(uint32_t n) const;
+  NormPush push(uint32_t n) const;
   void check(const char* op, const Tensor& t, const char* role, uint32_t n) const {
     check_norm_tensor(name_, input_, op, t, role, n);
   }

@@ -17,6 +17,24 @@
 
 namespace vkm::nn {
 
+// The push constants of every norm kernel (shaders/common/norm_push.glsl). A statistic spans
+// group_channels consecutive channels of one sample (GroupNorm) or, where group_channels is 0,
+// one channel over the batch (BatchNorm).
+struct NormPush {
+  uint32_t n;               // samples in this batch
+  uint32_t channels;        // C
+  uint32_t plane;           // H * W
+  uint32_t planes;          // n * C
+  uint32_t groups;          // GroupNorm: groups per sample; BatchNorm: 0
+  uint32_t group_channels;  // GroupNorm: C / groups; BatchNorm: 0
+  float inv_count;          // 1 / the number of values one statistic spans
+  float eps;
+  float momentum = 0.0f;  // BatchNorm's running statistics
+  float unbias = 1.0f;    // BatchNorm: count / (count - 1), 1 for a single value
+  uint32_t step = 0;      // fused dropout: the step within the epoch
+};
+static_assert(sizeof(NormPush) == 44, "mirrors Push in shaders/common/norm_push.glsl");
+
 // Where a norm's forward statistics come from: its own pass over the input (kCompute), or the
 // producer of the input wrote them into the norm's statistics() buffer (kGiven: Conv2d's forward
 // does, as it writes each plane).

@@ -1,4 +1,4 @@
-// Plain loops over [N, C, H, W], accumulating in double; the spec the batchnorm_* shaders are
+// Plain loops over [N, C, H, W], accumulating in double; the spec the norm_* and batchnorm_* shaders are
 // tested against.
 #include "nn/reference/batchnorm.hpp"
 

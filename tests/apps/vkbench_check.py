@@ -17,9 +17,8 @@ import tempfile
 
 SHADERS = {
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_backward_weight_reduce",
-    "batchnorm_forward_finalize", "batchnorm_forward", "batchnorm_backward_sums",
-    "batchnorm_backward_finalize", "batchnorm_backward", "groupnorm_forward_finalize",
-    "groupnorm_forward", "groupnorm_backward_sums", "groupnorm_backward_finalize", "groupnorm_backward",
+    "norm_forward_finalize", "norm_forward", "norm_backward_sums", "batchnorm_backward_finalize",
+    "norm_backward", "groupnorm_backward_finalize",
     "maxpool2d_forward", "maxpool2d_backward", "avgpool_global_forward",
     "avgpool_global_backward", "log_softmax_nll_forward", "log_softmax_nll_backward", "sgd_update",
 }
@@ -150,7 +149,7 @@ def main():
         result = run([vkbench, "compare", report_file, report_file, torch_file])
         table = result.stdout
         for needle in (report["device"]["name"], "PyTorch 9.9 CPU", "train images/s, bn", "2346",
-                       "FMA vec4, GFLOP/s", "conv2d_forward", "batchnorm_forward (bn)", "[3]"):
+                       "FMA vec4, GFLOP/s", "conv2d_forward", "norm_forward (bn)", "[3]"):
             if needle not in table:
                 fail(f"compare output lacks '{needle}':\n{table}")
 

@@ -1,38 +1,30 @@
 #version 460
 #extension GL_GOOGLE_include_directive : require
-// GroupNorm backward, pass 1 of 3: per H x W plane, the sums the gradient needs. With g = dy
-// masked by y > 0 when the ReLU is fused (RELU; with DROPOUT, y is the dropped output and g
+// Norm backward (BatchNorm2d, GroupNorm), pass 1 of 3: per H x W plane, the sums the gradient needs. With
+// g = dy masked by y > 0 when the ReLU is fused (RELU; with DROPOUT, y is the dropped output and g
 // is scaled: norm_dropout.glsl), invocation p = n * C + c writes
-// partials[p] = (sum g, sum g * (x - mean[s])) over plane p of group s = p / (C / groups).
+// partials[p] = (sum g, sum g * (x - mean)) over plane (n, c), mean its statistic's
+// (statistic_of in norm_push.glsl: its channel's for BatchNorm, its group's for GroupNorm).
 // VEC4: H*W % 4 == 0, planes are read as vec4.
 #include "base.glsl"
+#include "norm_push.glsl"
 #include "reads.glsl"
 #include "norm_dropout.glsl"
 
 layout(constant_id = 10) const bool VEC4 = false;
 layout(constant_id = 12) const bool RELU = false;
 
-layout(push_constant) uniform Push {
-  uint n;
-  uint channels;
-  uint plane;
-  uint planes;
-  uint groups;
-  uint group_channels;
-  float inv_count;
-  float eps;
-} p;
 
 READONLY_FLOATS4(0, x);  // [N, C, H, W]
 READONLY_FLOATS4(1, y);  // [N, C, H, W] (RELU only)
 READONLY_FLOATS4(2, dy);  // [N, C, H, W]
-layout(set = 0, binding = 3) readonly buffer Mean { float save_mean[]; };  // [N, groups]
+layout(set = 0, binding = 3) readonly buffer Mean { float mean[]; };  // [statistics]
 layout(set = 0, binding = 4) writeonly buffer Partials { vec2 partials[]; };  // [N, C]
 
 void main() {
   const uint plane = gl_GlobalInvocationID.x;
   if (plane >= p.planes) return;
-  const float m = save_mean[plane / p.group_channels];
+  const float m = mean[statistic_of(plane)];
   const uint base = plane * p.plane;
   float s1 = 0.0;
   float s2 = 0.0;

@@ -1,27 +1,20 @@
 #version 460
 #extension GL_GOOGLE_include_directive : require
-// BatchNorm2d training forward, pass 1 of 3: the statistics of each H x W plane of x.
-// Invocation p = n * C + c walks plane (n, c) and writes partials[p] = (plane mean, plane sum of
-// squared deviations). Sums are taken about the plane's first value, so E[x^2] - E[x]^2 never
-// cancels when |mean| >> std; batchnorm_forward_finalize.comp merges the planes of a channel.
+// Norm forward (BatchNorm2d training, GroupNorm), pass 1 of 3: the statistics of each H x W plane
+// of x. Invocation p = n * C + c walks plane (n, c) and writes partials[p] = (plane mean, plane
+// sum of squared deviations). Sums are taken about the plane's first value, so E[x^2] - E[x]^2
+// never cancels when |mean| >> std; the norm's forward_finalize merges the planes of a statistic.
+// In the training step the conv before the norm writes these (conv2d_forward.comp, STATS): this
+// pass serves a norm whose input comes from elsewhere.
 // One plane per invocation: no barriers, and each invocation loops over H*W values (the per-
 // invocation overhead of CPU drivers dominates otherwise). VEC4: H*W % 4 == 0, planes are read
 // as vec4.
 #include "base.glsl"
+#include "norm_push.glsl"
 #include "reads.glsl"
 
 layout(constant_id = 10) const bool VEC4 = false;
 
-layout(push_constant) uniform Push {
-  uint n;
-  uint channels;
-  uint plane;       // H * W
-  uint planes;      // n * C
-  float inv_count;  // 1 / (n * H * W)
-  float eps;
-  float momentum;
-  float unbias;     // count / (count - 1), 1 for a single value
-} p;
 
 READONLY_FLOATS4(0, x);  // [N, C, H, W]
 layout(set = 0, binding = 1) writeonly buffer Partials { vec2 partials[]; };  // [N, C]

@@ -1,10 +1,13 @@
 #version 460
 #extension GL_GOOGLE_include_directive : require
-// GroupNorm forward, pass 3 of 3: y = (x - mean[s]) * invstd[s] * gamma[c] + beta[c] for plane
-// p = n * C + c of group s = p / (C / groups), then max(y, 0) with RELU (the net's norm -> ReLU,
-// fused), then dropped with DROPOUT (training: norm_dropout.glsl). Invocation p writes plane p;
-// VEC4: H*W % 4 == 0, as vec4.
+// Norm forward (BatchNorm2d, GroupNorm), the output pass: y = (x - mean) * invstd * gamma[c] +
+// beta[c] with the plane's statistic (statistic_of in norm_push.glsl: its channel's for BatchNorm,
+// its sample's group's for GroupNorm), then max(y, 0) with RELU (the net's norm -> ReLU, fused),
+// then dropped with DROPOUT (training: norm_dropout.glsl). Training binds the saved mean and
+// invstd; EVAL (BatchNorm) binds the running mean and variance and takes invstd =
+// 1/sqrt(var + eps). Invocation p = n * C + c writes plane (n, c); VEC4: H*W % 4 == 0, as vec4.
 #include "base.glsl"
+#include "norm_push.glsl"
 #include "reads.glsl"
 #include "clock.glsl"
 #include "rng.glsl"
@@ -13,35 +16,26 @@
 layout(constant_id = 10) const bool VEC4 = false;
 layout(constant_id = 11) const bool AFFINE = true;
 layout(constant_id = 12) const bool RELU = false;
+layout(constant_id = 13) const bool EVAL = false;
 
-layout(push_constant) uniform Push {
-  uint n;
-  uint channels;
-  uint plane;
-  uint planes;
-  uint groups;
-  uint group_channels;
-  float inv_count;
-  float eps;
-  uint step;  // DROPOUT: the step within the epoch (the clock makes it global)
-} p;
 
 READONLY_FLOATS4(0, x);  // [N, C, H, W]
 layout(set = 0, binding = 1) writeonly buffer Y { float y[]; };  // [N, C, H, W]
 layout(set = 0, binding = 1) writeonly buffer Y4 { vec4 y4[]; };
-layout(set = 0, binding = 2) readonly buffer Mean { float save_mean[]; };  // [N, groups]
-layout(set = 0, binding = 3) readonly buffer Invstd { float save_invstd[]; };
-layout(set = 0, binding = 4) readonly buffer Gamma { float gamma[]; };  // [C]
-layout(set = 0, binding = 5) readonly buffer Beta { float beta[]; };    // [C]
+layout(set = 0, binding = 2) readonly buffer Mean { float mean[]; };     // [statistics]
+layout(set = 0, binding = 3) readonly buffer Spread { float spread[]; };  // invstd, or var (EVAL)
+layout(set = 0, binding = 4) readonly buffer Gamma { float gamma[]; };   // [C]
+layout(set = 0, binding = 5) readonly buffer Beta { float beta[]; };     // [C]
 layout(set = 0, binding = 6) readonly buffer ClockBuffer { Clock clock; };  // DROPOUT only
 
 void main() {
   const uint plane = gl_GlobalInvocationID.x;
   if (plane >= p.planes) return;
-  const uint s = plane / p.group_channels;
   const uint c = plane % p.channels;
-  const float m = save_mean[s];
-  const float scale = AFFINE ? save_invstd[s] * gamma[c] : save_invstd[s];
+  const uint stat = statistic_of(plane);
+  const float m = mean[stat];
+  const float invstd = EVAL ? 1.0 / sqrt(spread[stat] + p.eps) : spread[stat];
+  const float scale = AFFINE ? invstd * gamma[c] : invstd;
   const float shift = AFFINE ? beta[c] : 0.0;
   const uint base = plane * p.plane;
   const uint seed = DROPOUT ? clock.seed ^ DROP_SALT : 0;

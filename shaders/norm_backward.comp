@@ -1,11 +1,14 @@
 #version 460
 #extension GL_GOOGLE_include_directive : require
-// GroupNorm backward, pass 3 of 3: dx = invstd * (gamma[c] * g + a * (x - mean) + b) with the
-// group's coef = (mean, invstd, a, b) from groupnorm_backward_finalize.comp and g = dy masked
-// by y > 0 when the ReLU is fused (RELU; with DROPOUT y is the dropped output and g is scaled:
-// norm_dropout.glsl). Invocation p = n * C + c writes plane p;
-// VEC4: H*W % 4 == 0, as vec4.
+// Norm backward (BatchNorm2d, GroupNorm), pass 3 of 3: dx = k1 * (gamma[c] * g + a * (x - mean)
+// + b) with the plane's statistic's coef = (mean, k1, a, b) from the norm's backward_finalize
+// (statistic_of in norm_push.glsl) and g = dy masked by y > 0 when the ReLU is fused (RELU; with
+// DROPOUT y is the dropped output and g is scaled: norm_dropout.glsl). AFFINE: multiply g by
+// gamma[c] here (GroupNorm, whose statistic spans several channels); BatchNorm folds its channel's
+// gamma into k1 and sets AFFINE false. Invocation p = n * C + c writes plane p; VEC4: H*W % 4 ==
+// 0, as vec4.
 #include "base.glsl"
+#include "norm_push.glsl"
 #include "reads.glsl"
 #include "norm_dropout.glsl"
 
@@ -13,29 +16,19 @@ layout(constant_id = 10) const bool VEC4 = false;
 layout(constant_id = 11) const bool AFFINE = true;
 layout(constant_id = 12) const bool RELU = false;
 
-layout(push_constant) uniform Push {
-  uint n;
-  uint channels;
-  uint plane;
-  uint planes;
-  uint groups;
-  uint group_channels;
-  float inv_count;
-  float eps;
-} p;
 
 READONLY_FLOATS4(0, x);  // [N, C, H, W]
 READONLY_FLOATS4(1, y);  // [N, C, H, W] (RELU only)
 READONLY_FLOATS4(2, dy);  // [N, C, H, W]
-layout(set = 0, binding = 3) readonly buffer Gamma { float gamma[]; };  // [C]
-layout(set = 0, binding = 4) readonly buffer Coef { vec4 coef[]; };  // [N, groups]
+layout(set = 0, binding = 3) readonly buffer Gamma { float gamma[]; };  // [C] (AFFINE only)
+layout(set = 0, binding = 4) readonly buffer Coef { vec4 coef[]; };  // [statistics]
 layout(set = 0, binding = 5) writeonly buffer Dx { float dx[]; };  // [N, C, H, W]
 layout(set = 0, binding = 5) writeonly buffer Dx4 { vec4 dx4[]; };
 
 void main() {
   const uint plane = gl_GlobalInvocationID.x;
   if (plane >= p.planes) return;
-  const vec4 k = coef[plane / p.group_channels];
+  const vec4 k = coef[statistic_of(plane)];
   const float scale = AFFINE ? gamma[plane % p.channels] : 1.0;
   const uint base = plane * p.plane;
   if (VEC4) {
