@@ -126,7 +126,8 @@ int main(int argc, char** argv) {
       "  vkbench compare a.json b.json torch.json     side by side (bench/torch_reference.py bench "
       "--json torch.json)\n\n"
       "Environment: VKMNIST_VALIDATION=1 enables the validation layer (any message fails the run); "
-      "VKMNIST_NO_SUBGROUP_OPS=1 uses shared-memory reductions only; "
+      "VKMNIST_NO_SUBGROUP_OPS=1 uses shared-memory reductions only; VKMNIST_NO_TEXEL_BUFFERS=1 "
+      "reads activations from storage buffers instead of texel buffers; "
       "LP_NATIVE_VECTOR_WIDTH=256|512 gives "
       "lavapipe subgroups of 8|16.");
   app.set_version_flag("--version", std::string("vkbench ") + VKMNIST_VERSION);

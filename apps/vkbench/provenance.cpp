@@ -16,9 +16,10 @@ namespace {
 
 // Environment variables that change what a driver or vkmnist does (and so what is measured).
 constexpr const char* kKnobs[] = {
-    "LP_NATIVE_VECTOR_WIDTH", "LP_NUM_THREADS",     "VKMNIST_NO_SUBGROUP_OPS",
-    "VKMNIST_SUBGROUP_SIZE",  "VKMNIST_VALIDATION", "MESA_SHADER_CACHE_DISABLE",
-    "RADV_PERFTEST",          "ANV_DEBUG",          "__GL_SHADER_DISK_CACHE"};
+    "LP_NATIVE_VECTOR_WIDTH",    "LP_NUM_THREADS",     "VKMNIST_NO_SUBGROUP_OPS",
+    "VKMNIST_SUBGROUP_SIZE",     "VKMNIST_VALIDATION", "VKMNIST_NO_TEXEL_BUFFERS",
+    "MESA_SHADER_CACHE_DISABLE", "RADV_PERFTEST",      "ANV_DEBUG",
+    "__GL_SHADER_DISK_CACHE"};
 
 }  // namespace
 

@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
       "Run `vkmnist <command> --help` for each command's options.\n\n"
       "Environment: VKMNIST_VALIDATION=1 enables the Khronos validation layer; VKMNIST_NO_SUBGROUP_OPS=1 "
       "uses shared-memory reductions only; VKMNIST_SUBGROUP_SIZE=n requests a subgroup size where the "
-      "device allows it.");
+      "device allows it; VKMNIST_NO_TEXEL_BUFFERS=1 reads activations from storage buffers instead "
+      "of texel buffers.");
   app.set_version_flag("--version", std::string("vkmnist ") + VKMNIST_VERSION);
   app.require_subcommand(1);
   std::map<std::string, std::function<int()>> commands;
