@@ -11,8 +11,21 @@
 
 namespace vkmnist {
 
+namespace {
+
+// How the kernels read activations on this device: through r32f / rgba32f storage texel buffers
+// where it offers them (and VKMNIST_NO_TEXEL_BUFFERS is not set), else storage buffers.
+std::string texel_reads(const vkm::DeviceInfo& d) {
+  if (vkm::env_flag("VKMNIST_NO_TEXEL_BUFFERS")) return "off (VKMNIST_NO_TEXEL_BUFFERS)";
+  if (!d.r32f_storage_texel_buffers) return "unsupported";
+  return d.rgba32f_storage_texel_buffers ? "r32f+rgba32f" : "r32f";
+}
+
+}  // namespace
+
 std::function<int()> add_devices_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("devices", "List every Vulkan device and what vkmnist knows of it");
+  auto* cmd =
+      app.add_subcommand("devices", "List every Vulkan device and what vkmnist knows of it");
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "One JSON object per device instead of text");
   return [cmd, json]() -> int {
@@ -25,12 +38,14 @@ std::function<int()> add_devices_command(CLI::App& app) {
         fmt::print(
             "{{\"index\":{},\"name\":\"{}\",\"vendor\":\"{}\",\"type\":\"{}\",\"driver\":\"{}\","
             "\"driver_info\":\"{}\",\"api\":\"{}\",\"subgroup_size\":{},\"subgroup_min\":{},"
-            "\"subgroup_max\":{},\"subgroup_ops\":\"{}\",\"shared_memory\":{},\"usable\":{},"
+            "\"subgroup_max\":{},\"subgroup_ops\":\"{}\",\"shared_memory\":{},"
+            "\"texel_reads\":\"{}\",\"max_texel_buffer_elements\":{},\"usable\":{},"
             "\"default\":{}}}\n",
             d.index, d.name, d.vendor, vkm::type_name(d.type), d.driver_name, d.driver_info,
             vkm::version_string(d.api_version), d.subgroup_size, d.min_subgroup_size,
             d.max_subgroup_size, vkm::subgroup_operations_string(d.subgroup_operations),
-            d.shared_memory_bytes, d.usable(), d.index == chosen.index);
+            d.shared_memory_bytes, texel_reads(d), d.max_texel_buffer_elements, d.usable(),
+            d.index == chosen.index);
         continue;
       }
       fmt::print("{}{}\n", vkm::describe(d), d.index == chosen.index ? "  <- default" : "");
@@ -39,8 +54,12 @@ std::function<int()> add_devices_command(CLI::App& app) {
         heaps += fmt::format(" {:.1f} GiB{}", static_cast<double>(h.size) / (1 << 30),
                              h.device_local ? " (device-local)" : "");
       }
-      fmt::print("    heaps:{} | timestamps {} bits, {} ns/tick | max workgroup {}\n", heaps,
-                 d.timestamp_valid_bits, d.timestamp_period_ns, d.max_workgroup_invocations);
+      fmt::print(
+          "    heaps:{} | timestamps {} bits, {} ns/tick | max workgroup {} | texel reads {} (up "
+          "to {} "
+          "elements)\n",
+          heaps, d.timestamp_valid_bits, d.timestamp_period_ns, d.max_workgroup_invocations,
+          texel_reads(d), d.max_texel_buffer_elements);
     }
     return 0;
   };
