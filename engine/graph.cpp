@@ -34,7 +34,7 @@ void Graph::dispatch_bytes(const Kernel& kernel, std::vector<Binding> bindings,
   node.kernel = &kernel;
   node.bindings = std::move(bindings);
   node.push.resize(push.size() / 4);
-  std::memcpy(node.push.data(), push.data(), push.size());
+  if (!push.empty()) std::memcpy(node.push.data(), push.data(), push.size());  // none: null spans
   for (int i = 0; i < 3; ++i) {
     const uint32_t tile = desc.local_size[i];
     node.groups[i] = std::max(1u, (elements[i] + tile - 1) / tile);

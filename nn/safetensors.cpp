@@ -29,6 +29,7 @@ constexpr const char* kMetadataKey = "__metadata__";
 void floats_to_le(std::span<const float> values, std::vector<unsigned char>& out) {
   const size_t start = out.size();
   out.resize(start + values.size() * 4);
+  if (values.empty()) return;  // memcpy from an empty span's null pointer is undefined
   std::memcpy(out.data() + start, values.data(), values.size() * 4);
   if constexpr (std::endian::native == std::endian::big) {
     for (size_t i = start; i < out.size(); i += 4) {
@@ -158,7 +159,7 @@ SafetensorsFile read_safetensors(const fs::path& file) {
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(header_begin, data);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // syntax, and numbers out of range
     throw fault(fmt::format("the header is not valid JSON ({})", e.what()));
   }
   if (!header.is_object()) throw fault("the header is not a JSON object");

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include <set>
 #include <stdexcept>
 
@@ -147,27 +149,54 @@ nlohmann::json to_json(const TrainOptions& o) {
           {"test_limit", o.test_limit}};
 }
 
+namespace {
+
+// A run.json count: a whole number that fits in 32 bits, never a float truncated or a negative
+// number wrapped (nlohmann's get<uint32_t>() does both, and is undefined past the range).
+uint32_t whole_number(const nlohmann::json& j, const char* key) {
+  const nlohmann::json& v = j.at(key);
+  if (!v.is_number_unsigned() || v.get<uint64_t>() > UINT32_MAX) {
+    throw vkm::Error(
+        fmt::format("\"{}\" is {}, not a whole number from 0 to {}", key, v.dump(), UINT32_MAX));
+  }
+  return static_cast<uint32_t>(v.get<uint64_t>());
+}
+
+// A run.json real number: finite.
+double real_number(const nlohmann::json& j, const char* key) {
+  const nlohmann::json& v = j.at(key);
+  if (!v.is_number() || !std::isfinite(v.get<double>())) {
+    throw vkm::Error(fmt::format("\"{}\" is {}, not a finite number", key, v.dump()));
+  }
+  return v.get<double>();
+}
+
+}  // namespace
+
 TrainOptions from_json(const nlohmann::json& j) {
   TrainOptions o;
+  if (!j.is_object()) {
+    throw vkm::Error(fmt::format("\"options\" is {}, not an object", j.type_name()));
+  }
   try {
     o.norm = j.at("norm").get<std::string>();
-    o.groups = j.at("groups").get<uint32_t>();
-    o.l1 = j.at("l1").get<double>();
-    o.l2 = j.at("l2").get<double>();
-    o.dropout = j.at("dropout").get<double>();
-    o.epochs = j.at("epochs").get<uint32_t>();
-    o.batch_size = j.at("batch_size").get<uint32_t>();
-    o.lr = j.at("lr").get<double>();
-    o.momentum = j.at("momentum").get<double>();
+    o.groups = whole_number(j, "groups");
+    o.l1 = real_number(j, "l1");
+    o.l2 = real_number(j, "l2");
+    o.dropout = real_number(j, "dropout");
+    o.epochs = whole_number(j, "epochs");
+    o.batch_size = whole_number(j, "batch_size");
+    o.lr = real_number(j, "lr");
+    o.momentum = real_number(j, "momentum");
     o.schedule = j.at("schedule").get<std::string>();
     o.augment = j.at("augment").get<std::string>();
     o.no_affine = !j.at("affine").get<bool>();
-    o.seed = j.at("seed").get<uint32_t>();
+    o.seed = whole_number(j, "seed");
     o.data = j.at("data").get<std::string>();
-    o.train_limit = j.at("train_limit").get<uint32_t>();
-    o.test_limit = j.at("test_limit").get<uint32_t>();
+    o.train_limit = whole_number(j, "train_limit");
+    o.test_limit = whole_number(j, "test_limit");
   } catch (const nlohmann::json::exception& e) {
-    throw vkm::Error(fmt::format("run.json is incomplete or corrupt ({})", e.what()));
+    throw vkm::Error(fmt::format("incomplete or corrupt options ({})", e.what()));
   }
   return o;
 }

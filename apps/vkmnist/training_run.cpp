@@ -114,7 +114,17 @@ std::vector<MetricsRow> completed_metrics(const fs::path& file, uint32_t epochs)
 
 TrainOptions resumed_options(const TrainOptions& given) {
   const fs::path folder = given.resume;
-  TrainOptions o = from_json(read_run_json(folder).at("options"));
+  const nlohmann::json run = read_run_json(folder);
+  if (!run.is_object() || !run.contains("options")) {
+    throw vkm::Error(fmt::format("{}: no \"options\" in run.json (not a vkmnist run folder?)",
+                                 (folder / "run.json").string()));
+  }
+  TrainOptions o;
+  try {
+    o = from_json(run.at("options"));
+  } catch (const vkm::Error& e) {
+    throw vkm::Error(fmt::format("{}: {}", (folder / "run.json").string(), e.what()));
+  }
   // What may differ between the interrupted run and its continuation: where and how it is shown.
   o.device = given.device;
   o.stop_after = given.stop_after;
@@ -286,6 +296,10 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
 
 RunResult finished_run(const fs::path& folder, const vkm::nn::Dataset& test) {
   const nlohmann::json run = read_run_json(folder);
+  if (!run.is_object()) {
+    throw vkm::Error(fmt::format("{}: run.json is {}, not an object",
+                                 (folder / "run.json").string(), run.type_name()));
+  }
   RunResult result;
   result.folder = folder;
   const uint32_t epochs = epochs_completed(folder);

@@ -121,9 +121,16 @@ IdxImages read_idx_images(const fs::path& file) {
     throw Error(fmt::format("{}: header declares empty images of {}x{}", file.string(), images.rows,
                             images.cols));
   }
-  const uint64_t image_bytes = uint64_t{images.rows} * images.cols;
-  const uint64_t expected = images.count * image_bytes;
+  const uint64_t image_bytes = uint64_t{images.rows} * images.cols;  // < 2^64: two 32-bit factors
   const uint64_t held = bytes.size() - kHeader;
+  // count * image_bytes can pass 2^64; a header that declares more than any file holds is
+  // truncated whatever the file, so say so before multiplying.
+  if (images.count > 0 && image_bytes > UINT64_MAX / images.count) {
+    throw Error(fmt::format(
+        "{}: truncated: header says {} images of {}x{}, more than 2^64 pixel bytes; file holds {}",
+        file.string(), images.count, images.rows, images.cols, held));
+  }
+  const uint64_t expected = images.count * image_bytes;
   if (held < expected) {
     throw Error(fmt::format(
         "{}: truncated: header says {} images of {}x{}, file holds {} ({} of {} "

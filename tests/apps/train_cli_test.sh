@@ -25,6 +25,19 @@ cmp "$work/a/optimizer.safetensors" "$work/b/optimizer.safetensors" || fail "opt
 out=$("$vkmnist" --resume "$work/b" --lr 0.5 2>&1) && fail "--lr with --resume accepted"
 echo "$out" | grep -q -- "--lr cannot be given with --resume" || fail "unclear message: $out"
 
+# An edited or foreign run.json is refused with one line naming the field, never converted.
+for edit in 's/"epochs": 2,/"epochs": 2.7,/' 's/"groups": 2,/"groups": -4,/' 's/"epochs": 2,/"epochs": 4e94,/' \
+            's/"options"/"settings"/'; do
+  rm -rf "$work/x" && cp -r "$work/b" "$work/x" && sed -i "$edit" "$work/x/run.json"
+  grep -q "$(echo "$edit" | sed 's|^s/\([^/]*\)/.*|\1|')" "$work/x/run.json" && fail "the edit $edit did not apply"
+  out=$("$vkmnist" --resume "$work/x" --quiet 2>&1) && fail "resume accepted run.json edited by $edit"
+  echo "$out" | grep -Eq 'run.json: ("(epochs|groups)" is .*not a whole number|no "options")' || fail "unclear message for $edit: $out"
+  [ "$(echo "$out" | wc -l)" -eq 1 ] || fail "more than one line for $edit: $out"
+done
+echo '[1, 2]' > "$work/x/run.json"
+out=$("$vkmnist" --resume "$work/x" --quiet 2>&1) && fail "resume accepted a run.json that is an array"
+echo "$out" | grep -q 'no "options" in run.json' || fail "unclear message for an array run.json: $out"
+
 # The run folder holds what the README promises.
 for f in run.json summary.txt metrics.csv model.safetensors optimizer.safetensors predictions.csv; do
   [ -s "$work/a/$f" ] || fail "run folder lacks $f"

@@ -162,6 +162,10 @@ TEST_F(IdxTest, Truncated) {
   const fs::path images = write("i", idx_images(4, 28, 28, pattern(3 * 784 + 10)));
   expect_error([&] { read_idx_images(images); },
                {images.string(), "truncated: header says 4 images of 28x28, file holds 3"});
+  // A header whose pixel count passes 2^64 (4 images of 2^31 x 2^31): a product that would wrap.
+  const fs::path wraps = write("wraps", idx_images(4, 0x80000000u, 0x80000000u, {}));
+  expect_error([&] { read_idx_images(wraps); },
+               {wraps.string(), "truncated: header says 4 images of 2147483648x2147483648"});
   const fs::path header = write("h", Bytes{0, 0, 8, 3, 0, 0});
   expect_error([&] { read_idx_images(header); }, {header.string(), "shorter than the 16-byte"});
   // A gzip stream cut short (an interrupted download).

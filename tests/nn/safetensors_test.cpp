@@ -189,6 +189,14 @@ TEST_F(SafetensorsTest, RefusesBadHeaderLength) {
 }
 
 TEST_F(SafetensorsTest, RefusesBadHeaders) {
+  // A number JSON can write but not hold: named as a header fault, with the file's name.
+  expect_error(
+      [&] {
+        read_safetensors(
+            craft("overflow",
+                  R"({"a":{"dtype":"F32","shape":[11111111111e111111],"data_offsets":[0,4]}})", 4));
+      },
+      {"overflow", "the header is not valid JSON", "number overflow"});
   expect_error(
       [&] {
         read_safetensors(
