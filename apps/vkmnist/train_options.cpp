@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 
 #include <set>
 #include <stdexcept>
@@ -115,8 +116,21 @@ vkm::nn::TrainConfig to_config(const TrainOptions& o) {
   } catch (const std::invalid_argument& e) {
     throw vkm::Error(e.what());
   }
-  if (o.l1 < 0 || o.l2 < 0) throw vkm::Error("--l1 and --l2 must not be negative");
-  if (!(o.lr > 0)) throw vkm::Error("--lr must be positive");
+  // The device computes in float: a value that is NaN, infinite, or finite only as a double
+  // (1e39) would train a whole epoch before diverging. Refused here, before data or device.
+  const auto check = [](const char* flag, double v, bool positive) {
+    const bool finite = std::isfinite(v) && std::abs(v) <= std::numeric_limits<float>::max();
+    if (!finite || !(positive ? v > 0 : v >= 0)) {
+      throw vkm::Error(
+          fmt::format("{} {}: must be a finite number {} 0 (and at most {:g}, the "
+                      "largest float)",
+                      flag, v, positive ? ">" : ">=", double{std::numeric_limits<float>::max()}));
+    }
+  };
+  check("--l1", o.l1, false);
+  check("--l2", o.l2, false);
+  check("--lr", o.lr, true);
+  check("--momentum", o.momentum, false);
   if (o.batch_size == 0) throw vkm::Error("--batch-size must be at least 1");
   if (o.epochs == 0) throw vkm::Error("--epochs must be at least 1");
   c.update = {.momentum = static_cast<float>(o.momentum),
