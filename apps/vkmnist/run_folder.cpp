@@ -4,10 +4,11 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <unistd.h>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 #include "engine/error.hpp"
 
@@ -16,11 +17,16 @@ namespace vkmnist {
 void write_file_atomically(const std::filesystem::path& file, std::string_view content) {
   const auto tmp = file.string() + fmt::format(".tmp{}", ::getpid());
   {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw vkm::Error(fmt::format("cannot write {}: check the folder exists and is writable", file.string()));
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
-    if (!out) {
+    std::FILE* out = std::fopen(tmp.c_str(), "wb");
+    if (out == nullptr) {
+      throw vkm::Error(
+          fmt::format("cannot write {}: check the folder exists and is writable", file.string()));
+    }
+    // Written, flushed and synced before the rename: after a crash the file is the old one or
+    // the whole new one, never a renamed but empty one.
+    const bool ok = std::fwrite(content.data(), 1, content.size(), out) == content.size() &&
+                    std::fflush(out) == 0 && ::fsync(::fileno(out)) == 0;
+    if (std::fclose(out) != 0 || !ok) {
       std::filesystem::remove(tmp);
       throw vkm::Error(fmt::format("writing {} failed (disk full?)", file.string()));
     }
@@ -30,6 +36,20 @@ void write_file_atomically(const std::filesystem::path& file, std::string_view c
   if (ec) {
     std::filesystem::remove(tmp);
     throw vkm::Error(fmt::format("cannot replace {}: {}", file.string(), ec.message()));
+  }
+}
+
+void remove_stray_temporaries(const std::filesystem::path& folder) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    const std::string name = entry.path().filename().string();
+    // "<file>.tmp<pid>" (write_file_atomically) and "<file>.tmp-<pid>" (nn/safetensors.cpp).
+    const size_t at = name.rfind(".tmp");
+    if (at == std::string::npos || at == 0) continue;
+    std::string rest = name.substr(at + 4);
+    if (!rest.empty() && rest.front() == '-') rest.erase(0, 1);
+    if (rest.empty() || rest.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::filesystem::remove(entry.path(), ec);
   }
 }
 
@@ -44,8 +64,8 @@ std::string read_file(const std::filesystem::path& file) {
 std::string metrics_csv(const std::vector<MetricsRow>& rows) {
   std::string out = "epoch,split,loss,penalty,accuracy,lr,seconds\n";
   for (const auto& r : rows) {
-    out += fmt::format("{},{},{:.6f},{:.6f},{:.2f},{:.6g},{:.3f}\n", r.epoch, r.split, r.loss, r.penalty,
-                       r.accuracy, r.lr, r.seconds);
+    out += fmt::format("{},{},{:.6f},{:.6f},{:.2f},{:.6g},{:.3f}\n", r.epoch, r.split, r.loss,
+                       r.penalty, r.accuracy, r.lr, r.seconds);
   }
   return out;
 }
@@ -55,7 +75,8 @@ std::vector<MetricsRow> parse_metrics_csv(const std::filesystem::path& file) {
   std::string line;
   std::getline(in, line);
   if (line != "epoch,split,loss,penalty,accuracy,lr,seconds") {
-    throw vkm::Error(fmt::format("{}: not a vkmnist metrics file (header '{}')", file.string(), line));
+    throw vkm::Error(
+        fmt::format("{}: not a vkmnist metrics file (header '{}')", file.string(), line));
   }
   std::vector<MetricsRow> rows;
   while (std::getline(in, line)) {
@@ -82,7 +103,8 @@ std::vector<MetricsRow> parse_metrics_csv(const std::filesystem::path& file) {
 
 std::filesystem::path default_run_folder(std::string_view norm) {
   const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  return std::filesystem::path("runs") / fmt::format("{}-{:%Y%m%d-%H%M%S}", norm, fmt::localtime(now));
+  return std::filesystem::path("runs") /
+         fmt::format("{}-{:%Y%m%d-%H%M%S}", norm, fmt::localtime(now));
 }
 
 }  // namespace vkmnist

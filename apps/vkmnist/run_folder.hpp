@@ -11,6 +11,9 @@
 namespace vkmnist {
 
 void write_file_atomically(const std::filesystem::path& file, std::string_view content);
+// Removes what an interrupted run's writes left behind in `folder`: "<file>.tmp<pid>" and
+// "<file>.tmp-<pid>". The run in a folder is its only writer, so at its start none is live.
+void remove_stray_temporaries(const std::filesystem::path& folder);
 std::string read_file(const std::filesystem::path& file);
 
 struct MetricsRow {

@@ -170,6 +170,7 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   const std::string device = device_line(info.name, info.driver_name, info.driver_info);
 
   if (resuming) {
+    remove_stray_temporaries(folder);
     const auto meta = vkm::nn::load_model(folder / "model.safetensors", trainer.model());
     const auto optimizer_meta =
         vkm::nn::load_optimizer(folder / "optimizer.safetensors", trainer.model());

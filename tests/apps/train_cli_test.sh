@@ -17,7 +17,15 @@ common="--data $data --train-limit 1000 --test-limit 300 --batch-size 64 --quiet
 "$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --epochs 2 --out "$work/b" --stop-after 1
 [ "$(grep -c '^1,' "$work/b/metrics.csv")" -eq 2 ] || fail "the stopped run should hold epoch 1 only"
 grep -q '^2,' "$work/b/metrics.csv" && fail "the stopped run went on to epoch 2"
+# What an interrupted write leaves behind is removed when the run resumes (names as both writers
+# make them); a file that only looks similar stays.
+touch "$work/b/model.safetensors.tmp-4242" "$work/b/metrics.csv.tmp4242" "$work/b/notes.tmpfile"
 "$vkmnist" --resume "$work/b" --quiet
+for f in model.safetensors.tmp-4242 metrics.csv.tmp4242; do
+  [ -e "$work/b/$f" ] && fail "stray $f left after --resume"
+done
+[ -e "$work/b/notes.tmpfile" ] || fail "--resume removed a file that is not a temporary"
+rm "$work/b/notes.tmpfile"
 cmp "$work/a/model.safetensors" "$work/b/model.safetensors" || fail "resumed run differs from the uninterrupted one"
 cmp "$work/a/optimizer.safetensors" "$work/b/optimizer.safetensors" || fail "optimizer state differs after --resume"
 [ "$(grep -c '^2,' "$work/b/metrics.csv")" -eq 2 ] || fail "the resumed run should add epoch 2"
