@@ -125,6 +125,40 @@ TrainOptions resumed_options(const TrainOptions& given) {
   } catch (const vkm::Error& e) {
     throw vkm::Error(fmt::format("{}: {}", (folder / "run.json").string(), e.what()));
   }
+  // The checkpoint records the options it was trained with: an edited run.json (another norm,
+  // learning rate, seed...) would resume a different run from these weights. Refused, naming
+  // the options that disagree. (data may move: it is where the files are, not what they hold.)
+  const fs::path checkpoint = folder / "model.safetensors";
+  if (fs::exists(checkpoint)) {
+    const auto meta = vkm::nn::read_safetensors(checkpoint).metadata;
+    const auto it = meta.find("options");
+    nlohmann::json recorded;
+    try {
+      if (it != meta.end()) recorded = nlohmann::json::parse(it->second);
+    } catch (const nlohmann::json::exception&) {
+    }
+    if (!recorded.is_object()) {
+      throw vkm::Error(
+          fmt::format("{}: no training options in its metadata (not a vkmnist run "
+                      "checkpoint)",
+                      checkpoint.string()));
+    }
+    std::string differ;
+    for (const auto& [key, value] : run.at("options").items()) {
+      if (key == "data") continue;
+      if (!recorded.contains(key) || recorded.at(key) != value) {
+        differ +=
+            fmt::format("{}{} (run.json {}, checkpoint {})", differ.empty() ? "" : ", ", key,
+                        value.dump(), recorded.contains(key) ? recorded.at(key).dump() : "none");
+      }
+    }
+    if (!differ.empty()) {
+      throw vkm::Error(fmt::format(
+          "{}: run.json and model.safetensors disagree on {}: run.json was edited or the files "
+          "come from different runs; restore run.json, or start a new run",
+          folder.string(), differ));
+    }
+  }
   // What may differ between the interrupted run and its continuation: where and how it is shown.
   o.device = given.device;
   o.stop_after = given.stop_after;

@@ -42,6 +42,12 @@ for edit in 's/"epochs": 2,/"epochs": 2.7,/' 's/"groups": 2,/"groups": -4,/' 's/
   echo "$out" | grep -Eq 'run.json: ("(epochs|groups)" is .*not a whole number|no "options")' || fail "unclear message for $edit: $out"
   [ "$(echo "$out" | wc -l)" -eq 1 ] || fail "more than one line for $edit: $out"
 done
+# run.json edited to another run's options: the checkpoint's own options say so.
+for edit in 's/"norm": "gn"/"norm": "ln"/' 's/"lr": 0.1,/"lr": 0.2,/' 's/"affine": true/"affine": false/'; do
+  rm -rf "$work/x" && cp -r "$work/b" "$work/x" && sed -i "$edit" "$work/x/run.json"
+  out=$("$vkmnist" --resume "$work/x" --quiet 2>&1) && fail "resume accepted run.json edited by $edit"
+  echo "$out" | grep -q 'run.json and model.safetensors disagree on' || fail "unclear message for $edit: $out"
+done
 echo '[1, 2]' > "$work/x/run.json"
 out=$("$vkmnist" --resume "$work/x" --quiet 2>&1) && fail "resume accepted a run.json that is an array"
 echo "$out" | grep -q 'no "options" in run.json' || fail "unclear message for an array run.json: $out"
