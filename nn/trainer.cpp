@@ -49,8 +49,8 @@ std::vector<uint32_t> epoch_permutation(uint32_t count, uint32_t seed, uint32_t 
   return p;
 }
 
-Trainer::Trainer(Device& device, KernelCache& kernels, const TrainConfig& config, const Dataset& train,
-                 const Dataset& test)
+Trainer::Trainer(Device& device, KernelCache& kernels, const TrainConfig& config,
+                 const Dataset& train, const Dataset& test)
     : device_(device),
       config_(config),
       train_count_(train.images.count),
@@ -60,7 +60,8 @@ Trainer::Trainer(Device& device, KernelCache& kernels, const TrainConfig& config
   validate(config.net);
   if (config.batch_size == 0) throw Error("--batch-size must be at least 1");
   if (config.epochs == 0) throw Error("--epochs must be at least 1");
-  if (train_count_ == 0 || test_count_ == 0) throw Error("the training and test sets must not be empty");
+  if (train_count_ == 0 || test_count_ == 0)
+    throw Error("the training and test sets must not be empty");
   const uint32_t b = config.batch_size;
   steps_ = (train_count_ + b - 1) / b;
   lr_ = learning_rates(config.schedule, config.lr, config.epochs, steps_);
@@ -77,7 +78,8 @@ Trainer::Trainer(Device& device, KernelCache& kernels, const TrainConfig& config
   std::iota(identity.begin(), identity.end(), 0u);
   upload_vector(device, identity_, identity);
   // Host-visible: the progress bar reads finished steps' slots while the epoch runs.
-  train_stats_ = device.buffer(size_t{steps_} * 2 * sizeof(float), "train stats", MemoryKind::kReadback);
+  train_stats_ =
+      device.buffer(size_t{steps_} * 2 * sizeof(float), "train stats", MemoryKind::kReadback);
   const uint32_t test_steps = (test_count_ + b - 1) / b;
   test_stats_ = device.buffer(size_t{test_steps} * 2 * sizeof(float), "test stats");
   test_predictions_ = device.buffer(size_t{test_count_} * sizeof(uint32_t), "test predictions");
@@ -87,8 +89,8 @@ Trainer::Trainer(Device& device, KernelCache& kernels, const TrainConfig& config
   epoch.fill(train_stats_, 0x7FC00000u);  // NaN: a slot not yet written is not counted by progress
   for (uint32_t s = 0; s < steps_; ++s) {
     const uint32_t n = std::min(b, train_count_ - s * b);
-    gather_->record(epoch, train_data_, permutation_, clock_, s * b, n, config.augment, model_->input(),
-                    model_->labels());
+    gather_->record(epoch, train_data_, permutation_, clock_, s * b, n, config.augment,
+                    model_->input(), model_->labels());
     model_->record_train_step(epoch, clock_, lr_schedule_, train_stats_, s, n);
   }
   const size_t nodes_per_step = (epoch.size() - 1) / steps_;
@@ -98,7 +100,8 @@ Trainer::Trainer(Device& device, KernelCache& kernels, const TrainConfig& config
   Graph eval;
   for (uint32_t s = 0; s < test_steps; ++s) {
     const uint32_t n = std::min(b, test_count_ - s * b);
-    gather_->record(eval, test_data_, identity_, clock_, s * b, n, false, model_->input(), model_->labels());
+    gather_->record(eval, test_data_, identity_, clock_, s * b, n, false, model_->input(),
+                    model_->labels());
     model_->record_eval(eval, test_stats_, s, test_predictions_, s * b, n);
   }
   test_program_ = std::make_unique<Program>(device, eval, RecordOptions{});
@@ -106,8 +109,12 @@ Trainer::Trainer(Device& device, KernelCache& kernels, const TrainConfig& config
 
 Trainer::~Trainer() = default;
 
-size_t Trainer::dispatches_per_epoch() const { return train_program_->dispatches(); }
-size_t Trainer::barriers_per_epoch() const { return train_program_->barriers(); }
+size_t Trainer::dispatches_per_epoch() const {
+  return train_program_->dispatches();
+}
+size_t Trainer::barriers_per_epoch() const {
+  return train_program_->barriers();
+}
 
 void Trainer::write_clock(uint32_t epoch) {
   const ClockState clock{.epoch = epoch, .steps_per_epoch = steps_, .seed = config_.seed};
@@ -118,8 +125,11 @@ void Trainer::write_permutation(uint32_t epoch) {
   upload_vector(device_, permutation_, epoch_permutation(train_count_, config_.seed, epoch));
 }
 
-SplitMetrics Trainer::train_epoch(uint32_t epoch, const std::function<void(const EpochProgress&)>& progress) {
-  if (epoch >= config_.epochs) throw Error(fmt::format("epoch {} is past the schedule's {} epochs", epoch + 1, config_.epochs));
+SplitMetrics Trainer::train_epoch(uint32_t epoch,
+                                  const std::function<void(const EpochProgress&)>& progress) {
+  if (epoch >= config_.epochs)
+    throw Error(
+        fmt::format("epoch {} is past the schedule's {} epochs", epoch + 1, config_.epochs));
   write_clock(epoch);
   write_permutation(epoch);
   const auto start = std::chrono::steady_clock::now();
@@ -127,7 +137,8 @@ SplitMetrics Trainer::train_epoch(uint32_t epoch, const std::function<void(const
   const auto* slots = reinterpret_cast<const float*>(train_stats_.mapped());
   train_program_->run([&](size_t done, size_t) {
     if (!progress) return;
-    EpochProgress p{.step = static_cast<uint32_t>(std::min<size_t>(steps_, done * steps_ / chunks)), .steps = steps_};
+    EpochProgress p{.step = static_cast<uint32_t>(std::min<size_t>(steps_, done * steps_ / chunks)),
+                    .steps = steps_};
     double loss = 0.0, correct = 0.0, samples = 0.0;
     for (uint32_t s = 0; s < steps_; ++s) {
       if (std::isnan(slots[2 * s + 1])) continue;  // not written yet
@@ -151,6 +162,16 @@ SplitMetrics Trainer::train_epoch(uint32_t epoch, const std::function<void(const
     throw DivergedError(fmt::format(
         "training diverged in epoch {}: the loss is {} (try a lower --lr, or --schedule onecycle)",
         epoch + 1, m.loss));
+  }
+  // Divergence without NaN: a mean loss far above a uniform guess's (ln 10 for ten classes) is no
+  // longer learning (lr 1e6 reaches 1e14 and 8 % accuracy, all finite).
+  const double uniform = std::log(static_cast<double>(kClasses));
+  if (m.loss > 2.0 * uniform) {
+    throw DivergedError(
+        fmt::format("training diverged in epoch {}: the mean training loss is {:.4g}, more than "
+                    "twice a uniform "
+                    "guess's ln {} = {:.2f} (try a lower --lr)",
+                    epoch + 1, m.loss, kClasses, uniform));
   }
   return m;
 }

@@ -277,6 +277,11 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
     bar.finish();
     const auto test = trainer.evaluate();
     const double penalty = trainer.penalty();
+    if (!std::isfinite(penalty)) {  // weights no longer finite: never saved as a completed epoch
+      throw vkm::nn::DivergedError(fmt::format(
+          "training diverged in epoch {}: the weights are no longer finite (try a lower --lr)",
+          epoch + 1));
+    }
     const double lr = trainer.learning_rate(epoch, trainer.steps_per_epoch() - 1);
     metrics.push_back({epoch + 1, "train", train.loss, penalty, train.accuracy, lr, train.seconds});
     metrics.push_back({epoch + 1, "test", test.loss, 0.0, test.accuracy, lr, test.seconds});

@@ -72,6 +72,11 @@ echo "$out" | grep -Eq "cannot initialise|saved from a different model" || fail 
 out=$("$vkmnist" --norm gn --groups 2 $common --epochs 1 --init "$work/e/model.safetensors" --out "$work/f" 2>&1) && fail "affine model from a no-affine checkpoint accepted"
 echo "$out" | grep -q "no tensor 'norm1.weight'" || fail "unclear message: $out"
 
+# Divergence without NaN (a huge learning rate): a non-zero exit naming it, no epoch saved.
+out=$("$vkmnist" --norm bn $common --epochs 1 --lr 1e6 --schedule constant --out "$work/div" 2>&1) && fail "a diverged run exited 0"
+echo "$out" | grep -q "training diverged in epoch 1" || fail "unclear divergence message: $out"
+[ -e "$work/div/model.safetensors" ] && fail "a diverged epoch was saved as completed"
+
 # Missing data: one line naming the file, non-zero exit, no run folder.
 out=$("$vkmnist" --norm bn --data "$work/nowhere" --out "$work/g" 2>&1) && fail "missing data accepted"
 echo "$out" | grep -q "not found" || fail "unclear message: $out"
