@@ -1,8 +1,12 @@
 // `vkmnist [train]`: trains the seed net with one normalization, entirely on the device.
+#include <fmt/format.h>
+
 #include <memory>
 
 #include "apps/vkmnist/commands.hpp"
 #include "apps/vkmnist/training_run.hpp"
+#include "engine/error.hpp"
+#include "nn/seed_net.hpp"
 
 namespace vkmnist {
 
@@ -31,7 +35,13 @@ std::function<int()> add_train_command(CLI::App& app) {
     if (!options->resume.empty()) check_resume_options(*cmd);
     TrainOptions o = options->resume.empty() ? *options : resumed_options(*options);
     if (o.lr == 0.0) o.lr = default_lr(o.norm);
-    to_config(o);
+    const vkm::nn::TrainConfig config = to_config(o);
+    if (cmd->count("--groups") > 0 && config.net.norm != vkm::nn::NormKind::kGroup) {
+      throw vkm::Error(
+          fmt::format("--groups {}: only GroupNorm (--norm gn) has groups; {} would "
+                      "ignore it",
+                      o.groups, vkm::nn::norm_long_name(config.net.norm)));
+    }
     const Data data = load_data(o);
     vkm::Context context(vkm::ContextOptions{.device = o.device});
     run_training(context, o, data);

@@ -73,8 +73,13 @@ void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
                "Folder with the MNIST IDX files (scripts/fetch-mnist puts them in data/mnist)")
       ->capture_default_str();
   c.add_option(
-      "--out", o.out,
-      "Run folder for metrics.csv, model.safetensors, ... (default runs/<norm>-<date>-<time>)");
+       "--out", o.out,
+       "Run folder for metrics.csv, model.safetensors, ... (default runs/<norm>-<date>-<time>)")
+      ->check(CLI::Validator(
+          [](const std::string& s) {
+            return s.empty() ? std::string("must name a folder, not be empty") : std::string();
+          },
+          "FOLDER"));
   c.add_option("--train-limit", o.train_limit,
                "Train on the first N training images only (quick runs)");
   c.add_option("--test-limit", o.test_limit,

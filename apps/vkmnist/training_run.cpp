@@ -227,6 +227,29 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
         throw vkm::Error(fmt::format("--init {}: a {} checkpoint cannot initialise a {} model",
                                      o.init, it->second, o.norm));
       }
+      // The same tensor names serve other group counts and an affine net's checkpoint holds
+      // what a --no-affine net ignores: both would load silently into another model.
+      const std::string groups = std::to_string(config.net.norm_groups());
+      if (auto it = meta.find("groups"); it != meta.end() && it->second != groups) {
+        throw vkm::Error(
+            fmt::format("--init {}: a checkpoint with {} groups cannot initialise a "
+                        "model with {}",
+                        o.init, it->second, groups));
+      }
+      const std::string affine = config.net.affine ? "true" : "false";
+      if (auto it = meta.find("affine"); it != meta.end() && it->second != affine) {
+        throw vkm::Error(
+            fmt::format("--init {}: a checkpoint {} norm weights cannot initialise a "
+                        "model {} them",
+                        o.init, it->second == "true" ? "with" : "without",
+                        config.net.affine ? "with" : "without"));
+      }
+      if (!std::isfinite(trainer.penalty())) {
+        throw vkm::Error(
+            fmt::format("--init {}: the checkpoint holds weights that are not finite "
+                        "(a diverged run?)",
+                        o.init));
+      }
     }
     folder = o.out.empty() ? default_run_folder(o.norm) : fs::path(o.out);
     if (fs::exists(folder / "metrics.csv")) {

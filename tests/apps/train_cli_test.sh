@@ -71,6 +71,22 @@ echo "$out" | grep -Eq "cannot initialise|saved from a different model" || fail 
 "$vkmnist" --norm gn --groups 2 --no-affine $common --epochs 1 --out "$work/e"
 out=$("$vkmnist" --norm gn --groups 2 $common --epochs 1 --init "$work/e/model.safetensors" --out "$work/f" 2>&1) && fail "affine model from a no-affine checkpoint accepted"
 echo "$out" | grep -q "no tensor 'norm1.weight'" || fail "unclear message: $out"
+# ... nor other groups, nor the other way round, nor weights that are not finite.
+out=$("$vkmnist" --norm gn --groups 4 $common --epochs 1 --init "$work/a/model.safetensors" --out "$work/h" 2>&1) && fail "groups=4 model from a groups=2 checkpoint accepted"
+echo "$out" | grep -q "a checkpoint with 2 groups cannot initialise a model with 4" || fail "unclear message: $out"
+out=$("$vkmnist" --norm gn --groups 2 --no-affine $common --epochs 1 --init "$work/a/model.safetensors" --out "$work/h" 2>&1) && fail "no-affine model from an affine checkpoint accepted"
+echo "$out" | grep -q "a checkpoint with norm weights cannot initialise a model without them" || fail "unclear message: $out"
+cp "$work/a/model.safetensors" "$work/nan.safetensors"
+python3 - "$work/nan.safetensors" <<'PY'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    (n,) = struct.unpack("<Q", f.read(8))
+    f.seek(8 + n)
+    f.write(b"\xff\xff\xff\xff")  # the first weight: a NaN
+PY
+out=$("$vkmnist" --norm gn --groups 2 $common --epochs 1 --init "$work/nan.safetensors" --out "$work/h" 2>&1) && fail "a checkpoint with a NaN weight accepted"
+echo "$out" | grep -q "weights that are not finite" || fail "unclear message: $out"
+[ -e "$work/h/metrics.csv" ] && fail "a refused --init wrote metrics"
 
 # Divergence without NaN (a huge learning rate): a non-zero exit naming it, no epoch saved.
 out=$("$vkmnist" --norm bn $common --epochs 1 --lr 1e6 --schedule constant --out "$work/div" 2>&1) && fail "a diverged run exited 0"
