@@ -7,6 +7,7 @@
 
 #include "apps/vkbench/timing.hpp"
 #include "engine/error.hpp"
+#include "nn/clock.hpp"
 
 namespace vkbench {
 
@@ -95,6 +96,12 @@ std::vector<float> random_floats(size_t n, float lo, float hi, uint32_t stream) 
   std::vector<float> v(n);
   for (float& f : v) f = dist(rng);
   return v;
+}
+
+vkm::Buffer clock_buffer(vkm::Device& device) {
+  return upload_buffer(
+      device, std::vector<nn::ClockState>{{.epoch = 0, .steps_per_epoch = 1, .seed = kClockSeed}},
+      "clock");
 }
 
 std::vector<uint32_t> random_labels(size_t n, uint32_t classes, uint32_t stream) {

@@ -8,12 +8,10 @@
 
 #include "apps/vkbench/kernel_case.hpp"
 #include "apps/vkbench/kernel_cases.hpp"
-#include "nn/clock.hpp"
 #include "nn/layers/loss.hpp"
 #include "nn/layers/pool.hpp"
 #include "nn/layers/sgd.hpp"
 #include "nn/parameter.hpp"
-#include "nn/reference/activation.hpp"
 #include "nn/reference/loss.hpp"
 #include "nn/reference/pool.hpp"
 #include "nn/reference/sgd.hpp"
@@ -26,12 +24,6 @@ namespace {
 using Vec = std::vector<double>;
 
 }  // namespace
-
-vkm::Buffer clock_buffer(vkm::Device& device) {
-  return upload_buffer(
-      device, std::vector<nn::ClockState>{{.epoch = 0, .steps_per_epoch = 1, .seed = kClockSeed}},
-      "clock");
-}
 
 std::vector<KernelRow> maxpool_case(const BenchContext& ctx, const std::string& layer,
                                     nn::Shape s) {
