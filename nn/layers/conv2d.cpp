@@ -18,6 +18,11 @@ constexpr uint32_t kLanes = 16;
 // load fewer window rows, but both grow the unrolled code: lavapipe's first compile of a kernel
 // (cached on disk afterwards) takes about 2-3 s at these limits, 7-30 s at twice them.
 constexpr uint32_t kMaxTileWeights = 576;
+// Backward input reads a window over the forward's output channels once per tile: where those are
+// many (conv7: 32 of them for 8 input channels) a tile of 576 weights reads dy four times over.
+// Twice the limit here: conv7 4.1 -> 1.5 ms, conv4 1.8 -> 0.9 ms at batch 128 on the Xeon host
+// of docs/bench (vkbench --sections kernels), for about 30 s more of first compile.
+constexpr uint32_t kMaxInputTileWeights = 2 * kMaxTileWeights;
 constexpr uint32_t kMaxWindowRows = 2;
 // Backward weight: at most this many lanes, each writing one set of partial sums for pass 2.
 constexpr uint32_t kMaxWeightLanes = 64;
@@ -49,9 +54,9 @@ uint32_t window_rows(uint32_t out_rows, uint32_t k, uint32_t tile) {
 }
 
 // The largest divisor of `channels` whose tile of weights fits in registers.
-uint32_t channel_tile(uint32_t channels, uint32_t weights_per_channel) {
+uint32_t channel_tile(uint32_t channels, uint32_t weights_per_channel, uint32_t max_weights) {
   for (uint32_t t = channels; t > 1; --t) {
-    if (channels % t == 0 && t * weights_per_channel <= kMaxTileWeights) return t;
+    if (channels % t == 0 && t * weights_per_channel <= max_weights) return t;
   }
   return 1;
 }
@@ -77,12 +82,12 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
   }
   const Shape out = output_shape();
   const auto plan = [&](uint32_t channels, uint32_t weights_per_channel, uint32_t out_rows,
-                        uint32_t max_lanes) {
-    const uint32_t tile = channel_tile(channels, weights_per_channel);
+                        uint32_t max_lanes, uint32_t max_weights = kMaxTileWeights) {
+    const uint32_t tile = channel_tile(channels, weights_per_channel, max_weights);
     return Plan{tile, channels / tile, window_rows(out_rows, k, tile), max_lanes};
   };
   forward_plan_ = plan(c_out, input.c * k * k, out.h, UINT32_MAX);
-  input_plan_ = plan(input.c, c_out * k * k, input.h, UINT32_MAX);
+  input_plan_ = plan(input.c, c_out * k * k, input.h, UINT32_MAX, kMaxInputTileWeights);
   weight_plan_ = plan(c_out, input.c * k * k, out.h, kMaxWeightLanes);
 
   // Ids 10..14 as declared in shaders/conv2d_{forward,backward_input,backward_weight}.comp.
