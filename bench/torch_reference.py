@@ -2,8 +2,13 @@
 """The seed net in PyTorch (Debian's python3-torch), for side-by-side runs with vkmnist.
 
   bench/torch_reference.py bench [--norm bn|ln|gn] [--batch 128] [--steps 50] [--json FILE]
+                                 [--device cpu|cuda] [--cuda-graphs]
       times N training steps and N eval batches on the same data and batch, prints images/s in
-      vkbench's JSON shape (device "PyTorch <version> CPU, <threads> threads").
+      vkbench's JSON shape (device "PyTorch <version> CPU, <threads> threads"). With --device
+      cuda the batch lives on the GPU and each step is timed by CUDA events after the warm-up
+      (eager, PyTorch's usual form); --cuda-graphs captures one whole training step (forward,
+      loss, backward, SGD) and one eval batch as CUDA graphs and replays them, the strongest
+      PyTorch form for a net this small, whose eager steps are bound by kernel launches.
   bench/torch_reference.py eval --model runs/X/model.safetensors [--predictions runs/X/predictions.csv]
       loads a vkmnist checkpoint into the PyTorch net and evaluates the 10,000 test images: the
       same accuracy as vkmnist's last epoch shows the checkpoint is usable outside vkmnist; with
@@ -205,38 +210,103 @@ def median(values):
     return values[len(values) // 2]
 
 
+class StepTimer:
+    """Wall-clock seconds per call on the CPU; CUDA events on the GPU (the host does not wait on
+    the device between steps, as in training, only once at the end of each timed step)."""
+
+    def __init__(self, device):
+        self.cuda = device.type == "cuda"
+
+    def time(self, fn):
+        if not self.cuda:
+            t0 = time.perf_counter()
+            fn()
+            return time.perf_counter() - t0
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / 1000.0
+
+
+def bench_steps(model, opt, x, y, args, device):
+    """The training step and the eval batch as callables: eager, or replays of CUDA graphs
+    captured after warm-up on a side stream (torch.cuda.graphs' whole-network recipe)."""
+
+    def train_step():
+        out = model(x)
+        loss = F.nll_loss(out, y)
+        opt.zero_grad(set_to_none=False)
+        loss.backward()
+        opt.step()
+
+    def eval_step():
+        with torch.no_grad():
+            model(x)
+
+    if not args.cuda_graphs:
+        return train_step, eval_step
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        model.train()
+        for _ in range(3):
+            train_step()
+    torch.cuda.current_stream().wait_stream(side)
+    train_graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(train_graph):
+        train_step()
+    model.eval()
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            eval_step()
+    torch.cuda.current_stream().wait_stream(side)
+    eval_graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(eval_graph):
+        eval_step()
+    return train_graph.replay, eval_graph.replay
+
+
+def device_name(device, args):
+    if device.type == "cuda":
+        form = "CUDA graphs" if args.cuda_graphs else "eager"
+        return f"PyTorch {torch.__version__} CUDA {torch.version.cuda}, {torch.cuda.get_device_name(device)}, {form}"
+    return f"PyTorch {torch.__version__} CPU, {torch.get_num_threads()} threads"
+
+
 def bench(args):
+    if args.cuda_graphs and args.device != "cuda":
+        sys.exit("bench: --cuda-graphs needs --device cuda")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit(f"bench: PyTorch {torch.__version__} has no CUDA device here "
+                 f"(built with CUDA: {torch.version.cuda or 'no'})")
+    device = torch.device(args.device)
     torch.manual_seed(args.seed)
-    x_train, y_train = load(args.data, True)
+    if args.synthetic:  # timing does not depend on the digits: random images of MNIST's shape
+        generator = torch.Generator().manual_seed(args.seed)
+        x_train = torch.rand(args.batch, 1, 28, 28, generator=generator)
+        y_train = torch.randint(0, 10, (args.batch,), generator=generator)
+    else:
+        x_train, y_train = load(args.data, True)
+    timer = StepTimer(device)
     results = []
     for norm in ([args.norm] if args.norm != "all" else ["bn", "ln", "gn"]):
-        model = SeedNet(norm, args.groups, True, args.dropout)
+        model = SeedNet(norm, args.groups, True, args.dropout).to(device)
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        x = normalize(x_train[:args.batch])
-        y = y_train[:args.batch]
-        train_times, eval_times = [], []
-        for i in range(args.warmup + args.steps):
-            t0 = time.perf_counter()
-            model.train()
-            out = model(x)
-            loss = F.nll_loss(out, y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if i >= args.warmup:
-                train_times.append(time.perf_counter() - t0)
-        with torch.no_grad():
-            model.eval()
-            for i in range(args.warmup + args.steps):
-                t0 = time.perf_counter()
-                model(x)
-                if i >= args.warmup:
-                    eval_times.append(time.perf_counter() - t0)
+        x = normalize(x_train[:args.batch]).to(device)
+        y = y_train[:args.batch].to(device)
+        train_step, eval_step = bench_steps(model, opt, x, y, args, device)
+        model.train()
+        train_times = [timer.time(train_step) for _ in range(args.warmup + args.steps)][args.warmup:]
+        model.eval()
+        eval_times = [timer.time(eval_step) for _ in range(args.warmup + args.steps)][args.warmup:]
         results.append({"norm": norm, "batch": args.batch, "steps": args.steps,
                         "train_images_per_second": args.batch / median(train_times),
                         "eval_images_per_second": args.batch / median(eval_times)})
-    report = {"device": {"name": f"PyTorch {torch.__version__} CPU, {torch.get_num_threads()} threads",
-                         "vendor": "PyTorch", "type": "CPU"},
+    report = {"device": {"name": device_name(device, args), "vendor": "PyTorch",
+                         "type": "GPU" if device.type == "cuda" else "CPU"},
               "end_to_end": results}
     text = json.dumps(report, indent=2)
     if args.json:
@@ -275,6 +345,12 @@ def main():
     b.add_argument("--steps", type=int, default=30)
     b.add_argument("--warmup", type=int, default=5)
     b.add_argument("--json", default="")
+    b.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                   help="where the net and the batch live (cuda: timed by CUDA events)")
+    b.add_argument("--cuda-graphs", action="store_true",
+                   help="with --device cuda: replay CUDA graphs of a whole step instead of eager calls")
+    b.add_argument("--synthetic", action="store_true",
+                   help="random images of MNIST's shape instead of data/mnist (the timing is the same)")
     args = parser.parse_args()
     if getattr(args, "threads", 0):
         torch.set_num_threads(args.threads)

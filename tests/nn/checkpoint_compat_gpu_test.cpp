@@ -11,6 +11,7 @@
 #include "nn/data/idx.hpp"
 #include "nn/trainer.hpp"
 #include "tests/support/gpu_env.hpp"
+#include "tests/support/source_dir.hpp"
 
 namespace vkm::test {
 namespace {
@@ -18,7 +19,7 @@ namespace {
 using CheckpointCompatTest = GpuTest;
 
 TEST_F(CheckpointCompatTest, StudyModelScoresAsRecorded) {
-  const std::filesystem::path root(VKMNIST_SOURCE_DIR);
+  const std::filesystem::path root = source_dir();
   const auto data_dir = root / "data" / "mnist";
   ASSERT_TRUE(std::filesystem::exists(data_dir / "t10k-images-idx3-ubyte") ||
               std::filesystem::exists(data_dir / "t10k-images-idx3-ubyte.gz"))

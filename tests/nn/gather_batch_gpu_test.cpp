@@ -24,6 +24,7 @@
 #include "tests/support/compare.hpp"
 #include "tests/support/gpu_env.hpp"
 #include "tests/support/random.hpp"
+#include "tests/support/source_dir.hpp"
 
 namespace vkm::test {
 namespace {
@@ -186,7 +187,7 @@ TEST_F(GatherBatchTest, DeterministicAndNewAnglesEachEpochFromOneProgram) {
 }
 
 TEST_F(GatherBatchTest, RealDigitsWhenPresent) {
-  const auto dir = std::filesystem::path(VKMNIST_SOURCE_DIR) / "data" / "mnist";
+  const auto dir = source_dir() / "data" / "mnist";
   if (!std::filesystem::exists(dir / "t10k-images-idx3-ubyte") &&
       !std::filesystem::exists(dir / "t10k-images-idx3-ubyte.gz")) {
     return;  // CI fetches MNIST first; locally the synthetic cases above still ran

@@ -14,6 +14,7 @@
 
 #include "engine/error.hpp"
 #include "nn/data/idx.hpp"
+#include "tests/support/source_dir.hpp"
 
 namespace vkm::nn {
 namespace {
@@ -222,7 +223,7 @@ TEST_F(IdxTest, MissingFile) {
 
 // The real data set, where scripts/fetch-mnist has put it (CI fetches it before testing).
 TEST(IdxMnist, RealFilesLoadWhenPresent) {
-  const fs::path dir = fs::path(VKMNIST_SOURCE_DIR) / "data" / "mnist";
+  const fs::path dir = vkm::test::source_dir() / "data" / "mnist";
   for (const bool train : {true, false}) {
     const char* name = train ? "train-images-idx3-ubyte" : "t10k-images-idx3-ubyte";
     if (!fs::exists(dir / name) && !fs::exists(dir / (std::string(name) + ".gz"))) continue;
