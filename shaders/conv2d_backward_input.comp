@@ -65,17 +65,17 @@ void convolve(uint dy_base, uint dx_base, bool live, uint ho, uint wo) {
     [[dont_unroll]] for (uint b = 0; b + 1 < K; ++b) advance(dy_base, top, int(b) - s, ho, wo);
     [[dont_unroll]] for (uint j = 0; j < p.w; ++j) {
       advance(dy_base, top, int(j + K - 1) - s, ho, wo);
-      // The window value outermost and the tile's outputs innermost: independent FMA chains
-      // interleave, as in conv2d_forward.comp; each output still sums over (o, a, b) in order.
+      // Each weight loaded once per step for the ROWS rows, independent FMA chains interleaving,
+      // as in conv2d_forward.comp; each output still sums over (o, a, b) in order.
       float acc[ROWS * CI_TILE];
       [[unroll]] for (uint t = 0; t < ROWS * CI_TILE; ++t) acc[t] = 0.0;
       [[unroll]] for (uint o = 0; o < C_OUT; ++o) {
         [[unroll]] for (uint a = 0; a < K; ++a) {
           [[unroll]] for (uint b = 0; b < K; ++b) {
-            [[unroll]] for (uint r = 0; r < ROWS; ++r) {
-              const float v = win[(o * WIN + r + a) * K + b];
-              [[unroll]] for (uint c = 0; c < CI_TILE; ++c) {
-                acc[r * CI_TILE + c] = fma(v, wt[((c * C_OUT + o) * K + a) * K + b], acc[r * CI_TILE + c]);
+            [[unroll]] for (uint c = 0; c < CI_TILE; ++c) {
+              const float weight_co = wt[((c * C_OUT + o) * K + a) * K + b];  // one load, ROWS uses
+              [[unroll]] for (uint r = 0; r < ROWS; ++r) {
+                acc[r * CI_TILE + c] = fma(win[(o * WIN + r + a) * K + b], weight_co, acc[r * CI_TILE + c]);
               }
             }
           }

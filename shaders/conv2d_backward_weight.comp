@@ -69,17 +69,25 @@ void accumulate(uint x_base, uint dy_base, bool live, uint ho, uint wo) {
     [[dont_unroll]] for (uint b = 0; b + 1 < K; ++b) advance(x_base, top, int(b) - int(p.pad));
     [[dont_unroll]] for (uint j = 0; j < wo; ++j) {
       advance(x_base, top, int(j + K - 1) - int(p.pad));
-      [[unroll]] for (uint r = 0; r < ROWS; ++r) {
-        const bool row_live = live && i0 + r < ho;
-        [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
+      // dy of the tile's channels at this column, then each sum takes all ROWS products at once
+      // (ROWS FMAs per load and store of a sum that lives in memory).
+      float d[CO_TILE * ROWS];
+      [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
+        [[unroll]] for (uint r = 0; r < ROWS; ++r) {
           const float g = LOAD(dy, dy_base + (o * ho + min(i0 + r, ho - 1)) * wo + j);
-          const float d = row_live ? g : 0.0;
-          [[unroll]] for (uint c = 0; c < C_IN; ++c) {
-            [[unroll]] for (uint a = 0; a < K; ++a) {
-              [[unroll]] for (uint b = 0; b < K; ++b) {
-                const uint t = ((o * C_IN + c) * K + a) * K + b;
-                acc[t] = fma(d, win[(c * WIN + r + a) * K + b], acc[t]);
+          d[o * ROWS + r] = live && i0 + r < ho ? g : 0.0;
+        }
+      }
+      [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
+        [[unroll]] for (uint c = 0; c < C_IN; ++c) {
+          [[unroll]] for (uint a = 0; a < K; ++a) {
+            [[unroll]] for (uint b = 0; b < K; ++b) {
+              const uint t = ((o * C_IN + c) * K + a) * K + b;
+              float sum = acc[t];
+              [[unroll]] for (uint r = 0; r < ROWS; ++r) {
+                sum = fma(d[o * ROWS + r], win[(c * WIN + r + a) * K + b], sum);
               }
+              acc[t] = sum;
             }
           }
         }
