@@ -6,6 +6,7 @@
 #include <cmath>
 #include <optional>
 #include <random>
+#include <span>
 
 #include "engine/error.hpp"
 #include "nn/layers/batchnorm2d.hpp"
@@ -105,7 +106,6 @@ void Model::gather_parameters() {
   grads_ = device_.buffer(bytes, "gradients");
   velocities_ = device_.buffer(bytes, "momentum");
   for (const Buffer* b : {&values_, &grads_, &velocities_}) device_.fill(*b, 0);
-  parameter_floats_ = bytes / sizeof(float);
   size_t i = 0;
   for (Parameter* p : parameters()) {
     const Shape shape = p->value.shape();
@@ -116,6 +116,36 @@ void Model::gather_parameters() {
                            Buffer::alias(velocities_, offsets[i], size, p->name + ".momentum"));
     ++i;
   }
+
+  // The convs' weight partials, one buffer; then the update's segment per parameter.
+  std::vector<VkDeviceSize> partial_offsets;
+  VkDeviceSize partial_bytes = 0;
+  for (const auto& b : blocks_) {
+    partial_offsets.push_back(partial_bytes);
+    partial_bytes += (b->conv.weight_partials().bytes + align - 1) / align * align;
+  }
+  weight_partials_ = device_.buffer(partial_bytes, "weight partials");
+  std::vector<SgdSegment> segments;
+  i = 0;
+  for (Parameter* p : parameters()) {
+    SgdSegment s{.offset = static_cast<uint32_t>(offsets[i++] / sizeof(float)),
+                 .count = static_cast<uint32_t>(p->value.numel())};
+    for (size_t k = 0; k < blocks_.size(); ++k) {
+      if (&blocks_[k]->conv.weight() != p) continue;
+      const WeightPartials w = blocks_[k]->conv.weight_partials();
+      blocks_[k]->conv.share_weight_partials(
+          Buffer::alias(weight_partials_, partial_offsets[k], w.bytes, p->name + " partials"));
+      s.partials = static_cast<uint32_t>(partial_offsets[k] / sizeof(float));
+      s.lanes = w.lanes;
+      s.tile = w.tile;
+      s.tile_padded = w.tile_padded;
+    }
+    largest_parameter_ = std::max(largest_parameter_, s.count);
+    segments.push_back(s);
+  }
+  segment_count_ = static_cast<uint32_t>(segments.size());
+  update_segments_ = device_.buffer(segments.size() * sizeof(SgdSegment), "update segments");
+  device_.upload(update_segments_, std::as_bytes(std::span(segments)));
 }
 
 std::vector<Parameter*> Model::parameters() {
@@ -223,11 +253,13 @@ void Model::record_train_step(Graph& graph, const Buffer& clock, const Buffer& l
     if (b.gn) b.gn->record_backward(graph, b.z, *b.a, *b.da, b.dz, n);
     const Tensor& x = i == 0 ? *input_ : blocks_[i - 1]->output();
     const Tensor* dx = i == 0 ? nullptr : &blocks_[i - 1]->output_grad();
-    b.conv.record_backward(graph, x, b.dz, dx, n);
+    b.conv.record_backward(graph, x, b.dz, dx, n, /*reduce_weight=*/false);
   }
 
-  sgd_->record_update(graph, values_, grads_, velocities_, parameter_floats_, lr_schedule, clock,
-                      step, "sgd_update (every parameter)");
+  // One dispatch: every parameter, the convs' weight gradients reduced from their partials.
+  sgd_->record_update(graph, values_, grads_, velocities_, weight_partials_, update_segments_,
+                      segment_count_, largest_parameter_, lr_schedule, clock, step,
+                      "sgd_update_segments (every parameter)");
 }
 
 void Model::record_eval(Graph& graph, const Buffer& stats, uint32_t slot, const Buffer& predictions,

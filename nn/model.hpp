@@ -73,7 +73,8 @@ class Model {
  private:
   void record_forward(Graph& graph, bool train, const Buffer* clock, uint32_t step,
                       uint32_t n) const;
-  // Moves every parameter (and makes every velocity) into values_ / grads_ / velocities_.
+  // Moves every parameter (and makes every velocity) into values_ / grads_ / velocities_, every
+  // conv's weight partials into weight_partials_, and writes the update's segment table.
   void gather_parameters();
 
   Device& device_;
@@ -85,7 +86,10 @@ class Model {
   // at the same offset in each (aligned; the gaps stay zero, which SGD keeps zero): one dispatch
   // updates them all. Declared before the layers, whose parameters are views into them.
   Buffer values_, grads_, velocities_;
-  size_t parameter_floats_ = 0;  // the buffers' length in floats, gaps included
+  // Every conv's weight-gradient partial sums (each conv's partials are a view), which the single
+  // update dispatch reduces, and its table of parameters (nn::SgdSegment, in parameters() order).
+  Buffer weight_partials_, update_segments_;
+  uint32_t segment_count_ = 0, largest_parameter_ = 0;
   std::vector<std::unique_ptr<Block>> blocks_;
   std::unique_ptr<Tensor> log_probs_;
   std::unique_ptr<Tensor> dlogits_;

@@ -58,7 +58,7 @@ size_t step_position(const std::string& key) {
                                        "maxpool2d",
                                        "avgpool_global",
                                        "log_softmax_nll",
-                                       "sgd_update"};
+                                       "sgd_update"};  // and sgd_update_segments
   size_t best = std::size(kOrder);
   for (size_t i = 0; i < std::size(kOrder); ++i) {
     if (key.rfind(kOrder[i], 0) == 0) return i;
@@ -202,7 +202,7 @@ std::string compare_text(const std::vector<NamedReport>& reports, bool brief) {
         return sum_cell(r, [&](const KernelRow& k) { return k.norm == norm; });
       });
     }
-    row("pooling, loss, SGD (and dropout in reports before it was fused)",
+    row("pooling, loss, SGD (newer reports: with the conv weight-gradient sums; older: dropout)",
         [](const DeviceReport& r) {
           return sum_cell(r, [](const KernelRow& k) {
             return k.norm.empty() && k.kernel.rfind("conv2d_", 0) != 0;

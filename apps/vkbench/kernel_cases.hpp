@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "apps/vkbench/bench_context.hpp"
 #include "apps/vkbench/report.hpp"
+#include "nn/layers/conv2d.hpp"
 #include "nn/layers/norm_affine.hpp"
 #include "nn/seed_net.hpp"
 #include "nn/shape.hpp"
@@ -15,7 +17,7 @@
 namespace vkbench {
 
 // conv forward, backward to the input (unless first: the net's input needs no gradient),
-// backward to the weight and its reduction. in: [N, c_in, H, W].
+// backward to the weight (its partial sums; the update reduces them). in: [N, c_in, H, W].
 std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& spec, nn::Shape in,
                                  bool first);
 
@@ -36,7 +38,16 @@ std::vector<KernelRow> avgpool_case(const BenchContext& ctx, const std::string& 
 // Log-softmax + NLL forward and backward over [N, classes] logits.
 std::vector<KernelRow> loss_case(const BenchContext& ctx, uint32_t batch, uint32_t classes);
 
-// SGD with momentum, L2 and L1 over parameters of these shapes (one dispatch each, one row).
-std::vector<KernelRow> sgd_case(const BenchContext& ctx, const std::vector<nn::Shape>& parameters);
+// A parameter of the update: its shape and, for a conv weight, the layout of the partial sums its
+// backward pass leaves (the update reduces them, as nn::Model's does).
+struct UpdatedParameter {
+  nn::Shape shape;
+  std::optional<nn::WeightPartials> partials;
+};
+
+// SGD with momentum, L2 and L1 over every parameter in one dispatch, reducing the conv weights'
+// gradients from their partial sums on the way (sgd_update_segments, as nn::Model records it).
+std::vector<KernelRow> sgd_case(const BenchContext& ctx,
+                                const std::vector<UpdatedParameter>& parameters);
 
 }  // namespace vkbench

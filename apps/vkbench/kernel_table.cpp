@@ -16,13 +16,15 @@ std::vector<KernelRow> measure_kernels(const BenchContext& ctx) {
   auto add = [&](std::vector<KernelRow> more) {
     for (KernelRow& r : more) rows.push_back(std::move(r));
   };
-  std::vector<nn::Shape> parameters;
+  std::vector<UpdatedParameter> parameters;
   nn::Shape in{batch, 1, nn::kImageSize, nn::kImageSize};
   uint32_t salt = 0;
   for (const nn::BlockSpec& spec : nn::seed_net_blocks()) {
     ctx.progress(fmt::format("kernels of {} at batch {}", spec.name, batch));
     add(conv_case(ctx, spec, in, salt == 0));
-    parameters.push_back({spec.c_out, spec.c_in, spec.k, spec.k});
+    parameters.push_back({{spec.c_out, spec.c_in, spec.k, spec.k},
+                          nn::Conv2d(ctx.device, ctx.kernels, spec.name, in, spec.c_out, spec.k, 0)
+                              .weight_partials()});
     const nn::Shape out = spec.conv_output(in);
     if (spec.norm) {
       for (const std::string& norm : ctx.settings.norms) {
@@ -31,8 +33,8 @@ std::vector<KernelRow> measure_kernels(const BenchContext& ctx) {
         const nn::FusedDropout dropout{spec.dropout ? defaults.dropout : 0.0f, salt};
         add(norm_case(ctx, spec.norm_name(), kind, groups, out, dropout));
       }
-      parameters.push_back({spec.c_out, 1, 1, 1});
-      parameters.push_back({spec.c_out, 1, 1, 1});
+      parameters.push_back({{spec.c_out, 1, 1, 1}, std::nullopt});
+      parameters.push_back({{spec.c_out, 1, 1, 1}, std::nullopt});
     }
     if (spec.maxpool_after) add(maxpool_case(ctx, spec.pool_name(), out));
     if (spec.avgpool_after) add(avgpool_case(ctx, spec.pool_name(), out));

@@ -128,39 +128,76 @@ std::vector<KernelRow> loss_case(const BenchContext& ctx, uint32_t batch, uint32
   return run_case(ctx, {"loss", "", s.str()}, graph, rows, check);
 }
 
-std::vector<KernelRow> sgd_case(const BenchContext& ctx, const std::vector<nn::Shape>& shapes) {
+std::vector<KernelRow> sgd_case(const BenchContext& ctx,
+                                const std::vector<UpdatedParameter>& parameters) {
   vkm::Device& device = ctx.device;
   const nn::reference::SgdHyper hyper{.lr = 0.01, .momentum = 0.9, .l2 = 1e-4, .l1 = 1e-5};
   nn::Sgd sgd(ctx.kernels, static_cast<float>(hyper.momentum), static_cast<float>(hyper.l2),
               static_cast<float>(hyper.l1));
-  // As nn::Model does: every parameter, gradient and velocity in one buffer each, one dispatch.
-  size_t values = 0;
-  for (const nn::Shape& s : shapes) values += s.numel();
+  // As nn::Model does: every parameter, gradient and velocity in one buffer each, every conv's
+  // partial sums in one more, one segment per parameter, one dispatch.
+  std::vector<nn::SgdSegment> segments;
+  size_t values = 0, partial_floats = 0;
+  uint32_t largest = 0;
+  for (const UpdatedParameter& p : parameters) {
+    nn::SgdSegment s{.offset = static_cast<uint32_t>(values),
+                     .count = static_cast<uint32_t>(p.shape.numel())};
+    if (p.partials) {
+      s.partials = static_cast<uint32_t>(partial_floats);
+      s.lanes = p.partials->lanes;
+      s.tile = p.partials->tile;
+      s.tile_padded = p.partials->tile_padded;
+      partial_floats += p.partials->bytes / sizeof(float);
+    }
+    values += s.count;
+    largest = std::max(largest, s.count);
+    segments.push_back(s);
+  }
   const auto w = random_floats(values, -1.0f, 1.0f, 60);
-  const auto g = random_floats(values, -1.0f, 1.0f, 61);
+  auto g = random_floats(values, -1.0f, 1.0f, 61);
   const auto v = random_floats(values, -0.1f, 0.1f, 62);
+  const auto sums = random_floats(partial_floats, -1.0f, 1.0f, 63);
   const vkm::Buffer weights = upload_buffer(device, w, "parameters");
   const vkm::Buffer grads = upload_buffer(device, g, "gradients");
   const vkm::Buffer velocities = upload_buffer(device, v, "momentum");
+  const vkm::Buffer partials = upload_buffer(device, sums, "weight partials");
+  const vkm::Buffer table = device.buffer(segments.size() * sizeof(nn::SgdSegment), "segments");
+  device.upload(table, std::as_bytes(std::span(segments)));
   const vkm::Buffer lr =
       upload_buffer(device, std::vector<float>{static_cast<float>(hyper.lr)}, "lr");
   const vkm::Buffer clock = clock_buffer(device);
   vkm::Graph graph;
-  sgd.record_update(graph, weights, grads, velocities, values, lr, clock, 0, "sgd_update");
-  // Per value: g + l2 w + l1 sign(w) (4), v = m v + g (2), w -= lr v (2).
-  RowSpec row{.kernel = "sgd_update", .flops = 8.0 * double(values)};
+  sgd.record_update(graph, weights, grads, velocities, partials, table,
+                    static_cast<uint32_t>(segments.size()), largest, lr, clock, 0,
+                    "sgd_update_segments");
+  // Per value: g + l2 w + l1 sign(w) (4), v = m v + g (2), w -= lr v (2); one add per partial.
+  RowSpec row{.kernel = "sgd_update_segments",
+              .flops = 8.0 * double(values) + double(partial_floats)};
   for (size_t i = 0; i < graph.size(); ++i) row.nodes.push_back(i);
   auto check = [&](Checker& checker) {
+    for (const nn::SgdSegment& s : segments) {  // the gradients the kernel adds up, in its order
+      if (s.partials == nn::SgdSegment::kNoPartials) continue;
+      for (uint32_t i = 0; i < s.count; ++i) {
+        const uint32_t tile = i / s.tile;
+        float sum = 0.0f;
+        for (uint32_t l = 0; l < s.lanes; ++l)
+          sum +=
+              sums[s.partials + (size_t{tile} * s.lanes + l) * s.tile_padded + i - tile * s.tile];
+        g[s.offset + i] = sum;
+      }
+    }
     Vec w64 = widen(w), v64 = widen(v);
     nn::reference::sgd_update<double>(hyper, w64, widen(g), v64);
-    std::vector<float> got_w(values), got_v(values);
+    std::vector<float> got_w(values), got_v(values), got_g(values);
     device.download(weights, std::as_writable_bytes(std::span(got_w)));
     device.download(velocities, std::as_writable_bytes(std::span(got_v)));
+    device.download(grads, std::as_writable_bytes(std::span(got_g)));
+    checker.compare("gradients (partial sums added)", got_g, widen(g));
     checker.compare("parameters", got_w, w64);
     checker.compare("velocities", got_v, v64);
   };
   return run_case(
-      ctx, {fmt::format("{} parameters", shapes.size()), "", fmt::format("{} values", values)},
+      ctx, {fmt::format("{} parameters", parameters.size()), "", fmt::format("{} values", values)},
       graph, {row}, check);
 }
 

@@ -89,6 +89,7 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
   forward_plan_ = plan(c_out, input.c * k * k, out.h, UINT32_MAX);
   input_plan_ = plan(input.c, c_out * k * k, input.h, UINT32_MAX, kMaxInputTileWeights);
   weight_plan_ = plan(c_out, input.c * k * k, out.h, kMaxWeightLanes);
+  weight_plan_.fixed_lanes = true;
 
   // Ids 10..14 as declared in shaders/conv2d_{forward,backward_input,backward_weight}.comp.
   // The activations (x, dy) are read through texel buffers where the device offers them and
@@ -115,9 +116,7 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
   backward_input_ = &kernels.get(desc("conv2d_backward_input", "CI_TILE", input_plan_, 0b001));
   backward_weight_ = &kernels.get(desc("conv2d_backward_weight", "CO_TILE", weight_plan_, 0b011));
   // [tiles, lanes, tile weights padded to whole vec4s], as conv2d_backward_weight.comp writes it.
-  const uint32_t max_lanes = std::min(ceil_div(input.n, kLanes) * kLanes, kMaxWeightLanes);
-  const uint32_t padded_tile = ceil_div(weight_plan_.tile * input.c * k * k, 4) * 4;
-  const size_t partial_bytes = size_t{weight_plan_.tiles} * max_lanes * padded_tile * sizeof(float);
+  const size_t partial_bytes = weight_partials().bytes;
   partials_ = device.buffer(partial_bytes, name_ + ".weight partials");
   backward_weight_reduce_ =
       &kernels.get({.shader = "conv2d_backward_weight_reduce",
@@ -137,15 +136,33 @@ Shape Conv2d::output_shape() const {
 // lanes with up to kMaxSamplesPerLane samples each while the dispatch (lanes x tiles) keeps
 // kMinWorkgroups workgroups.
 Conv2dPush Conv2d::push(const Plan& plan, uint32_t n) const {
-  uint32_t groups = ceil_div(std::min(n, plan.max_lanes), kLanes);
+  const uint32_t lane_samples = plan.fixed_lanes ? input_.n : n;
+  uint32_t groups = ceil_div(std::min(lane_samples, plan.max_lanes), kLanes);
   while (cpu_ && groups > 1) {
     const uint32_t fewer = ceil_div(groups, 2);
-    if (fewer * plan.tiles < kMinWorkgroups || ceil_div(n, fewer * kLanes) > kMaxSamplesPerLane)
+    if (fewer * plan.tiles < kMinWorkgroups ||
+        ceil_div(lane_samples, fewer * kLanes) > kMaxSamplesPerLane)
       break;
     groups = fewer;
   }
   const uint32_t lanes = groups * kLanes;
   return {n, ceil_div(n, lanes), lanes, input_.h, input_.w, pad_};
+}
+
+WeightPartials Conv2d::weight_partials() const {
+  const uint32_t tile = weight_plan_.tile * input_.c * k_ * k_;
+  const uint32_t lanes = push(weight_plan_, input_.n).lanes;
+  const uint32_t tile_padded = ceil_div(tile, 4) * 4;
+  return {lanes, tile, tile_padded,
+          size_t{weight_plan_.tiles} * lanes * tile_padded * sizeof(float)};
+}
+
+void Conv2d::share_weight_partials(Buffer view) {
+  if (view.size() < weight_partials().bytes) {
+    throw Error(fmt::format("conv2d '{}': a weight-partials view of {} bytes, {} needed", name_,
+                            view.size(), weight_partials().bytes));
+  }
+  partials_ = std::move(view);
 }
 
 void Conv2d::check(const char* op, const char* role, const Tensor& t, const Shape& want,
@@ -179,7 +196,7 @@ void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint
 }
 
 void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor* dx,
-                             uint32_t n) const {
+                             uint32_t n, bool reduce_weight) const {
   check("conv2d_backward", "input", x, input_, n);
   check("conv2d_backward", "output gradient", dy, output_shape(), n);
   if (dx != nullptr) {
@@ -195,11 +212,11 @@ void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, co
   graph.dispatch(*backward_weight_, {reads(x.buffer()), reads(dy.buffer()), writes(partials_)},
                  push_constants, {push_constants.lanes, p.tiles, 1},
                  "conv2d_backward_weight " + name_);
+  if (!reduce_weight) return;
   const uint32_t count = static_cast<uint32_t>(weight_.grad.numel());
-  const uint32_t tile_weights = p.tile * input_.c * k_ * k_;
+  const WeightPartials w = weight_partials();
   graph.dispatch(*backward_weight_reduce_, {reads(partials_), writes(weight_.grad.buffer())},
-                 Conv2dBackwardWeightReducePush{count, push_constants.lanes, tile_weights,
-                                                ceil_div(tile_weights, 4) * 4},
+                 Conv2dBackwardWeightReducePush{count, w.lanes, w.tile, w.tile_padded},
                  {count, 1, 1}, "conv2d_backward_weight_reduce " + name_);
 }
 

@@ -41,6 +41,17 @@ struct Conv2dBackwardWeightReducePush {
 static_assert(sizeof(Conv2dBackwardWeightReducePush) == 16,
               "mirrors Push in conv2d_backward_weight_reduce.comp");
 
+// Where the backward weight pass leaves its per-lane sums, for an update that reduces them itself
+// (nn::Model's single update dispatch) instead of this layer's reduce pass: weight w of tile
+// t = w / tile sums partials[(t * lanes + l) * tile_padded + w - t * tile] over l = 0, 1, ...
+// lanes - 1, in that order. The layout is the same for every batch size the layer takes.
+struct WeightPartials {
+  uint32_t lanes;        // sums per weight
+  uint32_t tile;         // weights per channel tile
+  uint32_t tile_padded;  // a tile's stride: tile rounded up to a multiple of 4
+  size_t bytes;          // [tiles, lanes, tile_padded] floats
+};
+
 class Conv2d {
  public:
   // input: the max shape [N, c_in, H, W]; owns Parameter "<name>.weight" [c_out, c_in, k, k]
@@ -60,9 +71,16 @@ class Conv2d {
   void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
                       const Buffer* stats = nullptr) const;
   // dy: [N, c_out, H_out, W_out]. Writes weight().grad (overwrites, not accumulates) and, when dx
-  // is not null, dx: [N, c_in, H, W].
+  // is not null, dx: [N, c_in, H, W]. reduce_weight false: stops at the weight gradient's partial
+  // sums (weight_partials()), which the caller's update reduces.
   void record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor* dx,
-                       uint32_t n) const;
+                       uint32_t n, bool reduce_weight = true) const;
+
+  WeightPartials weight_partials() const;
+  const Buffer& weight_partials_buffer() const { return partials_; }
+  // Keeps the partial sums in `view` from now on (at least weight_partials().bytes): a view of a
+  // buffer that holds every layer's, bound once by the update.
+  void share_weight_partials(Buffer view);
 
  private:
   // How one direction's work is cut into invocations (chosen once per layer, see conv2d.cpp).
@@ -71,6 +89,9 @@ class Conv2d {
     uint32_t tiles;      // dispatches: channels / tile
     uint32_t rows;       // rows per step of the sliding window
     uint32_t max_lanes;  // cap on the invocations along the batch
+    // Lanes chosen for the built batch, whatever n a recording takes (the backward weight: its
+    // partials keep one layout, so an update can reduce them without knowing n).
+    bool fixed_lanes = false;
   };
   void check(const char* op, const char* role, const Tensor& t, const Shape& want,
              uint32_t n) const;

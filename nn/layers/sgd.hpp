@@ -1,6 +1,6 @@
 // The optimizer on the device: SGD with momentum, L2 weight decay and L1 in one update kernel
-// per parameter (PyTorch's rule, nn/reference/sgd.hpp), the learning rate read per step from a
-// device-resident schedule, so a pre-recorded epoch needs nothing from the host.
+// per parameter or per model (PyTorch's rule, nn/reference/sgd.hpp), the learning rate read per
+// step from a device-resident schedule, so a pre-recorded epoch needs nothing from the host.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +24,22 @@ struct SgdUpdatePush {
 };
 static_assert(sizeof(SgdUpdatePush) == 24, "mirrors Push in sgd_update.comp");
 
+// One parameter of a segmented update (sgd_update_segments.comp; mirrors its Segment): `count`
+// values from `offset` of the flat buffers, their gradient either in the gradient buffer or, where
+// `partials` is not kNoPartials, the sum over `lanes` partial sums in the partials buffer
+// (nn::WeightPartials' layout, from float `partials` on).
+struct SgdSegment {
+  static constexpr uint32_t kNoPartials = 0xffffffffu;
+  uint32_t offset = 0;
+  uint32_t count = 0;
+  uint32_t partials = kNoPartials;
+  uint32_t lanes = 0;
+  uint32_t tile = 1;
+  uint32_t tile_padded = 1;
+  uint32_t pad[2] = {0, 0};
+};
+static_assert(sizeof(SgdSegment) == 32, "mirrors Segment in sgd_update_segments.comp");
+
 class Sgd {
  public:
   Sgd(KernelCache& kernels, float momentum, float l2, float l1);
@@ -43,12 +59,21 @@ class Sgd {
   void record_update(Graph& graph, const Buffer& values, const Buffer& grads,
                      const Buffer& velocities, size_t count, const Buffer& lr_schedule,
                      const Buffer& clock, uint32_t step, const std::string& label) const;
+  // The same over `segments` (an uploaded array of SgdSegment, `count` of them, the largest
+  // `max_values` values), reducing the gradients that are still partial sums in `partials` and
+  // writing them to `grads`: one dispatch for a whole model whose conv layers left their weight
+  // gradients unreduced (Conv2d::record_backward with reduce_weight false).
+  void record_update(Graph& graph, const Buffer& values, const Buffer& grads,
+                     const Buffer& velocities, const Buffer& partials, const Buffer& segments,
+                     uint32_t count, uint32_t max_values, const Buffer& lr_schedule,
+                     const Buffer& clock, uint32_t step, const std::string& label) const;
 
  private:
   float momentum_;
   float l2_;
   float l1_;
   const Kernel* kernel_;
+  const Kernel* segments_kernel_;
 };
 
 }  // namespace vkm::nn

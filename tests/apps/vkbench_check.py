@@ -16,11 +16,11 @@ import sys
 import tempfile
 
 SHADERS = {
-    "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_backward_weight_reduce",
+    "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
     "norm_forward_finalize", "norm_forward", "norm_backward_sums", "batchnorm_backward_finalize",
     "norm_backward", "groupnorm_backward_finalize",
     "maxpool2d_forward", "maxpool2d_backward", "avgpool_global_forward",
-    "avgpool_global_backward", "log_softmax_nll_forward", "log_softmax_nll_backward", "sgd_update",
+    "avgpool_global_backward", "log_softmax_nll_forward", "log_softmax_nll_backward", "sgd_update_segments",
 }
 
 
@@ -100,7 +100,7 @@ def check_report(report, batch):
             positive(k, key, where)
         if k["bound"] not in ("compute", "memory"):
             fail(f"{where}: bound {k['bound']}")
-        if not k["shape"].startswith(f"[{batch},") and k["kernel"] != "sgd_update":
+        if not k["shape"].startswith(f"[{batch},") and k["kernel"] != "sgd_update_segments":
             fail(f"{where}: shape {k['shape']} is not at batch {batch}")
     norms = {k["norm"] for k in kernels if k["norm"]}
     if norms != {"bn", "ln", "gn"}:

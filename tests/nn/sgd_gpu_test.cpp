@@ -140,6 +140,75 @@ TEST_F(SgdGpuTest, ReadsTheLearningRateAtTheGlobalStep) {
   EXPECT_TRUE(close("sgd_update replayed velocity", velocity.download(), v, 1e-5));
 }
 
+// The model's single update: parameters as segments of flat buffers with gaps between them, two
+// of them with their gradient still as per-lane partial sums (nn::WeightPartials' layout, tiles
+// padded) that the update adds in lane order and writes to the gradient buffer.
+TEST_F(SgdGpuTest, SegmentsReducePartialsThenStep) {
+  struct Case {
+    uint32_t offset, count, lanes, tile;  // lanes 0: the gradient is in the gradient buffer
+  };
+  const std::vector<Case> cases = {{0, 72, 5, 72}, {80, 17, 0, 1}, {100, 2304, 3, 576}};
+  const uint32_t floats = 2404 + 7;  // a gap after the last too
+  std::vector<float> w = weights(floats), v = uniform(floats, -0.1f, 0.1f, 30);
+  std::vector<float> g = gradient(floats, 40), want_g = g;
+  std::vector<float> partials;
+  std::vector<nn::SgdSegment> segments;
+  for (const Case& c : cases) {
+    nn::SgdSegment s{.offset = c.offset, .count = c.count};
+    if (c.lanes > 0) {
+      const uint32_t padded = (c.tile + 3) / 4 * 4, tiles = c.count / c.tile;
+      s.partials = static_cast<uint32_t>(partials.size());
+      s.lanes = c.lanes;
+      s.tile = c.tile;
+      s.tile_padded = padded;
+      const auto sums = uniform(size_t{tiles} * c.lanes * padded, -1.0f, 1.0f, 50 + c.offset);
+      partials.insert(partials.end(), sums.begin(), sums.end());
+      for (uint32_t i = 0; i < c.count; ++i) {
+        const uint32_t t = i / c.tile;
+        float sum = 0.0f;  // the lanes in order, in float: as the kernel adds them
+        for (uint32_t l = 0; l < c.lanes; ++l)
+          sum += sums[(size_t{t} * c.lanes + l) * padded + i - t * c.tile];
+        want_g[c.offset + i] = sum;
+      }
+    }
+    segments.push_back(s);
+  }
+  std::vector<float> want_w = w, want_v = v;
+  for (const Case& c : cases) {
+    nn::reference::sgd_update<float>({0.05, kMomentum, kL2, kL1},
+                                     std::span(want_w).subspan(c.offset, c.count),
+                                     std::span<const float>(want_g).subspan(c.offset, c.count),
+                                     std::span(want_v).subspan(c.offset, c.count));
+  }
+  const auto upload = [&](const std::vector<float>& values, const char* name) {
+    Buffer b = device().buffer(values.size() * sizeof(float), name);
+    device().upload(b, std::as_bytes(std::span(values)));
+    return b;
+  };
+  const Buffer values = upload(w, "values"), grads = upload(g, "grads"),
+               velocities = upload(v, "velocities"), partial_sums = upload(partials, "partials");
+  Buffer table = device().buffer(segments.size() * sizeof(nn::SgdSegment), "segments");
+  device().upload(table, std::as_bytes(std::span(segments)));
+  const Buffer lr = upload_schedule({0.05f});
+  const Buffer clk = upload_clock({.epoch = 0, .steps_per_epoch = 1, .seed = 1});
+  const nn::Sgd sgd(kernels(), kMomentum, kL2, kL1);
+  Graph graph;
+  sgd.record_update(graph, values, grads, velocities, partial_sums, table,
+                    static_cast<uint32_t>(segments.size()), 2304, lr, clk, 0, "segments");
+  Program(device(), graph).run();
+  const auto download = [&](const Buffer& b) {
+    std::vector<float> out(floats);
+    device().download(b, std::as_writable_bytes(std::span(out)));
+    return out;
+  };
+  // The gradients reduced exactly as the conv's reduce pass would; the gaps untouched.
+  EXPECT_TRUE(bitwise_equal("reduced gradients", download(grads), want_g));
+  EXPECT_TRUE(close("segment weights", download(values), want_w, 1e-5));
+  EXPECT_TRUE(close("segment velocities", download(velocities), want_v, 1e-5));
+  const auto got_w = download(values);
+  for (uint32_t i : {72u, 79u, 97u, 99u, floats - 1}) EXPECT_EQ(got_w[i], w[i]) << "gap " << i;
+}
+
 TEST(SgdGpuArguments, RejectsMismatchedVelocityAndBadHyperparameters) {
   EXPECT_THROW(nn::Sgd(kernels(), 1.0f, 0.0f, 0.0f), Error);
   EXPECT_THROW(nn::Sgd(kernels(), 0.9f, -1.0f, 0.0f), Error);

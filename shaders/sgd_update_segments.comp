@@ -1,0 +1,40 @@
+#version 460
+#extension GL_GOOGLE_include_directive : require
+// SGD with momentum, L2 weight decay and L1 (common/sgd.glsl) for every parameter of the net in
+// one dispatch (nn::Model), reducing the conv weights' gradients on the way: workgroup row y
+// updates segments[y], one parameter. Where the segment names partial sums (a conv weight, whose
+// backward pass left one sum per lane: nn::WeightPartials), the gradient is their sum over the
+// lanes in order, as conv2d_backward_weight_reduce.comp adds them (bitwise the same), and is
+// written to grad too; elsewhere grad holds it already (the norms' backward wrote it).
+#include "base.glsl"
+#include "sgd.glsl"
+#include "reads.glsl"
+
+READONLY_FLOATS(5, partials);  // every conv's weight partials, one buffer
+struct Segment {
+  uint offset;       // the parameter's first value in w, grad, velocity
+  uint count;        // its values
+  uint partials;     // its first partial sum, or 0xffffffff: grad holds the gradient
+  uint lanes;        // partial sums per value
+  uint tile;         // values per channel tile
+  uint tile_padded;  // a tile's stride in partials
+  uint pad0, pad1;
+};
+layout(set = 0, binding = 6) readonly buffer Segments { Segment segments[]; };  // [p.count]
+
+void main() {
+  const Segment s = segments[gl_WorkGroupID.y];
+  const uint i = gl_GlobalInvocationID.x;
+  if (i >= s.count) return;
+  float g;
+  if (s.partials != 0xffffffffu) {
+    const uint tile = i / s.tile;
+    const uint base = s.partials + tile * s.lanes * s.tile_padded + (i - tile * s.tile);
+    g = 0.0;
+    for (uint l = 0; l < s.lanes; ++l) g += LOAD(partials, base + l * s.tile_padded);
+    grad[s.offset + i] = g;
+  } else {
+    g = grad[s.offset + i];
+  }
+  update(s.offset + i, g, learning_rate());
+}
