@@ -248,25 +248,21 @@ def bench_steps(model, opt, x, y, args, device):
 
     if not args.cuda_graphs:
         return train_step, eval_step
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        model.train()
-        for _ in range(3):
-            train_step()
-    torch.cuda.current_stream().wait_stream(side)
-    train_graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(train_graph):
-        train_step()
-    model.eval()
-    with torch.cuda.stream(side):
-        for _ in range(3):
-            eval_step()
-    torch.cuda.current_stream().wait_stream(side)
-    eval_graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(eval_graph):
-        eval_step()
-    return train_graph.replay, eval_graph.replay
+
+    def capture(fn, mode):
+        mode()
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                fn()
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            fn()
+        return graph.replay
+
+    return capture(train_step, model.train), capture(eval_step, model.eval)
 
 
 def device_name(device, args):
