@@ -25,12 +25,12 @@ Sgd::Sgd(KernelCache& kernels, float momentum, float l2, float l1)
                             .local_size = {kWorkgroup, 1, 1},
                             .push_constant_bytes = sizeof(SgdUpdatePush),
                             .bindings = 5})),
-      segments_kernel_(
-          &kernels.get({.shader = "sgd_update_segments",
-                        .local_size = {kWorkgroup, 1, 1},
-                        .push_constant_bytes = sizeof(SgdUpdatePush),
-                        .bindings = 7,
-                        .texel_reads = kernels.device().texel_reads() ? 1u << 5 : 0u})) {
+      segments_kernel_(&kernels.get({.shader = "sgd_update_segments",
+                                     .local_size = {kWorkgroup, 1, 1},
+                                     .push_constant_bytes = sizeof(SgdUpdatePush),
+                                     .bindings = 7,
+                                     .texel_reads = kernels.device().texel_reads() ? 1u << 5 : 0u,
+                                     .texel_vec4 = kernels.device().texel_vec4_reads()})) {
   if (!(momentum >= 0.0f && momentum < 1.0f) || !(l2 >= 0.0f) || !(l1 >= 0.0f)) {
     throw Error(fmt::format(
         "SGD needs momentum in [0, 1) and non-negative L2 and L1, got momentum {}, L2 {}, L1 {}",
@@ -79,7 +79,7 @@ void Sgd::record_update(Graph& graph, const Buffer& values, const Buffer& grads,
   graph.dispatch(*segments_kernel_,
                  {reads_writes(values), reads_writes(grads), reads_writes(velocities),
                   reads(lr_schedule), reads(clock), reads(partials), reads(segments)},
-                 p, {max_values, count, 1}, label);
+                 p, {(max_values + 3) / 4, count, 1}, label);
 }
 
 void Sgd::record_update(Graph& graph, const Buffer& values, const Buffer& grads,

@@ -147,8 +147,10 @@ TEST_F(SgdGpuTest, SegmentsReducePartialsThenStep) {
   struct Case {
     uint32_t offset, count, lanes, tile;  // lanes 0: the gradient is in the gradient buffer
   };
-  const std::vector<Case> cases = {{0, 72, 5, 72}, {80, 17, 0, 1}, {100, 2304, 3, 576}};
-  const uint32_t floats = 2404 + 7;  // a gap after the last too
+  // Whole vec4s (the kernel's fast path) and not (count 17), with and without partial sums.
+  const std::vector<Case> cases = {
+      {0, 72, 5, 72}, {80, 17, 0, 1}, {100, 2304, 3, 576}, {2408, 16, 0, 1}};
+  const uint32_t floats = 2424 + 7;  // a gap after the last too
   std::vector<float> w = weights(floats), v = uniform(floats, -0.1f, 0.1f, 30);
   std::vector<float> g = gradient(floats, 40), want_g = g;
   std::vector<float> partials;
@@ -206,7 +208,8 @@ TEST_F(SgdGpuTest, SegmentsReducePartialsThenStep) {
   EXPECT_TRUE(close("segment weights", download(values), want_w, 1e-5));
   EXPECT_TRUE(close("segment velocities", download(velocities), want_v, 1e-5));
   const auto got_w = download(values);
-  for (uint32_t i : {72u, 79u, 97u, 99u, floats - 1}) EXPECT_EQ(got_w[i], w[i]) << "gap " << i;
+  for (uint32_t i : {72u, 79u, 97u, 99u, 2404u, 2407u, floats - 1})
+    EXPECT_EQ(got_w[i], w[i]) << "gap " << i;
 }
 
 TEST(SgdGpuArguments, RejectsMismatchedVelocityAndBadHyperparameters) {
