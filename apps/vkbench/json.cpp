@@ -94,6 +94,9 @@ ordered_json kernel_json(const DeviceReport& report, const KernelRow& k) {
                     {"dispatches", k.dispatches},
                     {"flops", k.flops},
                     {"bytes", k.bytes},
+                    {"workgroups", k.workgroups},
+                    {"invocations", k.invocations},
+                    {"macs_per_invocation", k.macs_per_invocation},
                     {"check", k.check},
                     {"check_rel_l2", k.check_rel_l2}};
   if (!k.skipped.empty()) {
@@ -244,6 +247,9 @@ DeviceReport report_from_json(const ordered_json& j) {
                   .dispatches = k.value("dispatches", size_t{1}),
                   .flops = k.value("flops", 0.0),
                   .bytes = k.value("bytes", 0.0),
+                  .workgroups = k.value("workgroups", uint64_t{0}),
+                  .invocations = k.value("invocations", uint64_t{0}),
+                  .macs_per_invocation = k.value("macs_per_invocation", 0.0),
                   .check = k.value("check", std::string()),
                   .check_rel_l2 = k.value("check_rel_l2", 0.0),
                   .skipped = k.value("skipped", std::string()),

@@ -69,6 +69,21 @@ std::vector<KernelRow> run_case(const BenchContext& ctx, const CaseInfo& info,
                   .dispatches = spec.nodes.size(),
                   .flops = spec.flops};
     row.bytes = row_bytes(graph, spec.nodes);
+    for (size_t node : spec.nodes) {
+      const vkm::Node& n = graph.nodes()[node];
+      if (n.kernel == nullptr) continue;
+      const auto& local = n.kernel->local_size();
+      const uint64_t groups = uint64_t{n.groups[0]} * n.groups[1] * n.groups[2];
+      const uint64_t invocations = groups * local[0] * local[1] * local[2];
+      if (invocations > row.invocations) {
+        row.workgroups = groups;
+        row.invocations = invocations;
+      }
+    }
+    if (row.invocations > 0) {
+      const double per_dispatch = spec.flops / static_cast<double>(spec.nodes.size());
+      row.macs_per_invocation = per_dispatch / 2.0 / static_cast<double>(row.invocations);
+    }
     row.check = checker.status();
     row.check_rel_l2 = checker.worst();
     if (!timed) row.skipped = "the compute queue has no timestamps";

@@ -69,18 +69,26 @@ std::string ceilings_text(const DeviceReport& r) {
 
 std::string kernels_text(const DeviceReport& r) {
   Table t({"layer", "norm", "kernel", "input", ">median ms", ">min ms", ">max ms", ">GFLOP/s",
-           ">GB/s", ">roofline", "bound", "check"});
+           ">GB/s", ">roofline", "bound", ">invocations", ">MACs each", "check"});
+  // Parallelism: invocations and the serial MACs of each, for every kernel; the bar a GPU-shaped
+  // step must hold (issue "Fast on real GPUs"): a dispatch of >= 1 MFLOP offers >= 16,384.
+  const auto invocations = [](const KernelRow& k) {
+    return k.invocations == 0 ? std::string("—") : fmt::format("{}", k.invocations);
+  };
+  const auto serial = [](const KernelRow& k) {
+    return k.invocations == 0 ? std::string("—") : number(k.macs_per_invocation);
+  };
   for (const KernelRow& k : r.kernels) {
     const std::string kernel =
         k.dispatches > 1 ? fmt::format("{} x{}", k.kernel, k.dispatches) : k.kernel;
     if (!k.skipped.empty()) {
-      t.add(
-          {k.layer, k.norm, kernel, k.shape, skipped(k.skipped), "", "", "", "", "", "", k.check});
+      t.add({k.layer, k.norm, kernel, k.shape, skipped(k.skipped), "", "", "", "", "", "",
+             invocations(k), serial(k), k.check});
       continue;
     }
     if (k.check != "ok") {
       t.add({k.layer, k.norm, kernel, k.shape, "FAILED check", "", "", "", "", "", "",
-             "FAILED (below)"});
+             invocations(k), serial(k), "FAILED (below)"});
       continue;
     }
     const Roofline roof = roofline(r, k);
@@ -90,7 +98,13 @@ std::string kernels_text(const DeviceReport& r) {
            number(k.bytes / seconds * 1e-9),
            roof.skipped.empty() ? fmt::format("{:.1f}%", 100.0 * roof.fraction)
                                 : skipped(roof.skipped),
-           roof.bound, fmt::format("ok ({:.0e})", k.check_rel_l2)});
+           roof.bound, invocations(k), serial(k), fmt::format("ok ({:.0e})", k.check_rel_l2)});
+  }
+  size_t big = 0, wide = 0;
+  for (const KernelRow& k : r.kernels) {
+    if (k.flops / double(k.dispatches) < 1e6 || k.invocations == 0) continue;
+    ++big;
+    if (k.invocations >= 16384) ++wide;
   }
   std::string out = fmt::format(
       "Kernels of the training step at batch {} (each layer alone on random inputs, checked "
@@ -99,7 +113,15 @@ std::string kernels_text(const DeviceReport& r) {
       "read or "
       "written once; roofline = max(FLOPs / peak FMA, bytes / copy bandwidth) / time)\n",
       r.settings.batch, r.settings.repeats);
-  return out + t.str();
+  out += t.str();
+  if (big > 0) {
+    out += fmt::format(
+        "Parallelism: {} of the {} kernels doing >= 1 MFLOP per dispatch launch >= 16,384 "
+        "invocations (what fills a large GPU; these kernels are shaped for CPU drivers, whose "
+        "threads want few, long invocations)\n",
+        wide, big);
+  }
+  return out;
 }
 
 // Sum of kernel medians for one training step with each norm: shared kernels plus that norm's;

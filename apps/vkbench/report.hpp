@@ -81,7 +81,13 @@ struct KernelRow {
   std::string shape;   // the layer's input shape
   size_t dispatches = 1;
   double flops = 0.0;
-  double bytes = 0.0;         // read + write, each tensor once
+  double bytes = 0.0;  // read + write, each tensor once
+  // Parallelism (the largest of the row's dispatches): workgroups and invocations it launches,
+  // and the serial work of one invocation, FLOPs / 2 / invocations in MACs (the kernels divide
+  // their work evenly, so the mean is the longest but for idle lanes past the batch).
+  uint64_t workgroups = 0;
+  uint64_t invocations = 0;
+  double macs_per_invocation = 0.0;
   std::string check;          // "ok" or "FAILED: ..." (the op this kernel belongs to)
   double check_rel_l2 = 0.0;  // worst relative L2 error over the op's outputs
   std::string skipped;

@@ -96,7 +96,8 @@ def check_report(report, batch):
             fail(f"{where}: check {k['check']}")
         if k["repeats"] != 3 or not k["min_ms"] <= k["median_ms"] <= k["max_ms"]:
             fail(f"{where}: timings {k}")
-        for key in ("median_ms", "flops", "bytes", "gflops", "gbs", "roofline_fraction"):
+        for key in ("median_ms", "flops", "bytes", "gflops", "gbs", "roofline_fraction",
+                    "workgroups", "invocations", "macs_per_invocation"):
             positive(k, key, where)
         if k["bound"] not in ("compute", "memory"):
             fail(f"{where}: bound {k['bound']}")
