@@ -11,8 +11,8 @@ namespace vkm::nn {
 struct Parameter {
   Parameter(Device& device, std::string parameter_name, Shape shape)
       : name(std::move(parameter_name)),
-        value(device, shape, name),
-        grad(device, shape, name + ".grad") {}
+        value(device, shape, name, Layout::kNCHW),
+        grad(device, shape, name + ".grad", Layout::kNCHW) {}
 
   std::string name;  // e.g. "conv1.weight", "norm3.bias" (safetensors / PyTorch names)
   Tensor value;

@@ -18,6 +18,10 @@ layout(constant_id = 11) const uint C_OUT = 1;
 layout(constant_id = 12) const uint K = 1;
 layout(constant_id = 13) const uint CI_TILE = 1;  // dx channels per dispatch, divides C_IN
 layout(constant_id = 14) const uint ROWS = 1;     // dx rows per step of the window
+// NC4HW4 tensors (nn::Layout), as in conv2d_forward.comp: dx is the forward's input (PACKED_IN;
+// then CI_TILE % 4 == 0), dy its output (PACKED_OUT).
+layout(constant_id = 16) const bool PACKED_IN = false;
+layout(constant_id = 17) const bool PACKED_OUT = false;
 
 const uint WIN = ROWS + K - 1;  // dy rows in the window
 
@@ -30,9 +34,10 @@ layout(push_constant) uniform Push {
   uint pad;               // the forward convolution's zero padding
 } p;
 
-READONLY_FLOATS(0, dy);
+READONLY_FLOATS4(0, dy);
 layout(set = 0, binding = 1) readonly buffer Weight { float weight[]; };
 layout(set = 0, binding = 2) writeonly buffer DX { float dx[]; };
+layout(set = 0, binding = 2) writeonly buffer DX4 { vec4 dx4[]; };
 
 float wt[CI_TILE * C_OUT * K * K];  // the tile's flipped weights: wt[c, o, a, b] = w[o, c, K-1-a, K-1-b]
 float win[C_OUT * WIN * K];         // the window [C_OUT, WIN, K]
@@ -48,6 +53,24 @@ float load_dy(uint base, uint o, int row, int col, uint ho, uint wo) {
 
 // Slides the window one column right: dy column `col` of rows top .. top + WIN - 1 enters.
 void advance(uint dy_base, int top, int col, uint ho, uint wo) {
+  if (PACKED_OUT) {
+    const bool col_inside = col >= 0 && col < int(wo);
+    const uint q = uint(clamp(col, 0, int(wo) - 1));
+    [[unroll]] for (uint g = 0; g < C_OUT / 4; ++g) {
+      [[unroll]] for (uint r = 0; r < WIN; ++r) {
+        const int row_i = top + int(r);
+        const bool inside = col_inside && row_i >= 0 && row_i < int(ho);
+        const uint rr = uint(clamp(row_i, 0, int(ho) - 1));
+        const vec4 v = LOAD4(dy, dy_base / 4 + (g * ho + rr) * wo + q);
+        [[unroll]] for (uint k = 0; k < 4; ++k) {
+          const uint row = ((4 * g + k) * WIN + r) * K;
+          [[unroll]] for (uint b = 0; b + 1 < K; ++b) win[row + b] = win[row + b + 1];
+          win[row + K - 1] = inside ? v[k] : 0.0;
+        }
+      }
+    }
+    return;
+  }
   [[unroll]] for (uint o = 0; o < C_OUT; ++o) {
     [[unroll]] for (uint r = 0; r < WIN; ++r) {
       const uint row = (o * WIN + r) * K;
@@ -82,8 +105,17 @@ void convolve(uint dy_base, uint dx_base, bool live, uint ho, uint wo) {
         }
       }
       [[unroll]] for (uint r = 0; r < ROWS; ++r) {
-        [[unroll]] for (uint c = 0; c < CI_TILE; ++c) {
-          if (live && i0 + r < p.h) dx[dx_base + (c * p.h + i0 + r) * p.w + j] = acc[r * CI_TILE + c];
+        if (PACKED_IN) {
+          [[unroll]] for (uint g = 0; g < CI_TILE / 4; ++g) {
+            const uint t = r * CI_TILE + 4 * g;
+            if (live && i0 + r < p.h) {
+              dx4[dx_base / 4 + (g * p.h + i0 + r) * p.w + j] = vec4(acc[t], acc[t + 1], acc[t + 2], acc[t + 3]);
+            }
+          }
+        } else {
+          [[unroll]] for (uint c = 0; c < CI_TILE; ++c) {
+            if (live && i0 + r < p.h) dx[dx_base + (c * p.h + i0 + r) * p.w + j] = acc[r * CI_TILE + c];
+          }
         }
       }
     }

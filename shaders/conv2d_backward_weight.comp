@@ -22,6 +22,10 @@ layout(constant_id = 11) const uint C_OUT = 1;
 layout(constant_id = 12) const uint K = 1;
 layout(constant_id = 13) const uint CO_TILE = 1;  // output channels per dispatch, divides C_OUT
 layout(constant_id = 14) const uint ROWS = 1;     // output rows per step of the window
+// NC4HW4 tensors (nn::Layout), as in conv2d_forward.comp: x (PACKED_IN), dy (PACKED_OUT; then
+// CO_TILE % 4 == 0).
+layout(constant_id = 16) const bool PACKED_IN = false;
+layout(constant_id = 17) const bool PACKED_OUT = false;
 
 const uint WIN = ROWS + K - 1;
 const uint TILE = CO_TILE * C_IN * K * K;  // weights of one tile
@@ -36,8 +40,8 @@ layout(push_constant) uniform Push {
   uint pad;               // zero padding on every side
 } p;
 
-READONLY_FLOATS(0, x);
-READONLY_FLOATS(1, dy);
+READONLY_FLOATS4(0, x);
+READONLY_FLOATS4(1, dy);
 layout(set = 0, binding = 2) writeonly buffer Partials { vec4 partials[]; };  // [tiles, lanes, TILE4 / 4]
 
 float acc[TILE4];           // the tile's sums [CO_TILE, C_IN, K, K], then padding
@@ -52,6 +56,24 @@ float load_x(uint base, uint c, int row, int col) {
 }
 
 void advance(uint x_base, int top, int col) {
+  if (PACKED_IN) {
+    const bool col_inside = col >= 0 && col < int(p.w);
+    const uint q = uint(clamp(col, 0, int(p.w) - 1));
+    [[unroll]] for (uint g = 0; g < C_IN / 4; ++g) {
+      [[unroll]] for (uint r = 0; r < WIN; ++r) {
+        const int row_i = top + int(r);
+        const bool inside = col_inside && row_i >= 0 && row_i < int(p.h);
+        const uint rr = uint(clamp(row_i, 0, int(p.h) - 1));
+        const vec4 v = LOAD4(x, x_base / 4 + (g * p.h + rr) * p.w + q);
+        [[unroll]] for (uint k = 0; k < 4; ++k) {
+          const uint row = ((4 * g + k) * WIN + r) * K;
+          [[unroll]] for (uint b = 0; b + 1 < K; ++b) win[row + b] = win[row + b + 1];
+          win[row + K - 1] = inside ? v[k] : 0.0;
+        }
+      }
+    }
+    return;
+  }
   [[unroll]] for (uint c = 0; c < C_IN; ++c) {
     [[unroll]] for (uint r = 0; r < WIN; ++r) {
       const uint row = (c * WIN + r) * K;
@@ -72,10 +94,19 @@ void accumulate(uint x_base, uint dy_base, bool live, uint ho, uint wo) {
       // dy of the tile's channels at this column, then each sum takes all ROWS products at once
       // (ROWS FMAs per load and store of a sum that lives in memory).
       float d[CO_TILE * ROWS];
-      [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
-        [[unroll]] for (uint r = 0; r < ROWS; ++r) {
-          const float g = LOAD(dy, dy_base + (o * ho + min(i0 + r, ho - 1)) * wo + j);
-          d[o * ROWS + r] = live && i0 + r < ho ? g : 0.0;
+      if (PACKED_OUT) {
+        [[unroll]] for (uint g = 0; g < CO_TILE / 4; ++g) {
+          [[unroll]] for (uint r = 0; r < ROWS; ++r) {
+            const vec4 v = LOAD4(dy, dy_base / 4 + (g * ho + min(i0 + r, ho - 1)) * wo + j);
+            [[unroll]] for (uint k = 0; k < 4; ++k) d[(4 * g + k) * ROWS + r] = live && i0 + r < ho ? v[k] : 0.0;
+          }
+        }
+      } else {
+        [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
+          [[unroll]] for (uint r = 0; r < ROWS; ++r) {
+            const float g = LOAD(dy, dy_base + (o * ho + min(i0 + r, ho - 1)) * wo + j);
+            d[o * ROWS + r] = live && i0 + r < ho ? g : 0.0;
+          }
         }
       }
       [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {

@@ -26,6 +26,12 @@ layout(constant_id = 14) const uint ROWS = 1;     // output rows per step of the
 // fused here): the plane's mean and M2 = sum (y - mean)^2, from sums shifted by the plane's first
 // output, by the formula of batchnorm/groupnorm_forward_stats.comp.
 layout(constant_id = 15) const bool STATS = false;
+// NC4HW4 tensors (nn::Layout): x (PACKED_IN), y (PACKED_OUT; then CO_TILE % 4 == 0). A packed
+// tensor's values for channels 4g .. 4g + 3 at a pixel are one vec4, at the NCHW formula's index
+// with the channel replaced by its group g and the sample's base divided by 4: one rgba32f fetch
+// brings four input channels, one store writes four outputs.
+layout(constant_id = 16) const bool PACKED_IN = false;
+layout(constant_id = 17) const bool PACKED_OUT = false;
 
 const uint WIN = ROWS + K - 1;  // input rows in the window
 
@@ -38,9 +44,10 @@ layout(push_constant) uniform Push {
   uint pad;               // zero padding on every side
 } p;
 
-READONLY_FLOATS(0, x);
+READONLY_FLOATS4(0, x);
 layout(set = 0, binding = 1) readonly buffer Weight { float weight[]; };
 layout(set = 0, binding = 2) writeonly buffer Y { float y[]; };
+layout(set = 0, binding = 2) writeonly buffer Y4 { vec4 y4[]; };
 layout(set = 0, binding = 3) writeonly buffer Stats { vec2 stats[]; };  // [N, C_OUT] (STATS only)
 
 float wt[CO_TILE * C_IN * K * K];  // the tile's weights [CO_TILE, C_IN, K, K]
@@ -57,6 +64,24 @@ float load_x(uint base, uint c, int row, int col) {
 
 // Slides the window one column right: input column `col` of rows top .. top + WIN - 1 enters.
 void advance(uint x_base, int top, int col) {
+  if (PACKED_IN) {
+    const bool col_inside = col >= 0 && col < int(p.w);
+    const uint q = uint(clamp(col, 0, int(p.w) - 1));
+    [[unroll]] for (uint g = 0; g < C_IN / 4; ++g) {
+      [[unroll]] for (uint r = 0; r < WIN; ++r) {
+        const int row_i = top + int(r);
+        const bool inside = col_inside && row_i >= 0 && row_i < int(p.h);
+        const uint rr = uint(clamp(row_i, 0, int(p.h) - 1));
+        const vec4 v = LOAD4(x, x_base / 4 + (g * p.h + rr) * p.w + q);
+        [[unroll]] for (uint k = 0; k < 4; ++k) {
+          const uint row = ((4 * g + k) * WIN + r) * K;
+          [[unroll]] for (uint b = 0; b + 1 < K; ++b) win[row + b] = win[row + b + 1];
+          win[row + K - 1] = inside ? v[k] : 0.0;
+        }
+      }
+    }
+    return;
+  }
   [[unroll]] for (uint c = 0; c < C_IN; ++c) {
     [[unroll]] for (uint r = 0; r < WIN; ++r) {
       const uint row = (c * WIN + r) * K;
@@ -106,8 +131,17 @@ void convolve(uint x_base, uint y_base, uint stats_base, bool live, uint ho, uin
         }
       }
       [[unroll]] for (uint r = 0; r < ROWS; ++r) {
-        [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
-          if (live && i0 + r < ho) y[y_base + (o * ho + i0 + r) * wo + j] = acc[r * CO_TILE + o];
+        if (PACKED_OUT) {
+          [[unroll]] for (uint g = 0; g < CO_TILE / 4; ++g) {
+            const uint t = r * CO_TILE + 4 * g;
+            if (live && i0 + r < ho) {
+              y4[y_base / 4 + (g * ho + i0 + r) * wo + j] = vec4(acc[t], acc[t + 1], acc[t + 2], acc[t + 3]);
+            }
+          }
+        } else {
+          [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
+            if (live && i0 + r < ho) y[y_base + (o * ho + i0 + r) * wo + j] = acc[r * CO_TILE + o];
+          }
         }
       }
       if (STATS) {

@@ -4,7 +4,9 @@
 // gradient goes to its first maximum in row-major order (the reference's rule; ties are common
 // after a ReLU), every other element gets zero, including a dropped odd last row/column. Each
 // invocation owns one output row: the two input rows under it, plus the odd last input row when
-// it owns the last output row, so every dx element is written exactly once.
+// it owns the last output row, so every dx element is written exactly once. PACKED (NC4HW4
+// tensors): an element is a vec4 of four channels, each routed on its own; the rows are
+// n * C/4 * out_h.
 #include "base.glsl"
 #include "reads.glsl"
 
@@ -16,9 +18,26 @@ layout(push_constant) uniform Push {
   uint out_w;
 } p;
 
-READONLY_FLOATS(0, x);
-READONLY_FLOATS(1, dy);
+layout(constant_id = 10) const bool PACKED = false;
+
+READONLY_FLOATS4(0, x);
+READONLY_FLOATS4(1, dy);
 layout(set = 0, binding = 2) writeonly buffer DX { float dx[]; };
+layout(set = 0, binding = 2) writeonly buffer DX4 { vec4 dx4[]; };
+
+// The window's gradient to its first maximum, channel by channel (PACKED).
+void route4(uint i, uint j, uint k, uint l, vec4 g) {
+  const vec4 a = LOAD4(x, i), b = LOAD4(x, j), c = LOAD4(x, k), d = LOAD4(x, l);
+  const vec4 m = max(max(a, b), max(c, d));
+  const bvec4 at_a = equal(a, m);
+  const bvec4 at_b = bvec4(uvec4(not(at_a)) & uvec4(equal(b, m)));
+  const bvec4 at_c = bvec4(uvec4(not(at_a)) & uvec4(not(at_b)) & uvec4(equal(c, m)));
+  const bvec4 at_d = bvec4(uvec4(not(at_a)) & uvec4(not(at_b)) & uvec4(not(at_c)));
+  dx4[i] = mix(vec4(0.0), g, at_a);
+  dx4[j] = mix(vec4(0.0), g, at_b);
+  dx4[k] = mix(vec4(0.0), g, at_c);
+  dx4[l] = mix(vec4(0.0), g, at_d);
+}
 
 void main() {
   const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
@@ -27,6 +46,20 @@ void main() {
     const uint oy = row - plane * p.out_h;
     const uint top = plane * p.in_h * p.in_w + 2 * oy * p.in_w;
     const uint bottom = top + p.in_w;
+    if (PACKED) {
+      for (uint ox = 0; ox < p.out_w; ++ox) {
+        const uint i = top + 2 * ox;
+        route4(i, i + 1, bottom + 2 * ox, bottom + 2 * ox + 1, LOAD4(dy, row * p.out_w + ox));
+      }
+      if ((p.in_w & 1u) != 0) {
+        dx4[top + p.in_w - 1] = vec4(0.0);
+        dx4[bottom + p.in_w - 1] = vec4(0.0);
+      }
+      if ((p.in_h & 1u) != 0 && oy == p.out_h - 1) {
+        for (uint i = 0; i < p.in_w; ++i) dx4[bottom + p.in_w + i] = vec4(0.0);
+      }
+      continue;
+    }
     for (uint ox = 0; ox < p.out_w; ++ox) {
       const uint i = top + 2 * ox;
       const float a = LOAD(x, i), b = LOAD(x, i + 1), c = LOAD(x, bottom + 2 * ox), d = LOAD(x, bottom + 2 * ox + 1);

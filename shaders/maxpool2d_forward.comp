@@ -2,7 +2,8 @@
 #extension GL_GOOGLE_include_directive : require
 // 2x2 max pooling, stride 2, forward: x [N, C, H, W] -> y [N, C, H/2, W/2] (floor: an odd last
 // row/column is dropped, as PyTorch). Each invocation computes one output row (out_w outputs),
-// grid-stride over the n * C * out_h rows.
+// grid-stride over the n * C * out_h rows. PACKED (NC4HW4 tensors, nn::Layout): an element is a
+// vec4 of four channels and the rows are n * C/4 * out_h.
 #include "base.glsl"
 #include "reads.glsl"
 
@@ -14,8 +15,11 @@ layout(push_constant) uniform Push {
   uint out_w;
 } p;
 
-READONLY_FLOATS(0, x);
+layout(constant_id = 10) const bool PACKED = false;
+
+READONLY_FLOATS4(0, x);
 layout(set = 0, binding = 1) writeonly buffer Y { float y[]; };
+layout(set = 0, binding = 1) writeonly buffer Y4 { vec4 y4[]; };
 
 void main() {
   const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
@@ -25,7 +29,11 @@ void main() {
     uint top = plane * p.in_h * p.in_w + 2 * oy * p.in_w;
     uint out_at = row * p.out_w;
     for (uint ox = 0; ox < p.out_w; ++ox, top += 2, ++out_at) {
-      y[out_at] = max(max(LOAD(x, top), LOAD(x, top + 1)), max(LOAD(x, top + p.in_w), LOAD(x, top + p.in_w + 1)));
+      if (PACKED) {
+        y4[out_at] = max(max(LOAD4(x, top), LOAD4(x, top + 1)), max(LOAD4(x, top + p.in_w), LOAD4(x, top + p.in_w + 1)));
+      } else {
+        y[out_at] = max(max(LOAD(x, top), LOAD(x, top + 1)), max(LOAD(x, top + p.in_w), LOAD(x, top + p.in_w + 1)));
+      }
     }
   }
 }

@@ -1,11 +1,13 @@
 #version 460
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 // Norm forward (BatchNorm2d, GroupNorm), the output pass: y = (x - mean) * invstd * gamma[c] +
 // beta[c] with the plane's statistic (statistic_of in norm_push.glsl: its channel's for BatchNorm,
 // its sample's group's for GroupNorm), then max(y, 0) with RELU (the net's norm -> ReLU, fused),
 // then dropped with DROPOUT (training: norm_dropout.glsl). Training binds the saved mean and
 // invstd; EVAL (BatchNorm) binds the running mean and variance and takes invstd =
-// 1/sqrt(var + eps). Invocation p = n * C + c writes plane (n, c); VEC4: H*W % 4 == 0, as vec4.
+// 1/sqrt(var + eps). Invocation p = n * C + c writes plane (n, c); VEC4: H*W % 4 == 0, as vec4;
+// PACKED: four planes per invocation (norm_push.glsl).
 #include "base.glsl"
 #include "norm_push.glsl"
 #include "reads.glsl"
@@ -17,6 +19,7 @@ layout(constant_id = 10) const bool VEC4 = false;
 layout(constant_id = 11) const bool AFFINE = true;
 layout(constant_id = 12) const bool RELU = false;
 layout(constant_id = 13) const bool EVAL = false;
+layout(constant_id = 19) const bool PACKED = false;  // NC4HW4 x and y (norm_push.glsl)
 
 
 READONLY_FLOATS4(0, x);  // [N, C, H, W]
@@ -28,7 +31,42 @@ layout(set = 0, binding = 4) readonly buffer Gamma { float gamma[]; };   // [C]
 layout(set = 0, binding = 5) readonly buffer Beta { float beta[]; };     // [C]
 layout(set = 0, binding = 6) readonly buffer ClockBuffer { Clock clock; };  // DROPOUT only
 
+// The four planes of invocation q at once (PACKED).
+void forward4(uint q) {
+  vec4 m, scale, shift;
+  [[unroll]] for (uint k = 0; k < 4; ++k) {
+    const uint plane = 4 * q + k;
+    const uint c = plane % p.channels;
+    const uint stat = statistic_of(plane);
+    m[k] = mean[stat];
+    const float invstd = EVAL ? 1.0 / sqrt(spread[stat] + p.eps) : spread[stat];
+    scale[k] = AFFINE ? invstd * gamma[c] : invstd;
+    shift[k] = AFFINE ? beta[c] : 0.0;
+  }
+  const uint seed = DROPOUT ? clock.seed ^ DROP_SALT : 0;
+  const uint step = DROPOUT ? global_step(clock, p.step) : 0;
+  const uint base = q * p.plane;
+  for (uint i = 0; i < p.plane; ++i) {
+    const vec4 v = (LOAD4(x, base + i) - m) * scale + shift;
+    const vec4 r = RELU ? max(v, vec4(0.0)) : v;
+    if (DROPOUT) {  // the mask of element (n, c, i) by its NCHW index, as nn/reference's
+      const uint e = 4 * q * p.plane + i;
+      const bvec4 keep = bvec4(rng_uniform(seed, step, e) >= DROP_P,
+                               rng_uniform(seed, step, e + p.plane) >= DROP_P,
+                               rng_uniform(seed, step, e + 2 * p.plane) >= DROP_P,
+                               rng_uniform(seed, step, e + 3 * p.plane) >= DROP_P);
+      y4[base + i] = mix(vec4(0.0), r * DROP_SCALE, keep);
+    } else {
+      y4[base + i] = r;
+    }
+  }
+}
+
 void main() {
+  if (PACKED) {
+    if (gl_GlobalInvocationID.x < p.planes / 4) forward4(gl_GlobalInvocationID.x);
+    return;
+  }
   const uint plane = gl_GlobalInvocationID.x;
   if (plane >= p.planes) return;
   const uint c = plane % p.channels;

@@ -1,5 +1,6 @@
 #version 460
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 // Norm forward (BatchNorm2d training, GroupNorm), pass 1 of 3: the statistics of each H x W plane
 // of x. Invocation p = n * C + c walks plane (n, c) and writes partials[p] = (plane mean, plane
 // sum of squared deviations). Sums are taken about the plane's first value, so E[x^2] - E[x]^2
@@ -8,18 +9,36 @@
 // pass serves a norm whose input comes from elsewhere.
 // One plane per invocation: no barriers, and each invocation loops over H*W values (the per-
 // invocation overhead of CPU drivers dominates otherwise). VEC4: H*W % 4 == 0, planes are read
-// as vec4.
+// as vec4. PACKED (x NC4HW4, norm_push.glsl): invocation q walks the four planes 4q .. 4q + 3 at
+// once, a vec4 of four channels per pixel.
 #include "base.glsl"
 #include "norm_push.glsl"
 #include "reads.glsl"
 
 layout(constant_id = 10) const bool VEC4 = false;
+layout(constant_id = 19) const bool PACKED = false;
 
 
 READONLY_FLOATS4(0, x);  // [N, C, H, W]
 layout(set = 0, binding = 1) writeonly buffer Partials { vec2 partials[]; };  // [N, C]
 
 void main() {
+  if (PACKED) {
+    const uint q = gl_GlobalInvocationID.x;
+    if (q >= p.planes / 4) return;
+    const uint base = q * p.plane;
+    const vec4 shift = LOAD4(x, base);
+    vec4 s1 = vec4(0.0), s2 = vec4(0.0);
+    for (uint i = base; i < base + p.plane; ++i) {
+      const vec4 d = LOAD4(x, i) - shift;
+      s1 += d;
+      s2 += d * d;
+    }
+    const float count = float(p.plane);
+    const vec4 mean = shift + s1 / count, m2 = max(s2 - s1 * s1 / count, vec4(0.0));
+    [[unroll]] for (uint k = 0; k < 4; ++k) partials[4 * q + k] = vec2(mean[k], m2[k]);
+    return;
+  }
   const uint plane = gl_GlobalInvocationID.x;
   if (plane >= p.planes) return;
   const uint base = plane * p.plane;

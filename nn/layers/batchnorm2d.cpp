@@ -49,17 +49,19 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
 
   // Specialization constants (ids as in the shaders): VEC4 (10) when planes can be read as vec4,
   // AFFINE (11), RELU (12), EVAL (13).
+  // PACKED (19): NC4HW4 tensors (activation_layout), four planes per invocation.
+  packed_ = activation_layout(input) == Layout::kNC4HW4;
   const bool vec4 = input.plane() % 4 == 0;
-  const bool vec4_views = vec4 && device.texel_vec4_reads();
+  const bool vec4_views = (vec4 || packed_) && device.texel_vec4_reads();
   const auto texel = [&](uint32_t bindings) {
     return device.texel_reads_for(bindings, input.numel() * sizeof(float));
   };
   forward_stats_ = &kernels.get(
-      desc("norm_forward_stats", 2, texel(0b1), vec4_views).constant(10, "VEC4", vec4));
+      desc("norm_forward_stats", 2, texel(0b1), vec4_views).constant(10, "VEC4", vec4).constant(19, "PACKED", packed_));
   forward_finalize_ = &kernels.get(desc("norm_forward_finalize", 5).constant(10, "RUNNING", true));
   const auto forward = [&](bool eval) -> KernelDesc {
     KernelDesc d = desc("norm_forward", 7, texel(0b1), vec4_views)
-                       .constant(10, "VEC4", vec4)
+                       .constant(10, "VEC4", vec4).constant(19, "PACKED", packed_)
                        .constant(11, "AFFINE", affine)
                        .constant(12, "RELU", relu)
                        .constant(13, "EVAL", eval);
@@ -71,7 +73,7 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
   // norm_backward: gamma is folded into the coefficients, so AFFINE (scale g by gamma) is off.
   const auto backward = [&](const char* shader, uint32_t bindings) {
     KernelDesc d = desc(shader, bindings, texel(0b111), vec4_views)
-                       .constant(10, "VEC4", vec4)
+                       .constant(10, "VEC4", vec4).constant(19, "PACKED", packed_)
                        .constant(11, "AFFINE", false)
                        .constant(12, "RELU", relu);
     dropout.add_constants(d, true);
@@ -111,7 +113,7 @@ void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tens
   check("forward", x, "input", n);
   check("forward", y, "output", n);
   if (stats == Statistics::kCompute) {
-    graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p, {p.planes, 1, 1},
+    graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p, {packed_ ? p.planes / 4 : p.planes, 1, 1},
                    "batchnorm_forward_stats");
   }
   graph.dispatch(*forward_finalize_,
@@ -122,7 +124,7 @@ void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tens
                  {reads(x.buffer()), writes(y.buffer()), reads(save_mean_), reads(save_invstd_),
                   reads(affine_.gamma()), reads(affine_.beta()),
                   reads(dropout_.on() ? *clock : affine_.unused())},
-                 p, {p.planes, 1, 1}, "batchnorm_forward");
+                 p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_forward");
 }
 
 void BatchNorm2d::record_forward_eval(Graph& graph, const Tensor& x, const Tensor& y,
@@ -134,7 +136,7 @@ void BatchNorm2d::record_forward_eval(Graph& graph, const Tensor& x, const Tenso
                  {reads(x.buffer()), writes(y.buffer()), reads(running_mean_.buffer()),
                   reads(running_var_.buffer()), reads(affine_.gamma()), reads(affine_.beta()),
                   reads(affine_.unused())},
-                 p, {p.planes, 1, 1}, "batchnorm_forward_eval");
+                 p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_forward_eval");
 }
 
 void BatchNorm2d::record_backward(Graph& graph, const Tensor& x, const Tensor& y, const Tensor& dy,
@@ -147,7 +149,7 @@ void BatchNorm2d::record_backward(Graph& graph, const Tensor& x, const Tensor& y
   graph.dispatch(*backward_sums_,
                  {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(save_mean_),
                   writes(partials_)},
-                 p, {p.planes, 1, 1}, "batchnorm_backward_sums");
+                 p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_backward_sums");
   graph.dispatch(*backward_finalize_,
                  {reads(partials_), reads(save_mean_), reads(save_invstd_), reads(affine_.gamma()),
                   writes(affine_.dgamma()), writes(affine_.dbeta()), writes(coef_)},
@@ -155,7 +157,7 @@ void BatchNorm2d::record_backward(Graph& graph, const Tensor& x, const Tensor& y
   graph.dispatch(*backward_,
                  {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(affine_.gamma()),
                   reads(coef_), writes(dx.buffer())},
-                 p, {p.planes, 1, 1}, "batchnorm_backward");
+                 p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_backward");
 }
 
 }  // namespace vkm::nn

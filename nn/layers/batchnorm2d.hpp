@@ -68,6 +68,7 @@ class BatchNorm2d {
   float eps_;
   float momentum_;
   FusedDropout dropout_;
+  bool packed_ = false;  // its tensors are NC4HW4 (activation_layout of the input)
   NormAffine affine_;
   Tensor running_mean_;
   Tensor running_var_;

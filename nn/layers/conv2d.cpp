@@ -53,12 +53,15 @@ uint32_t window_rows(uint32_t out_rows, uint32_t k, uint32_t tile) {
   return best;
 }
 
-// The largest divisor of `channels` whose tile of weights fits in registers.
-uint32_t channel_tile(uint32_t channels, uint32_t weights_per_channel, uint32_t max_weights) {
-  for (uint32_t t = channels; t > 1; --t) {
+// The largest divisor of `channels` whose tile of weights fits in registers; a multiple of 4
+// where the tile's channels are stored packed (NC4HW4: one vec4 per four), however many weights.
+uint32_t channel_tile(uint32_t channels, uint32_t weights_per_channel, uint32_t max_weights,
+                      bool packed) {
+  const uint32_t step = packed ? 4 : 1;
+  for (uint32_t t = channels; t > step; t -= step) {
     if (channels % t == 0 && t * weights_per_channel <= max_weights) return t;
   }
-  return 1;
+  return step;
 }
 
 }  // namespace
@@ -81,14 +84,16 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
                             name_, k, k, input.str(), pad));
   }
   const Shape out = output_shape();
+  packed_in_ = activation_layout(input) == Layout::kNC4HW4;
+  packed_out_ = activation_layout(out) == Layout::kNC4HW4;
   const auto plan = [&](uint32_t channels, uint32_t weights_per_channel, uint32_t out_rows,
-                        uint32_t max_lanes, uint32_t max_weights = kMaxTileWeights) {
-    const uint32_t tile = channel_tile(channels, weights_per_channel, max_weights);
+                        uint32_t max_lanes, bool packed, uint32_t max_weights = kMaxTileWeights) {
+    const uint32_t tile = channel_tile(channels, weights_per_channel, max_weights, packed);
     return Plan{tile, channels / tile, window_rows(out_rows, k, tile), max_lanes};
   };
-  forward_plan_ = plan(c_out, input.c * k * k, out.h, UINT32_MAX);
-  input_plan_ = plan(input.c, c_out * k * k, input.h, UINT32_MAX, kMaxInputTileWeights);
-  weight_plan_ = plan(c_out, input.c * k * k, out.h, kMaxWeightLanes);
+  forward_plan_ = plan(c_out, input.c * k * k, out.h, UINT32_MAX, packed_out_);
+  input_plan_ = plan(input.c, c_out * k * k, input.h, UINT32_MAX, packed_in_, kMaxInputTileWeights);
+  weight_plan_ = plan(c_out, input.c * k * k, out.h, kMaxWeightLanes, packed_out_);
   weight_plan_.fixed_lanes = true;
 
   // Ids 10..14 as declared in shaders/conv2d_{forward,backward_input,backward_weight}.comp.
@@ -102,12 +107,15 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
                  .local_size = {kLanes, 1, 1},
                  .push_constant_bytes = sizeof(Conv2dPush),
                  .bindings = bindings,
-                 .texel_reads = texel ? texel_reads : 0u};
+                 .texel_reads = texel ? texel_reads : 0u,
+                 .texel_vec4 = texel && device.texel_vec4_reads()};
     d.constant(10, "C_IN", input.c)
         .constant(11, "C_OUT", c_out)
         .constant(12, "K", k)
         .constant(13, tile_name, p.tile)
-        .constant(14, "ROWS", p.rows);
+        .constant(14, "ROWS", p.rows)
+        .constant(16, "PACKED_IN", packed_in_)
+        .constant(17, "PACKED_OUT", packed_out_);
     return d;
   };
   forward_ = &kernels.get(desc("conv2d_forward", "CO_TILE", forward_plan_, 0b001, 4));
@@ -174,6 +182,10 @@ void Conv2d::check(const char* op, const char* role, const Tensor& t, const Shap
   if (s.c != want.c || s.h != want.h || s.w != want.w || s.n < n) {
     throw Error(fmt::format("{} '{}': {} '{}' is {}, expected {} samples of [{}, {}, {}]", op,
                             name_, role, t.name(), s.str(), n, want.c, want.h, want.w));
+  }
+  if (t.layout() != activation_layout(want)) {
+    throw Error(fmt::format("{} '{}': {} '{}' is not in the layout of an activation of its shape",
+                            op, name_, role, t.name()));
   }
 }
 

@@ -101,6 +101,7 @@ class Conv2d {
   Shape input_;
   uint32_t c_out_, k_, pad_;
   bool cpu_;
+  bool packed_in_ = false, packed_out_ = false;  // NC4HW4 input / output (activation_layout)
   Parameter weight_;
   Plan forward_plan_, input_plan_, weight_plan_;
   const Kernel* forward_;

@@ -52,17 +52,19 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
 
   // Specialization constants (ids as in the shaders): VEC4 (10) when planes can be read as vec4,
   // AFFINE (11), RELU (12).
+  // PACKED (19): NC4HW4 tensors (activation_layout), four planes per invocation.
+  packed_ = activation_layout(input) == Layout::kNC4HW4;
   const bool vec4 = input.plane() % 4 == 0;
-  const bool vec4_views = vec4 && device.texel_vec4_reads();
+  const bool vec4_views = (vec4 || packed_) && device.texel_vec4_reads();
   const auto texel = [&](uint32_t bindings) {
     return device.texel_reads_for(bindings, input.numel() * sizeof(float));
   };
   forward_stats_ = &kernels.get(
-      desc("norm_forward_stats", 2, texel(0b1), vec4_views).constant(10, "VEC4", vec4));
+      desc("norm_forward_stats", 2, texel(0b1), vec4_views).constant(10, "VEC4", vec4).constant(19, "PACKED", packed_));
   forward_finalize_ = &kernels.get(desc("norm_forward_finalize", 5));  // no running statistics
   const auto forward = [&](bool drop) {
     KernelDesc d = desc("norm_forward", 7, texel(0b1), vec4_views)
-                       .constant(10, "VEC4", vec4)
+                       .constant(10, "VEC4", vec4).constant(19, "PACKED", packed_)
                        .constant(11, "AFFINE", affine)
                        .constant(12, "RELU", relu);
     dropout.add_constants(d, drop);
@@ -71,14 +73,14 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
   forward_ = &kernels.get(forward(false));
   forward_dropout_ = &kernels.get(forward(true));
   KernelDesc sums = desc("norm_backward_sums", 5, texel(0b111), vec4_views)
-                        .constant(10, "VEC4", vec4)
+                        .constant(10, "VEC4", vec4).constant(19, "PACKED", packed_)
                         .constant(12, "RELU", relu);
   dropout.add_constants(sums, true);
   backward_sums_ = &kernels.get(sums);
   backward_finalize_ =
       &kernels.get(desc("groupnorm_backward_finalize", 7).constant(11, "AFFINE", affine));
   KernelDesc back = desc("norm_backward", 6, texel(0b111), vec4_views)
-                        .constant(10, "VEC4", vec4)
+                        .constant(10, "VEC4", vec4).constant(19, "PACKED", packed_)
                         .constant(11, "AFFINE", affine)
                         .constant(12, "RELU", relu);
   dropout.add_constants(back, true);
@@ -112,7 +114,7 @@ void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, u
   check("forward", x, "input", n);
   check("forward", y, "output", n);
   if (stats == Statistics::kCompute) {
-    graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p, {p.planes, 1, 1},
+    graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p, {packed_ ? p.planes / 4 : p.planes, 1, 1},
                    "groupnorm_forward_stats");
   }
   graph.dispatch(*forward_finalize_,
@@ -123,7 +125,7 @@ void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, u
       drop ? *forward_dropout_ : *forward_,
       {reads(x.buffer()), writes(y.buffer()), reads(save_mean_), reads(save_invstd_),
        reads(affine_.gamma()), reads(affine_.beta()), reads(drop ? *clock : affine_.unused())},
-      p, {p.planes, 1, 1}, "groupnorm_forward");
+      p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "groupnorm_forward");
 }
 
 void GroupNorm::record_backward(Graph& graph, const Tensor& x, const Tensor& y, const Tensor& dy,
@@ -136,7 +138,7 @@ void GroupNorm::record_backward(Graph& graph, const Tensor& x, const Tensor& y, 
   graph.dispatch(*backward_sums_,
                  {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(save_mean_),
                   writes(partials_)},
-                 p, {p.planes, 1, 1}, "groupnorm_backward_sums");
+                 p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "groupnorm_backward_sums");
   graph.dispatch(*backward_finalize_,
                  {reads(partials_), reads(save_mean_), reads(save_invstd_), reads(affine_.gamma()),
                   writes(affine_.dgamma()), writes(affine_.dbeta()), writes(coef_)},
@@ -144,7 +146,7 @@ void GroupNorm::record_backward(Graph& graph, const Tensor& x, const Tensor& y, 
   graph.dispatch(*backward_,
                  {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(affine_.gamma()),
                   reads(coef_), writes(dx.buffer())},
-                 p, {p.planes, 1, 1}, "groupnorm_backward");
+                 p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "groupnorm_backward");
 }
 
 }  // namespace vkm::nn

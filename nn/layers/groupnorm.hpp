@@ -63,6 +63,7 @@ class GroupNorm {
   uint32_t groups_;
   float eps_;
   FusedDropout dropout_;
+  bool packed_ = false;  // its tensors are NC4HW4 (activation_layout of the input)
   NormAffine affine_;
   Buffer partials_;     // [N, C] vec2: per-plane statistics, then per-plane gradient sums
   Buffer save_mean_;    // [N, groups]

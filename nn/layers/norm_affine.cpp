@@ -53,6 +53,10 @@ void check_norm_tensor(const std::string& layer, Shape input, const char* op, co
     throw Error(fmt::format("{} {}: {} '{}' is {}, expected {} samples of [{}, {}, {}]", layer, op,
                             role, t.name(), s.str(), n, input.c, input.h, input.w));
   }
+  if (t.layout() != activation_layout(input)) {
+    throw Error(fmt::format("{} {}: {} '{}' is not in the layout of an activation of its shape",
+                            layer, op, role, t.name()));
+  }
 }
 
 }  // namespace vkm::nn

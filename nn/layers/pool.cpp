@@ -21,14 +21,25 @@ uint32_t grid(size_t items) {
 
 // texel_reads: the bindings of the tensors of `input`'s size (or smaller) the kernel reads, made
 // texel reads where the device can (Device::texel_reads_for).
+// PACKED (id 10): the input is NC4HW4 (activation_layout), and the kernel works on vec4s of four
+// channels. The tensors are whole vec4s (nn::Tensor), so they are read as rgba32f where the
+// device allows: four floats per fetch.
 KernelDesc desc(KernelCache& kernels, const char* shader, uint32_t push_bytes, uint32_t bindings,
                 const Shape& input, uint32_t texel_reads) {
-  return {
-      .shader = shader,
-      .local_size = {kWorkgroup, 1, 1},
-      .push_constant_bytes = push_bytes,
-      .bindings = bindings,
-      .texel_reads = kernels.device().texel_reads_for(texel_reads, input.numel() * sizeof(float))};
+  const uint32_t texel = kernels.device().texel_reads_for(texel_reads, input.numel() * sizeof(float));
+  KernelDesc d{.shader = shader,
+               .local_size = {kWorkgroup, 1, 1},
+               .push_constant_bytes = push_bytes,
+               .bindings = bindings,
+               .texel_reads = texel,
+               .texel_vec4 = texel != 0 && kernels.device().texel_vec4_reads()};
+  d.constant(10, "PACKED", activation_layout(input) == Layout::kNC4HW4);
+  return d;
+}
+
+// Channels as the kernels count them: fours where the input is packed.
+uint32_t channel_units(const Shape& input) {
+  return activation_layout(input) == Layout::kNC4HW4 ? input.c / 4 : input.c;
 }
 
 // The tensor must have the layer's per-sample shape and room for n samples.
@@ -37,6 +48,10 @@ void check(const char* layer, const char* role, const Tensor& t, const Shape& wa
   if (s.c != want.c || s.h != want.h || s.w != want.w || s.n < n) {
     throw Error(fmt::format("{}: {} '{}' is {}, expected {} samples of [{}, {}, {}]", layer, role,
                             t.name(), s.str(), n, want.c, want.h, want.w));
+  }
+  if (t.layout() != activation_layout(want)) {
+    throw Error(fmt::format("{}: {} '{}' is not in the layout of an activation of its shape",
+                            layer, role, t.name()));
   }
 }
 
@@ -61,7 +76,7 @@ MaxPool2d::MaxPool2d(KernelCache& kernels, Shape input)
 
 MaxPool2dPush MaxPool2d::push(uint32_t n) const {
   const Shape out = output_shape();
-  return {n * out.c * out.h, input_.h, input_.w, out.h, out.w};
+  return {n * channel_units(input_) * out.h, input_.h, input_.w, out.h, out.w};
 }
 
 void MaxPool2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const {
@@ -96,7 +111,7 @@ AvgPoolGlobal::AvgPoolGlobal(KernelCache& kernels, Shape input)
 
 AvgPoolGlobalPush AvgPoolGlobal::push(uint32_t n) const {
   const auto plane = static_cast<uint32_t>(input_.plane());
-  return {n * input_.c, plane, 1.0f / static_cast<float>(plane), 0};
+  return {n * channel_units(input_), plane, 1.0f / static_cast<float>(plane), 0};
 }
 
 void AvgPoolGlobal::record_forward(Graph& graph, const Tensor& x, const Tensor& y,

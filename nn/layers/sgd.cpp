@@ -41,6 +41,10 @@ Sgd::Sgd(KernelCache& kernels, float momentum, float l2, float l1)
 void Sgd::record_update(Graph& graph, const Parameter& parameter, const Tensor& velocity,
                         const Buffer& lr_schedule, const Buffer& clock, uint32_t step) const {
   const size_t count = parameter.value.numel();
+  if (velocity.layout() != parameter.value.layout()) {
+    throw Error(fmt::format("sgd_update of '{}': velocity '{}' is laid out unlike the parameter",
+                            parameter.name, velocity.name()));
+  }
   if (parameter.grad.numel() != count || velocity.numel() != count) {
     throw Error(fmt::format("sgd_update of '{}' ({} values): gradient has {}, velocity '{}' {}",
                             parameter.name, count, parameter.grad.numel(), velocity.name(),

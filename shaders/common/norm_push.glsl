@@ -21,3 +21,7 @@ layout(push_constant) uniform Push {
 uint statistic_of(uint plane) {
   return p.group_channels == 0 ? plane % p.channels : plane / p.group_channels;
 }
+
+// NC4HW4 tensors (nn::Layout; PACKED, specialization constant 19 of the norm kernels): invocation
+// q takes the four planes 4q .. 4q + 3 (channels 4(q mod C/4) .. + 3 of one sample), whose values
+// at pixel i are the vec4 at q * H*W + i.

@@ -72,7 +72,7 @@ TEST_P(SgdGpuTest, StepsMatchReference) {
   const Buffer lr = upload_schedule(schedule);
   const nn::Sgd sgd(kernels(), kMomentum, kL2, kL1);
   nn::Parameter param(device(), "conv.weight", shape);
-  nn::Tensor velocity(device(), shape, "conv.weight.velocity");
+  nn::Tensor velocity(device(), shape, "conv.weight.velocity", nn::Layout::kNCHW);
 
   auto run = [&] {
     std::vector<float> w = weights(shape.numel()), v(shape.numel(), 0.0f);
@@ -116,7 +116,7 @@ TEST_F(SgdGpuTest, ReadsTheLearningRateAtTheGlobalStep) {
   const nn::Sgd sgd(kernels(), kMomentum, kL2, kL1);
   const nn::Shape shape{16, 8, 3, 3};
   nn::Parameter param(device(), "conv4.weight", shape);
-  nn::Tensor velocity(device(), shape, "velocity");
+  nn::Tensor velocity(device(), shape, "velocity", nn::Layout::kNCHW);
   std::vector<float> w = weights(shape.numel()), v(shape.numel(), 0.0f);
   const auto g = gradient(shape.numel(), 0);
   param.value.upload(w);
