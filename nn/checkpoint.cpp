@@ -32,12 +32,14 @@ void scatter(const std::filesystem::path& file, const SafetensorsFile& data,
   for (const auto& [name, tensor] : tensors) {
     auto it = by_name.find(name);
     if (it == by_name.end()) {
-      throw Error(fmt::format("{}: no tensor '{}' — the checkpoint was saved from a different model", file.string(), name));
+      throw Error(
+          fmt::format("{}: no tensor '{}' — the checkpoint was saved from a different model",
+                      file.string(), name));
     }
     const auto want = torch_shape(name, tensor->shape());
     if (it->second->shape != want) {
-      throw Error(fmt::format("{}: tensor '{}' has shape [{}], the model needs [{}]", file.string(), name,
-                              fmt::join(it->second->shape, ", "), fmt::join(want, ", ")));
+      throw Error(fmt::format("{}: tensor '{}' has shape [{}], the model needs [{}]", file.string(),
+                              name, fmt::join(it->second->shape, ", "), fmt::join(want, ", ")));
     }
     tensor->upload(it->second->data);
   }
@@ -57,7 +59,7 @@ std::vector<std::pair<std::string, const Tensor*>> optimizer_tensors(const Model
 Metadata model_metadata(const NetConfig& config, Metadata extra) {
   extra["format"] = "vkmnist";
   extra["norm"] = norm_name(config.norm);
-  extra["groups"] = std::to_string(config.norm_groups());
+  extra["groups"] = config.groups_text();
   extra["affine"] = config.affine ? "true" : "false";
   extra["dropout"] = fmt::format("{}", config.dropout);
   return extra;
@@ -67,7 +69,8 @@ NetConfig checkpoint_net_config(const Metadata& m) {
   NetConfig c;
   auto get = [&](const char* key) -> std::string {
     auto it = m.find(key);
-    if (it == m.end()) throw Error(fmt::format("checkpoint metadata has no '{}' (not a vkmnist checkpoint?)", key));
+    if (it == m.end())
+      throw Error(fmt::format("checkpoint metadata has no '{}' (not a vkmnist checkpoint?)", key));
     return it->second;
   };
   c.norm = parse_norm(get("norm"));
@@ -88,7 +91,8 @@ Metadata load_model(const std::filesystem::path& file, Model& model) {
   return data.metadata;
 }
 
-void save_optimizer(const std::filesystem::path& file, const Model& model, const Metadata& metadata) {
+void save_optimizer(const std::filesystem::path& file, const Model& model,
+                    const Metadata& metadata) {
   write_safetensors(file, gather(optimizer_tensors(model)), metadata);
 }
 

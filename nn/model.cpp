@@ -45,7 +45,7 @@ struct Block {
       if (config.norm == NormKind::kBatch) {
         bn.emplace(device, kernels, name, shape, config.affine, true, dropout);
       } else {
-        gn.emplace(device, kernels, name, shape, config.norm_groups(), config.affine, true,
+        gn.emplace(device, kernels, name, shape, config.norm_groups(shape.c), config.affine, true,
                    dropout);
       }
       a.emplace(device, shape, name + ".out");

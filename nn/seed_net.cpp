@@ -17,8 +17,11 @@ NormKind parse_norm(std::string_view text) {
   if (t == "bn" || t == "batchnorm") return NormKind::kBatch;
   if (t == "ln" || t == "layernorm") return NormKind::kLayer;
   if (t == "gn" || t == "groupnorm") return NormKind::kGroup;
-  throw std::invalid_argument(fmt::format(
-      "unknown norm '{}': choose bn (BatchNorm), ln (LayerNorm) or gn (GroupNorm)", text));
+  if (t == "in" || t == "instancenorm") return NormKind::kInstance;
+  throw std::invalid_argument(
+      fmt::format("unknown norm '{}': choose bn (BatchNorm), ln (LayerNorm), gn (GroupNorm) or in "
+                  "(InstanceNorm)",
+                  text));
 }
 
 const char* norm_name(NormKind kind) {
@@ -29,6 +32,8 @@ const char* norm_name(NormKind kind) {
       return "ln";
     case NormKind::kGroup:
       return "gn";
+    case NormKind::kInstance:
+      return "in";
   }
   return "?";
 }
@@ -41,6 +46,8 @@ const char* norm_long_name(NormKind kind) {
       return "LayerNorm";
     case NormKind::kGroup:
       return "GroupNorm";
+    case NormKind::kInstance:
+      return "InstanceNorm";
   }
   return "?";
 }

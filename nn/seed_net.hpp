@@ -13,20 +13,30 @@
 
 namespace vkm::nn {
 
-enum class NormKind { kBatch, kLayer, kGroup };
+// InstanceNorm is GroupNorm with one group per channel (DESIGN.md), as LayerNorm is GroupNorm
+// with one group.
+enum class NormKind { kBatch, kLayer, kGroup, kInstance };
 
-// "bn", "ln", "gn" (case-insensitive); throws std::invalid_argument listing the choices otherwise.
+// "bn", "ln", "gn", "in" (case-insensitive); throws std::invalid_argument listing the choices
+// otherwise.
 NormKind parse_norm(std::string_view text);
-const char* norm_name(NormKind kind);       // "bn", "ln", "gn"
-const char* norm_long_name(NormKind kind);  // "BatchNorm", "LayerNorm", "GroupNorm"
+const char* norm_name(NormKind kind);       // "bn", "ln", "gn", "in"
+const char* norm_long_name(NormKind kind);  // "BatchNorm", "LayerNorm", "GroupNorm", "InstanceNorm"
 
 struct NetConfig {
   NormKind norm = NormKind::kBatch;
   uint32_t groups = 4;    // GroupNorm only; must divide every norm layer's channels (8, 16, 32)
   bool affine = true;     // per-channel scale and shift in every norm
   float dropout = 0.05f;  // after norm in blocks 3..8
-  // Groups actually used by the norm layers: 1 for LayerNorm, `groups` for GroupNorm.
-  uint32_t norm_groups() const { return norm == NormKind::kLayer ? 1 : groups; }
+  // Groups a norm layer of `channels` channels uses: 1 for LayerNorm, `groups` for GroupNorm,
+  // one per channel for InstanceNorm.
+  uint32_t norm_groups(uint32_t channels) const {
+    return norm == NormKind::kLayer ? 1 : norm == NormKind::kInstance ? channels : groups;
+  }
+  // The groups as checkpoints record them: the count, or "channels" for InstanceNorm.
+  std::string groups_text() const {
+    return norm == NormKind::kInstance ? "channels" : std::to_string(norm_groups(0));
+  }
 };
 
 // Throws std::invalid_argument with an actionable message for an impossible configuration.

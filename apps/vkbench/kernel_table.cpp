@@ -29,7 +29,8 @@ std::vector<KernelRow> measure_kernels(const BenchContext& ctx) {
     if (spec.norm) {
       for (const std::string& norm : ctx.settings.norms) {
         const nn::NormKind kind = nn::parse_norm(norm);
-        const uint32_t groups = kind == nn::NormKind::kLayer ? 1 : ctx.settings.groups;
+        const uint32_t groups =
+            nn::NetConfig{.norm = kind, .groups = ctx.settings.groups}.norm_groups(out.c);
         const nn::FusedDropout dropout{spec.dropout ? defaults.dropout : 0.0f, salt};
         add(norm_case(ctx, spec.norm_name(), kind, groups, out, dropout));
       }

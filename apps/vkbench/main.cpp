@@ -150,9 +150,9 @@ int main(int argc, char** argv) {
   app.add_option("--e2e-repeats", s.e2e_repeats, "Timed runs of each end-to-end program")
       ->check(CLI::Range(1u, 100000u))
       ->capture_default_str();
-  app.add_option("--norms", s.norms, "Norms to measure (bn, ln, gn)")
+  app.add_option("--norms", s.norms, "Norms to measure (bn, ln, gn, in)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"bn", "ln", "gn"}))
+      ->check(CLI::IsMember({"bn", "ln", "gn", "in"}))
       ->capture_default_str();
   app.add_option("--groups", s.groups, "GroupNorm's groups (1, 2, 4 or 8)")
       ->check(CLI::IsMember({1u, 2u, 4u, 8u}))

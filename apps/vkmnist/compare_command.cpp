@@ -18,8 +18,8 @@ std::function<int()> add_compare_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "compare", "The study: train BN + L1, LN and GN the same way and compare them");
   cmd->footer(
-      "Writes into --out (default runs/compare-<date>-<time>): bn/, ln/, gn/ (each a full run "
-      "folder), "
+      "Writes into --out (default runs/compare-<date>-<time>): bn/, ln/, gn/ (and in/ with "
+      "--instance; each a full run folder), "
       "curves.png, misclassified_{bn,ln,gn}.png, confusion_{bn,ln,gn}.csv, results.csv and "
       "report.md.\n"
       "An interrupted study (or one stopped with --stop-after, which applies to each model) "
@@ -36,9 +36,13 @@ std::function<int()> add_compare_command(CLI::App& app) {
   cmd->add_option("--l1", *l1, "L1 penalty λ₁ of the BatchNorm model (LN and GN train without it)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  auto instance = std::make_shared<bool>(false);
+  cmd->add_flag("--instance", *instance,
+                "Also train InstanceNorm (--norm in: one group per channel) as a fourth model, "
+                "in in/");
   cmd->add_option("--resume", o->resume,
                   "Continue the study in this folder (its options are kept)");
-  return [o, l1, cmd]() -> int {
+  return [o, l1, instance, cmd]() -> int {
     // Everything is checked — options, data, and on --resume every model's folder — before the
     // first model trains, so a fault in the last model's files does not surface an hour later.
     // A resumed study takes its options from the BN run's run.json, which is written first.
@@ -52,6 +56,8 @@ std::function<int()> add_compare_command(CLI::App& app) {
       throw vkm::Error(fmt::format("{} already holds a finished study (report.md){}",
                                    folder.string(), resuming ? "" : ": choose another --out"));
     }
+    std::vector<std::string> norms = {"bn", "ln", "gn"};
+    if (*instance || (resuming && fs::exists(folder / "in" / "run.json"))) norms.push_back("in");
     TrainOptions base = *o;
     if (resuming) {
       if (!fs::exists(folder / "bn" / "run.json")) {
@@ -63,7 +69,7 @@ std::function<int()> add_compare_command(CLI::App& app) {
       base = resumed_options(given);
       *l1 = base.l1;
     } else {
-      for (const char* norm : {"bn", "ln", "gn"}) {
+      for (const std::string& norm : norms) {
         if (fs::exists(folder / norm / "run.json")) {
           throw vkm::Error(fmt::format(
               "{} already holds a study: continue it with --resume {}, or choose another --out",
@@ -83,7 +89,7 @@ std::function<int()> add_compare_command(CLI::App& app) {
       std::optional<RunResult> finished;
     };
     std::vector<Plan> plans;
-    for (const char* norm : {"bn", "ln", "gn"}) {
+    for (const std::string& norm : norms) {
       Plan plan{norm, vkm::nn::norm_long_name(vkm::nn::parse_norm(norm)), base, 0, {}};
       TrainOptions& run = plan.options;
       run.norm = norm;

@@ -11,15 +11,19 @@
 namespace vkmnist {
 
 std::function<int()> add_summary_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("summary", "Layer table of the seed net: output shapes and parameter counts");
+  auto* cmd = app.add_subcommand("summary",
+                                 "Layer table of the seed net: output shapes and parameter counts");
   struct Options {
     std::string norm = "bn";
     uint32_t groups = 4;
     bool no_affine = false;
   };
   auto o = std::make_shared<Options>();
-  cmd->add_option("--norm", o->norm, "bn, ln or gn")->check(CLI::IsMember({"bn", "ln", "gn"}))->capture_default_str();
-  cmd->add_option("--groups", o->groups, "GroupNorm's groups (1, 2, 4 or 8)")->capture_default_str();
+  cmd->add_option("--norm", o->norm, "bn, ln, gn or in")
+      ->check(CLI::IsMember({"bn", "ln", "gn", "in"}))
+      ->capture_default_str();
+  cmd->add_option("--groups", o->groups, "GroupNorm's groups (1, 2, 4 or 8)")
+      ->capture_default_str();
   cmd->add_flag("--no-affine", o->no_affine, "Norms without scale and shift");
   return [o]() -> int {
     vkm::nn::NetConfig config;

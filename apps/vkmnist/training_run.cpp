@@ -229,7 +229,7 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
       }
       // The same tensor names serve other group counts and an affine net's checkpoint holds
       // what a --no-affine net ignores: both would load silently into another model.
-      const std::string groups = std::to_string(config.net.norm_groups());
+      const std::string groups = config.net.groups_text();
       if (auto it = meta.find("groups"); it != meta.end() && it->second != groups) {
         throw vkm::Error(
             fmt::format("--init {}: a checkpoint with {} groups cannot initialise a "

@@ -30,8 +30,8 @@ struct BlockTrace {
   Vec a;          // norm + ReLU output
   Vec y;          // norm output before ReLU
   Vec save_mean, save_invstd;
-  Vec d;          // dropout output
-  Vec pool_in;    // what the pool read
+  Vec d;        // dropout output
+  Vec pool_in;  // what the pool read
   Shape pool_in_shape;
 };
 
@@ -98,14 +98,16 @@ Forward forward(const NetConfig& config, NetState& state, std::span<const float>
                                           state.tensors.at(name + ".running_var"), t.save_mean,
                                           t.save_invstd);
         } else {
-          batchnorm_forward_eval<double>(t.out, t.z, gamma, beta, state.tensors.at(name + ".running_mean"),
+          batchnorm_forward_eval<double>(t.out, t.z, gamma, beta,
+                                         state.tensors.at(name + ".running_mean"),
                                          state.tensors.at(name + ".running_var"), kEps, t.y);
         }
       } else {
-        const uint32_t groups = config.norm_groups();
+        const uint32_t groups = config.norm_groups(b.c_out);
         t.save_mean.resize(size_t{n} * groups);
         t.save_invstd.resize(size_t{n} * groups);
-        groupnorm_forward<double>(t.out, groups, t.z, gamma, beta, kEps, t.y, t.save_mean, t.save_invstd);
+        groupnorm_forward<double>(t.out, groups, t.z, gamma, beta, kEps, t.y, t.save_mean,
+                                  t.save_invstd);
       }
       t.a.resize(t.out.numel());
       relu_forward<double>(t.y, t.a);
@@ -113,7 +115,8 @@ Forward forward(const NetConfig& config, NetState& state, std::span<const float>
       out = t.a;
       if (train && b.dropout && config.dropout > 0.0f) {
         t.d.resize(t.out.numel());
-        dropout_forward<double>(config.dropout, seed, static_cast<uint32_t>(i), global_step, t.a, t.d);
+        dropout_forward<double>(config.dropout, seed, static_cast<uint32_t>(i), global_step, t.a,
+                                t.d);
         out = t.d;
       }
     }
@@ -178,7 +181,8 @@ StepOutput train_step(const NetConfig& config, NetState& state, std::span<const 
     if (b.norm) {
       if (!t.d.empty()) {
         Vec da(dout.size());
-        dropout_backward<double>(config.dropout, seed, static_cast<uint32_t>(i), global_step, dout, da);
+        dropout_backward<double>(config.dropout, seed, static_cast<uint32_t>(i), global_step, dout,
+                                 da);
         dout = std::move(da);
       }
       Vec dy(dout.size());
@@ -187,9 +191,10 @@ StepOutput train_step(const NetConfig& config, NetState& state, std::span<const 
       const auto gamma = maybe(state, name + ".weight");
       Vec dgamma(gamma.empty() ? 0 : b.c_out), dbeta(gamma.empty() ? 0 : b.c_out);
       if (config.norm == NormKind::kBatch) {
-        batchnorm_backward<double>(t.out, t.z, dy, gamma, t.save_mean, t.save_invstd, dz, dgamma, dbeta);
+        batchnorm_backward<double>(t.out, t.z, dy, gamma, t.save_mean, t.save_invstd, dz, dgamma,
+                                   dbeta);
       } else {
-        groupnorm_backward<double>(t.out, config.norm_groups(), t.z, dy, gamma, t.save_mean,
+        groupnorm_backward<double>(t.out, config.norm_groups(b.c_out), t.z, dy, gamma, t.save_mean,
                                    t.save_invstd, dz, dgamma, dbeta);
       }
       if (!gamma.empty()) {

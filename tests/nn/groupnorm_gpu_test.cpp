@@ -178,6 +178,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{{3, 3, 27, 27}, 2, 1, false, true},     // LayerNorm, partial batch
                       Case{{128, 8, 26, 26}, 128, 4, true, true},  // the net's first norm
                       Case{{128, 8, 24, 24}, 128, 1, true, true},  // LayerNorm
+                      Case{{16, 8, 26, 26}, 16, 8, true, true},    // InstanceNorm, packed
                       Case{{128, 32, 5, 5}, 128, 8, false, true},  // no affine, unaligned planes
                       Case{{128, 16, 9, 9}, 100, 2, true, true},   // partial batch
                       Case{{128, 16, 7, 7}, 128, 1, true, false, 0.0f, 3.0f},

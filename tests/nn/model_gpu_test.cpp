@@ -125,7 +125,8 @@ INSTANTIATE_TEST_SUITE_P(Norms, ModelStepTest,
                                            Case{nn::NormKind::kBatch, 4, false, 6, 5},
                                            Case{nn::NormKind::kLayer, 1, true, 4, 3},
                                            Case{nn::NormKind::kGroup, 4, true, 5, 5},
-                                           Case{nn::NormKind::kGroup, 2, false, 3, 2}),
+                                           Case{nn::NormKind::kGroup, 2, false, 3, 2},
+                                           Case{nn::NormKind::kInstance, 4, true, 4, 3}),
                          [](const auto& param) { return fmt::format("case{}", param.index); });
 
 using ModelEvalTest = GpuTest;

@@ -53,7 +53,17 @@ TEST(SeedNet, NormNamesParseAndUnknownOnesAreErrors) {
   EXPECT_EQ(parse_norm("bn"), NormKind::kBatch);
   EXPECT_EQ(parse_norm("LN"), NormKind::kLayer);
   EXPECT_EQ(parse_norm("groupnorm"), NormKind::kGroup);
-  EXPECT_THROW(parse_norm("in"), std::invalid_argument);
+  EXPECT_EQ(parse_norm("in"), NormKind::kInstance);
+  EXPECT_EQ(parse_norm("InstanceNorm"), NormKind::kInstance);
+  EXPECT_STREQ(norm_name(NormKind::kInstance), "in");
+  EXPECT_THROW(parse_norm("xn"), std::invalid_argument);
+  // InstanceNorm: one group per channel of each layer; LayerNorm one; GroupNorm its count.
+  const NetConfig in{.norm = NormKind::kInstance, .groups = 4};
+  EXPECT_EQ(in.norm_groups(16), 16u);
+  EXPECT_EQ(in.groups_text(), "channels");
+  EXPECT_EQ((NetConfig{.norm = NormKind::kLayer}.norm_groups(16)), 1u);
+  EXPECT_EQ((NetConfig{.norm = NormKind::kGroup, .groups = 2}.norm_groups(16)), 2u);
+  EXPECT_EQ(seed_net_parameter_count(in), 8008u);
   EXPECT_THROW(validate({.dropout = 1.0f}), std::invalid_argument);
   EXPECT_THROW(validate({.dropout = -0.1f}), std::invalid_argument);
 }
