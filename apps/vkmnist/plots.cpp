@@ -18,6 +18,10 @@ namespace {
 constexpr int kPalette[][3] = {{0, 114, 178},   {213, 94, 0},  {0, 158, 115},
                                {204, 121, 167}, {230, 159, 0}, {86, 180, 233}};
 
+// Curves of at most this many points get a marker at each (kMarker: PLplot's filled circle).
+constexpr size_t kMarkedPoints = 25;
+constexpr PLINT kMarker = 17;
+
 // Begins a PLplot stream drawing into `tmp`; the caller ends it with plend1() and renames.
 void begin(const std::string& tmp, int width, int height) {
   plsdev("pngcairo");
@@ -90,6 +94,12 @@ void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& pa
       std::vector<PLFLT> y(c.y.size());
       std::transform(c.y.begin(), c.y.end(), y.begin(), shown);
       plline(static_cast<PLINT>(c.x.size()), c.x.data(), y.data());
+      // A marker at each value when there are few: a one-epoch run's "curve" is a single point,
+      // which a line alone would leave blank.
+      if (c.x.size() <= kMarkedPoints) {
+        plssym(0.0, 1.4);
+        plpoin(static_cast<PLINT>(c.x.size()), c.x.data(), y.data(), kMarker);
+      }
       opts.push_back(PL_LEGEND_LINE);
       colors.push_back(color);
       styles.push_back(1);
