@@ -99,6 +99,7 @@ std::function<int()> add_compare_command(CLI::App& app) {
       if (run.norm == "gn") plan.title += fmt::format(" ({} groups)", run.groups);
       if (resuming) {
         const fs::path sub = folder / norm;
+        if (fs::exists(sub)) recover_run_folder(sub);
         plan.done = epochs_completed(sub);
         if (plan.done >= base.epochs) {
           plan.finished = finished_run(sub, data.test);

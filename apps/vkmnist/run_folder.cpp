@@ -4,9 +4,12 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <fcntl.h>
 #include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -51,6 +54,68 @@ void remove_stray_temporaries(const std::filesystem::path& folder) {
     if (rest.empty() || rest.find_first_not_of("0123456789") != std::string::npos) continue;
     std::filesystem::remove(entry.path(), ec);
   }
+}
+
+void stop_point(std::string_view point, uint32_t epoch) {
+  static const std::string target = [] {
+    const char* env = std::getenv("VKMNIST_TEST_STOP_AT");
+    return std::string(env != nullptr ? env : "");
+  }();
+  if (target.empty()) return;
+  if (target == point || target == fmt::format("{}@{}", point, epoch)) std::_Exit(75);
+}
+
+std::filesystem::path next_file(const std::filesystem::path& file) {
+  return file.string() + ".next";
+}
+
+namespace {
+
+// Makes the folder's renames durable (the file contents were synced before each rename).
+void sync_folder(const std::filesystem::path& folder) {
+  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+void replace(const std::filesystem::path& from, const std::filesystem::path& to) {
+  std::error_code ec;
+  std::filesystem::rename(from, to, ec);
+  if (ec) throw vkm::Error(fmt::format("cannot replace {}: {}", to.string(), ec.message()));
+}
+
+}  // namespace
+
+void commit_checkpoint(const std::filesystem::path& folder,
+                       const std::vector<std::filesystem::path>& files, uint32_t epoch) {
+  sync_folder(folder);
+  write_file_atomically(folder / kCommitMarker, fmt::format("epoch {}\n", epoch));
+  sync_folder(folder);
+  stop_point("committed", epoch);
+  for (size_t i = 0; i < files.size(); ++i) {
+    replace(next_file(files[i]), files[i]);
+    stop_point(fmt::format("replaced{}", i + 1), epoch);
+  }
+  sync_folder(folder);
+  std::error_code ec;
+  std::filesystem::remove(folder / kCommitMarker, ec);
+  sync_folder(folder);
+}
+
+void recover_checkpoint(const std::filesystem::path& folder,
+                        const std::vector<std::filesystem::path>& files) {
+  std::error_code ec;
+  if (std::filesystem::exists(folder / kCommitMarker)) {
+    for (const auto& f : files) {
+      if (std::filesystem::exists(next_file(f))) replace(next_file(f), f);
+    }
+    sync_folder(folder);
+    std::filesystem::remove(folder / kCommitMarker, ec);
+  } else {
+    for (const auto& f : files) std::filesystem::remove(next_file(f), ec);
+  }
+  sync_folder(folder);
 }
 
 std::string read_file(const std::filesystem::path& file) {

@@ -16,6 +16,24 @@ void write_file_atomically(const std::filesystem::path& file, std::string_view c
 void remove_stray_temporaries(const std::filesystem::path& folder);
 std::string read_file(const std::filesystem::path& file);
 
+// The checkpoint pair (model.safetensors, optimizer.safetensors) changes as one: the new files
+// are written beside the old as "<file>.next" (each atomically), then the marker
+// "checkpoint.commit" is written — the commit point — then both are renamed over the old and the
+// marker removed. recover_checkpoint() finishes a committed change (roll forward) or drops an
+// uncommitted one (roll back), so at every instant the folder holds one consistent pair, or none.
+constexpr const char* kCommitMarker = "checkpoint.commit";
+std::filesystem::path next_file(const std::filesystem::path& file);  // "<file>.next"
+// After both next_file()s are written: commit, then replace the pair.
+void commit_checkpoint(const std::filesystem::path& folder,
+                       const std::vector<std::filesystem::path>& files, uint32_t epoch);
+void recover_checkpoint(const std::filesystem::path& folder,
+                        const std::vector<std::filesystem::path>& files);
+
+// Test hook: where VKMNIST_TEST_STOP_AT names this write point ("<point>" or "<point>@<epoch>"),
+// the process ends at once (exit status 75, no clean-up), as a kill or power cut would there.
+// The crash-consistency test stops a run at every point and resumes it.
+void stop_point(std::string_view point, uint32_t epoch);
+
 struct MetricsRow {
   uint32_t epoch = 0;  // 1-based
   std::string split;   // "train" or "test"

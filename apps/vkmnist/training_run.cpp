@@ -86,6 +86,15 @@ uint32_t epochs_completed(const fs::path& checkpoint, const vkm::nn::Metadata& m
                   checkpoint.string()));
 }
 
+std::vector<fs::path> checkpoint_files(const fs::path& folder) {
+  return {folder / "optimizer.safetensors", folder / "model.safetensors"};
+}
+
+void recover_run_folder(const fs::path& folder) {
+  remove_stray_temporaries(folder);
+  recover_checkpoint(folder, checkpoint_files(folder));
+}
+
 uint32_t epochs_completed(const fs::path& folder) {
   const fs::path checkpoint = folder / "model.safetensors";
   if (!fs::exists(checkpoint)) return 0;
@@ -203,8 +212,17 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   const auto& info = context.device.info();
   const std::string device = device_line(info.name, info.driver_name, info.driver_info);
 
-  if (resuming) {
-    remove_stray_temporaries(folder);
+  if (resuming) recover_run_folder(folder);
+  if (resuming && !fs::exists(folder / "model.safetensors") &&
+      !fs::exists(folder / "optimizer.safetensors")) {
+    // Stopped before its first epoch was saved: nothing to resume, so the run starts again from
+    // epoch 1 with run.json's options (the same seed: bitwise the same run).
+    fs::remove(folder / "metrics.csv");
+    fs::remove(folder / "predictions.csv");
+    if (!fs::exists(folder / "summary.txt")) {
+      write_file_atomically(folder / "summary.txt", summary_table(config.net));
+    }
+  } else if (resuming) {
     const auto meta = vkm::nn::load_model(folder / "model.safetensors", trainer.model());
     const auto optimizer_meta =
         vkm::nn::load_optimizer(folder / "optimizer.safetensors", trainer.model());
@@ -276,7 +294,9 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
                           {"train_images", data.train.images.count},
                           {"test_images", data.test.images.count}};
     write_file_atomically(folder / "run.json", run.dump(2) + "\n");
+    stop_point("run.json", 0);
     write_file_atomically(folder / "summary.txt", summary_table(config.net));
+    stop_point("summary", 0);
   }
 
   if (!o.quiet && !o.json) {
@@ -319,9 +339,16 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
                                              {"vkmnist_version", VKMNIST_VERSION}});
     write_file_atomically(folder / "predictions.csv",
                           predictions_csv(data.test, trainer.predictions()));
+    stop_point("predictions", epoch + 1);
     write_file_atomically(folder / "metrics.csv", metrics_csv(metrics));
-    vkm::nn::save_optimizer(folder / "optimizer.safetensors", trainer.model(), meta);
-    vkm::nn::save_model(folder / "model.safetensors", trainer.model(), meta);
+    stop_point("metrics", epoch + 1);
+    const std::vector<fs::path> checkpoint = checkpoint_files(folder);
+    vkm::nn::save_optimizer(next_file(checkpoint[0]), trainer.model(), meta);
+    stop_point("optimizer", epoch + 1);
+    vkm::nn::save_model(next_file(checkpoint[1]), trainer.model(), meta);
+    stop_point("model", epoch + 1);
+    commit_checkpoint(folder, checkpoint, epoch + 1);
+    stop_point("done", epoch + 1);
 
     if (o.json) {
       fmt::print("{}\n", nlohmann::json{{"epoch", epoch + 1},

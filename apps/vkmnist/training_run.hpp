@@ -42,8 +42,15 @@ TrainOptions resumed_options(const TrainOptions& given);
 
 RunResult run_training(vkm::Context& context, const TrainOptions& options, const Data& data);
 
+// The checkpoint pair of a run folder, in the order commit_checkpoint replaces them.
+std::vector<std::filesystem::path> checkpoint_files(const std::filesystem::path& folder);
+// Brings an interrupted run folder to a consistent state: removes stray temporaries, finishes or
+// drops an interrupted checkpoint change (run_folder.hpp). Before anything reads it.
+void recover_run_folder(const std::filesystem::path& folder);
+
 // Epochs the run in `folder` has completed: its model.safetensors' epochs_completed (0 when
-// there is no checkpoint yet). The checkpoint is written last in an epoch, so this is the truth.
+// there is no checkpoint yet). The checkpoint is committed last in an epoch, so this is the
+// truth (after recover_run_folder).
 uint32_t epochs_completed(const std::filesystem::path& folder);
 uint32_t epochs_completed(const std::filesystem::path& checkpoint,
                           const vkm::nn::Metadata& metadata);
