@@ -166,7 +166,8 @@ nlohmann::json to_json(const TrainOptions& o) {
           {"seed", o.seed},
           {"data", o.data},
           {"train_limit", o.train_limit},
-          {"test_limit", o.test_limit}};
+          {"test_limit", o.test_limit},
+          {"init", o.init}};
 }
 
 namespace {
@@ -215,6 +216,8 @@ TrainOptions from_json(const nlohmann::json& j) {
     o.data = j.at("data").get<std::string>();
     o.train_limit = whole_number(j, "train_limit");
     o.test_limit = whole_number(j, "test_limit");
+    // Absent in runs before it was recorded; a restart before the first checkpoint needs it.
+    o.init = j.value("init", std::string());
   } catch (const nlohmann::json::exception& e) {
     throw vkm::Error(fmt::format("incomplete or corrupt options ({})", e.what()));
   }

@@ -136,7 +136,7 @@ TrainOptions resumed_options(const TrainOptions& given) {
   }
   // The checkpoint records the options it was trained with: an edited run.json (another norm,
   // learning rate, seed...) would resume a different run from these weights. Refused, naming
-  // the options that disagree. (data may move: it is where the files are, not what they hold.)
+  // the options that disagree. (data and init may move: paths, not what the files hold.)
   const fs::path checkpoint = folder / "model.safetensors";
   if (fs::exists(checkpoint)) {
     const auto meta = vkm::nn::read_safetensors(checkpoint).metadata;
@@ -154,7 +154,7 @@ TrainOptions resumed_options(const TrainOptions& given) {
     }
     std::string differ;
     for (const auto& [key, value] : run.at("options").items()) {
-      if (key == "data") continue;
+      if (key == "data" || key == "init") continue;  // paths: the files may move
       if (!recorded.contains(key) || recorded.at(key) != value) {
         differ +=
             fmt::format("{}{} (run.json {}, checkpoint {})", differ.empty() ? "" : ", ", key,
@@ -213,16 +213,11 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   const std::string device = device_line(info.name, info.driver_name, info.driver_info);
 
   if (resuming) recover_run_folder(folder);
-  if (resuming && !fs::exists(folder / "model.safetensors") &&
-      !fs::exists(folder / "optimizer.safetensors")) {
-    // Stopped before its first epoch was saved: nothing to resume, so the run starts again from
-    // epoch 1 with run.json's options (the same seed: bitwise the same run).
-    fs::remove(folder / "metrics.csv");
-    fs::remove(folder / "predictions.csv");
-    if (!fs::exists(folder / "summary.txt")) {
-      write_file_atomically(folder / "summary.txt", summary_table(config.net));
-    }
-  } else if (resuming) {
+  // Stopped before its first epoch was saved: nothing to resume, so the run starts again from
+  // epoch 1 with run.json's options (the same seed and --init: bitwise the same run).
+  const bool restart = resuming && !fs::exists(folder / "model.safetensors") &&
+                       !fs::exists(folder / "optimizer.safetensors");
+  if (resuming && !restart) {
     const auto meta = vkm::nn::load_model(folder / "model.safetensors", trainer.model());
     const auto optimizer_meta =
         vkm::nn::load_optimizer(folder / "optimizer.safetensors", trainer.model());
@@ -269,6 +264,14 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
                         o.init));
       }
     }
+  }
+  if (restart) {
+    fs::remove(folder / "metrics.csv");
+    fs::remove(folder / "predictions.csv");
+    if (!fs::exists(folder / "summary.txt")) {
+      write_file_atomically(folder / "summary.txt", summary_table(config.net));
+    }
+  } else if (!resuming) {
     folder = o.out.empty() ? default_run_folder(o.norm) : fs::path(o.out);
     if (fs::exists(folder / "metrics.csv")) {
       throw vkm::Error(fmt::format("{} already holds a run: choose another --out, or --resume {}",

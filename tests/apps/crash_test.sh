@@ -55,6 +55,19 @@ for point in "${points[@]}"; do
     failures=$((failures + 1))
   fi
 done
+# A run from --init stopped before its first checkpoint restarts from the same initial weights.
+init_opts=("${opts[@]}" --init "$work/uninterrupted/model.safetensors")
+"$vkmnist" "${init_opts[@]}" --out "$work/init-uninterrupted" >/dev/null
+set +e
+VKMNIST_TEST_STOP_AT=metrics@1 "$vkmnist" "${init_opts[@]}" --out "$work/init-stopped" >/dev/null 2>&1
+rc=$?
+set -e
+if [[ $rc -ne 75 ]] || ! "$vkmnist" --resume "$work/init-stopped" --quiet >/dev/null ||
+   ! cmp -s "$work/init-stopped/model.safetensors" "$work/init-uninterrupted/model.safetensors"; then
+  echo "crash_test: a run from --init stopped before its first checkpoint did not restart from it" >&2
+  failures=$((failures + 1))
+fi
+
 if [[ $failures -gt 0 ]]; then
   echo "crash_test: $failures failures over ${#points[@]} stop points" >&2
   exit 1
