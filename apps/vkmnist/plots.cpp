@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "engine/error.hpp"
 
@@ -21,6 +22,11 @@ constexpr int kPalette[][3] = {{0, 114, 178},   {213, 94, 0},  {0, 158, 115},
 // Curves of at most this many points get a marker at each (kMarker: PLplot's filled circle).
 constexpr size_t kMarkedPoints = 25;
 constexpr PLINT kMarker = 17;
+
+// PLplot custom axis label (plslabelfunc): the value whose log10 the axis shows.
+void power_of_ten_label(PLINT, PLFLT value, char* label, PLINT length, PLPointer) {
+  std::snprintf(label, static_cast<size_t>(length), "%.3g", std::pow(10.0, value));
+}
 
 // Begins a PLplot stream drawing into `tmp`; the caller ends it with plend1() and renames.
 void begin(const std::string& tmp, int width, int height) {
@@ -80,7 +86,12 @@ void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& pa
     plvsta();
     plcol0(15);
     plwind(x0, x1, std::isfinite(panel.y_floor) ? panel.y_floor : y0 - pad, y1 + pad);
-    plbox("bcnstg", 0, 0, panel.log_y ? "bcnstlvg" : "bcnstvg", 0, 0);
+    // A log axis spanning less than a decade would show no labels at all (PLplot labels only
+    // powers of ten): there the ticks fall on the log10 scale and are labelled with their values.
+    const bool short_log = panel.log_y && y1 - y0 < 1.0;
+    if (short_log) plslabelfunc(power_of_ten_label, nullptr);
+    plbox("bcnstg", 0, 0, !panel.log_y ? "bcnstvg" : short_log ? "bcnstvog" : "bcnstlvg", 0, 0);
+    if (short_log) plslabelfunc(nullptr, nullptr);
     pllab(panel.x_label.c_str(), panel.y_label.c_str(), panel.title.c_str());
     std::vector<PLINT> opts, colors, widths_int;
     std::vector<PLFLT> line_widths;
