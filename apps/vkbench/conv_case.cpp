@@ -16,9 +16,10 @@
 namespace vkbench {
 
 std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& spec, nn::Shape in,
-                                 bool first) {
+                                 bool first, nn::WeightPartials& partials) {
   vkm::Device& device = ctx.device;
   nn::Conv2d conv(device, ctx.kernels, spec.name, in, spec.c_out, spec.k, 0);
+  partials = conv.weight_partials();
   const nn::Shape out = conv.output_shape();
   nn::Tensor x(device, in, "x"), y(device, out, "y"), dy(device, out, "dy"), dx(device, in, "dx");
   const auto xv = random_floats(in.numel(), -1.0f, 1.0f, 1);
@@ -60,7 +61,7 @@ std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& s
     }
     want.assign(wv.size(), 0.0);
     nn::reference::conv2d_backward_weight<double>(g, x64, dy64, want);
-    const nn::WeightPartials w = conv.weight_partials();
+    const nn::WeightPartials& w = partials;
     std::vector<float> sums(w.bytes / sizeof(float)), dweight(wv.size());
     device.download(conv.weight_partials_buffer(), std::as_writable_bytes(std::span(sums)));
     for (size_t i = 0; i < dweight.size(); ++i) {  // as sgd_update_segments adds them

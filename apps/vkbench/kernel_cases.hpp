@@ -17,9 +17,10 @@
 namespace vkbench {
 
 // conv forward, backward to the input (unless first: the net's input needs no gradient),
-// backward to the weight (its partial sums; the update reduces them). in: [N, c_in, H, W].
+// backward to the weight (its partial sums; the update reduces them, so the layout of those goes
+// to `partials`, for sgd_case). in: [N, c_in, H, W].
 std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& spec, nn::Shape in,
-                                 bool first);
+                                 bool first, nn::WeightPartials& partials);
 
 // A norm with fused ReLU and, where the net has one, fused dropout (as in the net): training
 // forward and backward. shape: [N, C, H, W].
