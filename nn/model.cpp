@@ -3,12 +3,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <random>
 #include <span>
 
 #include "engine/error.hpp"
+#include "nn/clock.hpp"
 #include "nn/layers/batchnorm2d.hpp"
 #include "nn/layers/conv2d.hpp"
 #include "nn/layers/groupnorm.hpp"
@@ -20,7 +22,9 @@ namespace vkm::nn {
 
 // One row of the table: conv -> [norm + ReLU (+ dropout, fused into the norm's kernels)] ->
 // [max-pool | global avg-pool], with each stage's output and its gradient ([max_batch, C, H, W]
-// each). In training the norm's output `a` is the dropped activation; in eval nothing is dropped.
+// each). The norm's output `a` (ReLU'd, and in training dropped) is stored only for a max-pool;
+// everywhere else the layer that reads it (the next conv, the global average pool) applies the
+// norm to z as it loads it (NormApply), and the norm's backward recomputes the mask from z.
 struct Block {
   BlockSpec spec;
   Conv2d conv;
@@ -29,7 +33,10 @@ struct Block {
   std::optional<MaxPool2d> maxpool;
   std::optional<AvgPoolGlobal> avgpool;
   Tensor z, dz;                 // conv output
-  std::optional<Tensor> a, da;  // norm + ReLU (+ dropout) output
+  std::optional<Tensor> a;      // norm + ReLU (+ dropout) output, where a max-pool reads it
+  // The gradient of the norm's output; where the next conv applies the norm, the gradient
+  // reaching the normalized value (that conv's backward goes on through the ReLU and dropout).
+  std::optional<Tensor> da;
   std::optional<Tensor> p, dp;  // pool output
 
   Block(Device& device, KernelCache& kernels, const BlockSpec& s, const NetConfig& config, Shape in,
@@ -48,7 +55,7 @@ struct Block {
         gn.emplace(device, kernels, name, shape, config.norm_groups(shape.c), config.affine, true,
                    dropout);
       }
-      a.emplace(device, shape, name + ".out");
+      if (s.maxpool_after) a.emplace(device, shape, name + ".out");
       da.emplace(device, shape, name + ".out.grad");
     }
     if (s.maxpool_after) {
@@ -57,16 +64,21 @@ struct Block {
       dp.emplace(device, maxpool->output_shape(), s.pool_name() + ".out.grad");
     } else if (s.avgpool_after) {
       avgpool.emplace(kernels, shape);
+      if (s.norm) avgpool->apply_input_norm(norm_apply(true), norm_apply(false));
       p.emplace(device, avgpool->output_shape(), s.pool_name() + ".out");
       dp.emplace(device, avgpool->output_shape(), s.pool_name() + ".out.grad");
     }
   }
 
-  // The tensor the next block reads, and the gradient of it the next block writes.
-  const Tensor& before_pool() const { return a ? *a : z; }
-  const Tensor& before_pool_grad() const { return da ? *da : dz; }
-  const Tensor& output() const { return p ? *p : before_pool(); }
-  const Tensor& output_grad() const { return dp ? *dp : before_pool_grad(); }
+  // The norm as its reader applies it (training or eval).
+  NormApply norm_apply(bool train) const { return bn ? bn->apply(train) : gn->apply(train); }
+  // The next block's conv applies this block's norm: there is a norm and no pool between.
+  bool norm_applied_by_next() const { return spec.norm && !p; }
+
+  // The tensor the next block reads (z where it applies the norm itself), and the gradient of it
+  // the next block writes.
+  const Tensor& output() const { return p ? *p : z; }
+  const Tensor& output_grad() const { return dp ? *dp : da ? *da : dz; }
   Shape output_shape() const { return p ? p->shape() : z.shape(); }
 };
 
@@ -81,6 +93,10 @@ Model::Model(Device& device, KernelCache& kernels, const NetConfig& config, uint
   uint32_t salt = 0;
   for (const auto& spec : seed_net_blocks()) {
     blocks_.push_back(std::make_unique<Block>(device, kernels, spec, config, in, salt++));
+    if (blocks_.size() > 1 && blocks_[blocks_.size() - 2]->norm_applied_by_next()) {
+      const Block& before = *blocks_[blocks_.size() - 2];
+      blocks_.back()->conv.apply_input_norm(before.norm_apply(true), before.norm_apply(false));
+    }
     in = blocks_.back()->output_shape();
   }
   const Shape logits = blocks_.back()->z.shape();
@@ -90,6 +106,13 @@ Model::Model(Device& device, KernelCache& kernels, const NetConfig& config, uint
   loss_ = std::make_unique<LogSoftmaxNll>(kernels, max_batch, kClasses);
   sgd_ = std::make_unique<Sgd>(kernels, update.momentum, update.l2, update.l1);
   gather_parameters();
+  // The layers make their pipelines on first use: record a training step and an eval batch into
+  // a graph that is dropped, so that the model is ready to run (and a cold start is paid) here.
+  const Buffer scratch = device.buffer(
+      std::max<size_t>(sizeof(ClockState), size_t{max_batch} * 2 * sizeof(uint32_t)), "scratch");
+  Graph graph;
+  record_train_step(graph, scratch, scratch, scratch, 0, max_batch);
+  record_eval(graph, scratch, 0, scratch, 0, max_batch);
 }
 
 Model::~Model() = default;
@@ -211,26 +234,33 @@ void Model::reset_optimizer() {
 void Model::record_forward(Graph& graph, bool train, const Buffer* clock, uint32_t step,
                            uint32_t n) const {
   const Tensor* x = input_.get();
+  const InputNormStep in{.train = train, .clock = clock, .step = step};
   for (const auto& b : blocks_) {
     // The conv writes the norm's plane statistics as it writes z (BatchNorm needs them only in
     // training; GroupNorm always).
     const Buffer* stats = b->gn            ? &b->gn->statistics()
                           : b->bn && train ? &b->bn->statistics()
                                            : nullptr;
-    b->conv.record_forward(graph, *x, b->z, n, stats);
+    b->conv.record_forward(graph, *x, b->z, n, stats, in);
     if (b->bn) {
-      if (train) {
+      if (b->a && train) {
         b->bn->record_forward_train(graph, b->z, *b->a, n, clock, step, Statistics::kGiven);
-      } else {
+      } else if (b->a) {
         b->bn->record_forward_eval(graph, b->z, *b->a, n);
+      } else if (train) {
+        b->bn->record_statistics(graph, b->z, n, Statistics::kGiven);
       }
     }
     if (b->gn) {
-      b->gn->record_forward(graph, b->z, *b->a, n, train ? clock : nullptr, step,
-                            Statistics::kGiven);
+      if (b->a) {
+        b->gn->record_forward(graph, b->z, *b->a, n, train ? clock : nullptr, step,
+                              Statistics::kGiven);
+      } else {
+        b->gn->record_statistics(graph, b->z, n, Statistics::kGiven);
+      }
     }
-    if (b->maxpool) b->maxpool->record_forward(graph, b->before_pool(), *b->p, n);
-    if (b->avgpool) b->avgpool->record_forward(graph, b->before_pool(), *b->p, n);
+    if (b->maxpool) b->maxpool->record_forward(graph, b->a ? *b->a : b->z, *b->p, n);
+    if (b->avgpool) b->avgpool->record_forward(graph, b->a ? *b->a : b->z, *b->p, n, in);
     x = &b->output();
   }
 }
@@ -244,16 +274,20 @@ void Model::record_train_step(Graph& graph, const Buffer& clock, const Buffer& l
   loss_->record_forward(graph, logits, labels_, *log_probs_, stats, step, train_predictions_, 0, n);
   loss_->record_backward(graph, *log_probs_, labels_, blocks_.back()->dz, n);
 
+  const InputNormStep in{.train = true, .clock = &clock, .step = step};
   for (size_t i = blocks_.size(); i-- > 0;) {
     const Block& b = *blocks_[i];
-    if (b.avgpool) b.avgpool->record_backward(graph, *b.dp, b.before_pool_grad(), n);
-    if (b.maxpool)
-      b.maxpool->record_backward(graph, b.before_pool(), *b.dp, b.before_pool_grad(), n);
-    if (b.bn) b.bn->record_backward(graph, b.z, *b.a, *b.da, b.dz, n);
-    if (b.gn) b.gn->record_backward(graph, b.z, *b.a, *b.da, b.dz, n);
+    const Tensor& grad = b.da ? *b.da : b.dz;  // of the norm's output, or of z without a norm
+    if (b.avgpool) b.avgpool->record_backward(graph, *b.dp, grad, n);
+    if (b.maxpool) b.maxpool->record_backward(graph, b.a ? *b.a : b.z, *b.dp, grad, n);
+    // Where the next conv read this norm's output, its backward went on through the ReLU and
+    // dropout and wrote the norm's backward sums.
+    const Statistics sums = b.norm_applied_by_next() ? Statistics::kGiven : Statistics::kCompute;
+    if (b.bn) b.bn->record_backward(graph, b.z, *b.da, b.dz, n, &clock, step, sums);
+    if (b.gn) b.gn->record_backward(graph, b.z, *b.da, b.dz, n, &clock, step, sums);
     const Tensor& x = i == 0 ? *input_ : blocks_[i - 1]->output();
     const Tensor* dx = i == 0 ? nullptr : &blocks_[i - 1]->output_grad();
-    b.conv.record_backward(graph, x, b.dz, dx, n, /*reduce_weight=*/false);
+    b.conv.record_backward(graph, x, b.dz, dx, n, /*reduce_weight=*/false, in);
   }
 
   // One dispatch: every parameter, the convs' weight gradients reduced from their partials.

@@ -10,7 +10,8 @@ layout(push_constant) uniform Push {
   uint planes;  // n * C
   uint plane;   // H * W
   float inv_plane;
-  uint pad;
+  uint step;      // unused here (the forward's fused input norm)
+  uint channels;  // C
 } p;
 
 layout(constant_id = 10) const bool PACKED = false;

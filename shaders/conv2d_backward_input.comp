@@ -10,8 +10,18 @@
 // The same scheme as conv2d_forward.comp: lanes are samples (lane, lane + lanes, ...), CI_TILE dx
 // channels from first_channel (workgroup row y is the tile: one dispatch for all tiles), the tile's flipped weights in registers and
 // dy read through a sliding window of ROWS + K - 1 rows by K columns.
+//
+// NA_ON: the forward's input is a norm's input z, which the forward applied as it read it
+// (norm_apply.glsl); this kernel then goes on through that norm's ReLU and dropout: it stores
+// g = the gradient reaching the normalized value (zero where the ReLU stopped it or the element
+// was dropped) instead of the gradient of the activation, and writes the norm's backward sums
+// per plane, sums[n * C_IN + c] = (sum g, sum g * (z - mean)), as norm_backward_sums.comp would.
 #include "base.glsl"
 #include "reads.glsl"
+#include "clock.glsl"
+#include "rng.glsl"
+#define NA_BINDING 5
+#include "norm_apply.glsl"
 
 layout(constant_id = 10) const uint C_IN = 1;     // the forward convolution's channels
 layout(constant_id = 11) const uint C_OUT = 1;
@@ -32,15 +42,21 @@ layout(push_constant) uniform Push {
   uint h;                 // dx (the forward input) height
   uint w;                 // dx width
   uint pad;               // the forward convolution's zero padding
+  uint step;              // NA_ON: the step within the epoch (dropout)
 } p;
 
 READONLY_FLOATS4(0, dy);
 layout(set = 0, binding = 1) readonly buffer Weight { float weight[]; };
 layout(set = 0, binding = 2) writeonly buffer DX { float dx[]; };
 layout(set = 0, binding = 2) writeonly buffer DX4 { vec4 dx4[]; };
+READONLY_FLOATS4(3, z);  // NA_ON: the norm's input, [N, C_IN, h, w] like dx
+layout(set = 0, binding = 4) writeonly buffer Sums { vec2 sums[]; };  // NA_ON: [N, C_IN]
 
 float wt[CI_TILE * C_OUT * K * K];  // the tile's flipped weights: wt[c, o, a, b] = w[o, c, K-1-a, K-1-b]
 float win[C_OUT * WIN * K];         // the window [C_OUT, WIN, K]
+// NA_ON: the sample's norm coefficients (mean, scale, shift) and plane sums per tile channel.
+vec3 k[CI_TILE];
+float s1[CI_TILE], s2[CI_TILE];
 
 // dy[sample at base, o, row, col], zero outside (the load itself is clamped: no branch).
 float load_dy(uint base, uint o, int row, int col, uint ho, uint wo) {
@@ -80,9 +96,16 @@ void advance(uint dy_base, int top, int col, uint ho, uint wo) {
   }
 }
 
-// One sample: dy at dy_base, dx (first channel of the tile) at dx_base.
-void convolve(uint dy_base, uint dx_base, bool live, uint ho, uint wo) {
+// One sample: dy at dy_base, dx (first channel of the tile) at dx_base; NA_ON: the tile's
+// channels from c0 of sample n_index.
+void convolve(uint dy_base, uint dx_base, bool live, uint ho, uint wo, uint n_index, uint c0) {
   const int s = int(K) - 1 - int(p.pad);
+  [[unroll]] for (uint c = 0; c < CI_TILE; ++c) {
+    k[c] = NA_ON ? na_coefficients(n_index, c0 + c, C_IN) : vec3(0.0);
+    s1[c] = 0.0;
+    s2[c] = 0.0;
+  }
+  const uvec2 stream = na_stream(p.step);
   [[dont_unroll]] for (uint i0 = 0; i0 < p.h; i0 += ROWS) {
     const int top = int(i0) - s;
     [[dont_unroll]] for (uint b = 0; b + 1 < K; ++b) advance(dy_base, top, int(b) - s, ho, wo);
@@ -104,6 +127,31 @@ void convolve(uint dy_base, uint dx_base, bool live, uint ho, uint wo) {
           }
         }
       }
+      // NA_ON: on through the norm's ReLU and dropout, adding to the plane sums.
+      if (NA_ON) {
+        [[unroll]] for (uint r = 0; r < ROWS; ++r) {
+          const bool row_live = i0 + r < p.h;
+          const uint row = min(i0 + r, p.h - 1);
+          float zv[CI_TILE];
+          if (PACKED_IN) {
+            [[unroll]] for (uint g = 0; g < CI_TILE / 4; ++g) {
+              const vec4 v = LOAD4(z, dx_base / 4 + (g * p.h + row) * p.w + j);
+              [[unroll]] for (uint c = 0; c < 4; ++c) zv[4 * g + c] = v[c];
+            }
+          } else {
+            [[unroll]] for (uint c = 0; c < CI_TILE; ++c) zv[c] = LOAD(z, dx_base + (c * p.h + row) * p.w + j);
+          }
+          [[unroll]] for (uint c = 0; c < CI_TILE; ++c) {
+            const uint t = r * CI_TILE + c;
+            const float g = na_backward(zv[c], k[c], stream, dx_base + (c * p.h + row) * p.w + j, acc[t]);
+            acc[t] = g;
+            if (row_live) {
+              s1[c] += g;
+              s2[c] += g * (zv[c] - k[c].x);
+            }
+          }
+        }
+      }
       [[unroll]] for (uint r = 0; r < ROWS; ++r) {
         if (PACKED_IN) {
           [[unroll]] for (uint g = 0; g < CI_TILE / 4; ++g) {
@@ -119,6 +167,9 @@ void convolve(uint dy_base, uint dx_base, bool live, uint ho, uint wo) {
         }
       }
     }
+  }
+  if (NA_ON && live) {
+    [[unroll]] for (uint c = 0; c < CI_TILE; ++c) sums[n_index * C_IN + c0 + c] = vec2(s1[c], s2[c]);
   }
 }
 
@@ -140,6 +191,7 @@ void main() {
   [[dont_unroll]] for (uint s = 0; s < p.samples_per_lane; ++s) {
     const uint sample_index = gl_GlobalInvocationID.x + s * p.lanes;
     const uint safe = min(sample_index, p.n - 1);
-    convolve(safe * C_OUT * ho * wo, (safe * C_IN + c0) * p.h * p.w, sample_index < p.n, ho, wo);
+    convolve(safe * C_OUT * ho * wo, (safe * C_IN + c0) * p.h * p.w, sample_index < p.n, ho, wo,
+             safe, c0);
   }
 }

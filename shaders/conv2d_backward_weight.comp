@@ -13,9 +13,14 @@
 // one dispatch for all tiles), accumulating the tile's sums in registers while x streams through a sliding window of
 // ROWS + K - 1 rows by K columns (as in conv2d_forward.comp). The lanes' sums are not added here:
 // that would need a barrier, and on lavapipe a barrier makes the whole kernel a coroutine that
-// keeps the sums in memory, many times slower than storing them.
+// keeps the sums in memory, many times slower than storing them. NA_ON: x is the previous norm's
+// input and the window applies that norm, its ReLU and dropout as it loads (conv_window.glsl).
 #include "base.glsl"
 #include "reads.glsl"
+#include "clock.glsl"
+#include "rng.glsl"
+#define NA_BINDING 3
+#include "norm_apply.glsl"
 
 layout(constant_id = 10) const uint C_IN = 1;
 layout(constant_id = 11) const uint C_OUT = 1;
@@ -38,50 +43,15 @@ layout(push_constant) uniform Push {
   uint h;                 // input height
   uint w;                 // input width
   uint pad;               // zero padding on every side
+  uint step;              // NA_ON: the step within the epoch (dropout)
 } p;
 
 READONLY_FLOATS4(0, x);
 READONLY_FLOATS4(1, dy);
 layout(set = 0, binding = 2) writeonly buffer Partials { vec4 partials[]; };  // [tiles, lanes, TILE4 / 4]
 
-float acc[TILE4];           // the tile's sums [CO_TILE, C_IN, K, K], then padding
-float win[C_IN * WIN * K];  // the window [C_IN, WIN, K]
-
-float load_x(uint base, uint c, int row, int col) {
-  const bool inside = row >= 0 && row < int(p.h) && col >= 0 && col < int(p.w);
-  const uint r = uint(clamp(row, 0, int(p.h) - 1));
-  const uint q = uint(clamp(col, 0, int(p.w) - 1));
-  const float v = LOAD(x, base + (c * p.h + r) * p.w + q);
-  return inside ? v : 0.0;
-}
-
-void advance(uint x_base, int top, int col) {
-  if (PACKED_IN) {
-    const bool col_inside = col >= 0 && col < int(p.w);
-    const uint q = uint(clamp(col, 0, int(p.w) - 1));
-    [[unroll]] for (uint g = 0; g < C_IN / 4; ++g) {
-      [[unroll]] for (uint r = 0; r < WIN; ++r) {
-        const int row_i = top + int(r);
-        const bool inside = col_inside && row_i >= 0 && row_i < int(p.h);
-        const uint rr = uint(clamp(row_i, 0, int(p.h) - 1));
-        const vec4 v = LOAD4(x, x_base / 4 + (g * p.h + rr) * p.w + q);
-        [[unroll]] for (uint k = 0; k < 4; ++k) {
-          const uint row = ((4 * g + k) * WIN + r) * K;
-          [[unroll]] for (uint b = 0; b + 1 < K; ++b) win[row + b] = win[row + b + 1];
-          win[row + K - 1] = inside ? v[k] : 0.0;
-        }
-      }
-    }
-    return;
-  }
-  [[unroll]] for (uint c = 0; c < C_IN; ++c) {
-    [[unroll]] for (uint r = 0; r < WIN; ++r) {
-      const uint row = (c * WIN + r) * K;
-      [[unroll]] for (uint b = 0; b + 1 < K; ++b) win[row + b] = win[row + b + 1];
-      win[row + K - 1] = load_x(x_base, c, top + int(r), col);
-    }
-  }
-}
+float acc[TILE4];  // the tile's sums [CO_TILE, C_IN, K, K], then padding
+#include "conv_window.glsl"
 
 // Adds one sample's contribution: x at x_base, dy (first channel of the tile) at dy_base; dy
 // reads as zero for an idle lane.
@@ -136,6 +106,7 @@ void main() {
   [[dont_unroll]] for (uint s = 0; s < p.samples_per_lane; ++s) {
     const uint sample_index = lane + s * p.lanes;
     const uint safe = min(sample_index, p.n - 1);  // idle lanes read a real sample, with dy = 0
+    window_begin_sample(safe);
     accumulate(safe * C_IN * p.h * p.w, (safe * C_OUT + first_channel) * ho * wo, sample_index < p.n, ho, wo);
   }
   const uint out_base = ((first_channel / CO_TILE) * p.lanes + lane) * (TILE4 / 4);

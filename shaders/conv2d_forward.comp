@@ -13,9 +13,14 @@
 // ROWS + K - 1 rows by K columns, so each input value is loaded about (ROWS + K - 1) / ROWS
 // times, and each output is stored once. Channel counts and the kernel size are specialization
 // constants: the inner loops unroll into FMAs on registers. The image size is a push constant,
-// so layers that differ only in it share one kernel.
+// so layers that differ only in it share one kernel. NA_ON: x is the previous norm's input and
+// the window applies that norm, its ReLU and dropout as it loads (conv_window.glsl).
 #include "base.glsl"
 #include "reads.glsl"
+#include "clock.glsl"
+#include "rng.glsl"
+#define NA_BINDING 4
+#include "norm_apply.glsl"
 
 layout(constant_id = 10) const uint C_IN = 1;
 layout(constant_id = 11) const uint C_OUT = 1;
@@ -42,6 +47,7 @@ layout(push_constant) uniform Push {
   uint h;                 // input height
   uint w;                 // input width
   uint pad;               // zero padding on every side
+  uint step;              // NA_ON: the step within the epoch (dropout)
 } p;
 
 READONLY_FLOATS4(0, x);
@@ -51,45 +57,7 @@ layout(set = 0, binding = 2) writeonly buffer Y4 { vec4 y4[]; };
 layout(set = 0, binding = 3) writeonly buffer Stats { vec2 stats[]; };  // [N, C_OUT] (STATS only)
 
 float wt[CO_TILE * C_IN * K * K];  // the tile's weights [CO_TILE, C_IN, K, K]
-float win[C_IN * WIN * K];         // the window [C_IN, WIN, K]
-
-// x[sample at base, c, row, col], zero in the padding (the load itself is clamped: no branch).
-float load_x(uint base, uint c, int row, int col) {
-  const bool inside = row >= 0 && row < int(p.h) && col >= 0 && col < int(p.w);
-  const uint r = uint(clamp(row, 0, int(p.h) - 1));
-  const uint q = uint(clamp(col, 0, int(p.w) - 1));
-  const float v = LOAD(x, base + (c * p.h + r) * p.w + q);
-  return inside ? v : 0.0;
-}
-
-// Slides the window one column right: input column `col` of rows top .. top + WIN - 1 enters.
-void advance(uint x_base, int top, int col) {
-  if (PACKED_IN) {
-    const bool col_inside = col >= 0 && col < int(p.w);
-    const uint q = uint(clamp(col, 0, int(p.w) - 1));
-    [[unroll]] for (uint g = 0; g < C_IN / 4; ++g) {
-      [[unroll]] for (uint r = 0; r < WIN; ++r) {
-        const int row_i = top + int(r);
-        const bool inside = col_inside && row_i >= 0 && row_i < int(p.h);
-        const uint rr = uint(clamp(row_i, 0, int(p.h) - 1));
-        const vec4 v = LOAD4(x, x_base / 4 + (g * p.h + rr) * p.w + q);
-        [[unroll]] for (uint k = 0; k < 4; ++k) {
-          const uint row = ((4 * g + k) * WIN + r) * K;
-          [[unroll]] for (uint b = 0; b + 1 < K; ++b) win[row + b] = win[row + b + 1];
-          win[row + K - 1] = inside ? v[k] : 0.0;
-        }
-      }
-    }
-    return;
-  }
-  [[unroll]] for (uint c = 0; c < C_IN; ++c) {
-    [[unroll]] for (uint r = 0; r < WIN; ++r) {
-      const uint row = (c * WIN + r) * K;
-      [[unroll]] for (uint b = 0; b + 1 < K; ++b) win[row + b] = win[row + b + 1];
-      win[row + K - 1] = load_x(x_base, c, top + int(r), col);
-    }
-  }
-}
+#include "conv_window.glsl"
 
 // One sample: x at x_base, y (first channel of the tile) at y_base; STATS: the tile's plane
 // statistics at stats_base.
@@ -182,6 +150,7 @@ void main() {
   [[dont_unroll]] for (uint s = 0; s < p.samples_per_lane; ++s) {
     const uint sample_index = gl_GlobalInvocationID.x + s * p.lanes;
     const uint safe = min(sample_index, p.n - 1);
+    window_begin_sample(safe);
     convolve(safe * C_IN * p.h * p.w, (safe * C_OUT + first_channel) * ho * wo,
              safe * C_OUT + first_channel, sample_index < p.n, ho, wo);
   }

@@ -1,41 +1,50 @@
 #version 460
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
-// Norm backward (BatchNorm2d, GroupNorm), pass 1 of 3: per H x W plane, the sums the gradient needs. With
-// g = dy masked by y > 0 when the ReLU is fused (RELU; with DROPOUT, y is the dropped output and g
-// is scaled: norm_dropout.glsl), invocation p = n * C + c writes
-// partials[p] = (sum g, sum g * (x - mean)) over plane (n, c), mean its statistic's
-// (statistic_of in norm_push.glsl: its channel's for BatchNorm, its group's for GroupNorm).
-// VEC4: H*W % 4 == 0, planes are read as vec4. PACKED: four planes per invocation
+// Norm backward (BatchNorm2d, GroupNorm), pass 1 of 3: per H x W plane, the sums the gradient
+// needs. With g = dy, or with the ReLU (and dropout) fused after the norm (NA_ON) the gradient
+// reaching the normalized value, its mask recomputed from x (norm_apply.glsl), invocation
+// p = n * C + c writes partials[p] = (sum g, sum g * (x - mean)) over plane (n, c), mean its
+// statistic's (statistic_of in norm_push.glsl: its channel's for BatchNorm, its group's for
+// GroupNorm). VEC4: H*W % 4 == 0, planes are read as vec4. PACKED: four planes per invocation
 // (norm_push.glsl).
 #include "base.glsl"
 #include "norm_push.glsl"
 #include "reads.glsl"
-#include "norm_dropout.glsl"
+#include "clock.glsl"
+#include "rng.glsl"
+#define NA_BINDING 4
+#include "norm_apply.glsl"
 
 layout(constant_id = 10) const bool VEC4 = false;
-layout(constant_id = 12) const bool RELU = false;
-layout(constant_id = 19) const bool PACKED = false;  // NC4HW4 x, y and dy (norm_push.glsl)
+layout(constant_id = 19) const bool PACKED = false;  // NC4HW4 x and dy (norm_push.glsl)
 
-
-READONLY_FLOATS4(0, x);  // [N, C, H, W]
-READONLY_FLOATS4(1, y);  // [N, C, H, W] (RELU only)
-READONLY_FLOATS4(2, dy);  // [N, C, H, W]
-layout(set = 0, binding = 3) readonly buffer Mean { float mean[]; };  // [statistics]
-layout(set = 0, binding = 4) writeonly buffer Partials { vec2 partials[]; };  // [N, C]
+READONLY_FLOATS4(0, x);   // [N, C, H, W]
+READONLY_FLOATS4(1, dy);  // [N, C, H, W]
+layout(set = 0, binding = 2) readonly buffer Mean { float mean[]; };  // [statistics]
+layout(set = 0, binding = 3) writeonly buffer Partials { vec2 partials[]; };  // [N, C]
 
 // The four planes of invocation q at once (PACKED).
 void sums4(uint q) {
   vec4 m;
-  [[unroll]] for (uint k = 0; k < 4; ++k) m[k] = mean[statistic_of(4 * q + k)];
-  vec4 a = vec4(0.0), b = vec4(0.0);
-  for (uint i = q * p.plane; i < (q + 1) * p.plane; ++i) {
-    vec4 g = LOAD4(dy, i);
-    if (RELU) g = relu_dropout_backward(LOAD4(y, i), g);
-    a += g;
-    b += g * (LOAD4(x, i) - m);
+  vec3 k[4];
+  const uint n_index = 4 * q / p.channels;
+  [[unroll]] for (uint c = 0; c < 4; ++c) {
+    m[c] = mean[statistic_of(4 * q + c)];
+    if (NA_ON) k[c] = na_coefficients(n_index, (4 * q + c) % p.channels, p.channels);
   }
-  [[unroll]] for (uint k = 0; k < 4; ++k) partials[4 * q + k] = vec2(a[k], b[k]);
+  const uvec2 stream = na_stream(p.step);
+  vec4 a = vec4(0.0), b = vec4(0.0);
+  for (uint i = 0; i < p.plane; ++i) {
+    const vec4 xv = LOAD4(x, q * p.plane + i);
+    vec4 g = LOAD4(dy, q * p.plane + i);
+    if (NA_ON) {
+      [[unroll]] for (uint c = 0; c < 4; ++c) g[c] = na_backward(xv[c], k[c], stream, (4 * q + c) * p.plane + i, g[c]);
+    }
+    a += g;
+    b += g * (xv - m);
+  }
+  [[unroll]] for (uint c = 0; c < 4; ++c) partials[4 * q + c] = vec2(a[c], b[c]);
 }
 
 void main() {
@@ -46,6 +55,8 @@ void main() {
   const uint plane = gl_GlobalInvocationID.x;
   if (plane >= p.planes) return;
   const float m = mean[statistic_of(plane)];
+  const vec3 k = NA_ON ? na_coefficients(plane / p.channels, plane % p.channels, p.channels) : vec3(0.0);
+  const uvec2 stream = na_stream(p.step);
   const uint base = plane * p.plane;
   float s1 = 0.0;
   float s2 = 0.0;
@@ -53,19 +64,23 @@ void main() {
     vec4 a = vec4(0.0);
     vec4 b = vec4(0.0);
     for (uint i = base / 4; i < (base + p.plane) / 4; ++i) {
+      const vec4 xv = LOAD4(x, i);
       vec4 g = LOAD4(dy, i);
-      if (RELU) g = relu_dropout_backward(LOAD4(y, i), g);
+      if (NA_ON) {
+        [[unroll]] for (uint c = 0; c < 4; ++c) g[c] = na_backward(xv[c], k, stream, 4 * i + c, g[c]);
+      }
       a += g;
-      b += g * (LOAD4(x, i) - m);
+      b += g * (xv - m);
     }
     s1 = (a.x + a.y) + (a.z + a.w);
     s2 = (b.x + b.y) + (b.z + b.w);
   } else {
     for (uint i = base; i < base + p.plane; ++i) {
+      const float xv = LOAD(x, i);
       float g = LOAD(dy, i);
-      if (RELU) g = relu_dropout_backward(LOAD(y, i), g);
+      if (NA_ON) g = na_backward(xv, k, stream, i, g);
       s1 += g;
-      s2 += g * (LOAD(x, i) - m);
+      s2 += g * (xv - m);
     }
   }
   partials[plane] = vec2(s1, s2);

@@ -104,7 +104,6 @@ DeviceReport benchmark_device(const vkm::Instance& instance, const vkm::DeviceIn
                                             settings.batch, nn::UpdateConfig{});
       }
       EndToEnd e = measure_end_to_end(ctx, *model, norm);
-      e.bytes_per_step = step_bytes(report.kernels, norm);
       e.minimum_bytes_per_step = minimum_step_bytes(settings.batch);
       report.end_to_end.push_back(std::move(e));
     } catch (const vkm::Error& e) {

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -72,6 +73,50 @@ PipelineRun measure_pipelines(vkm::Device& device, const Settings& settings,
   return run;
 }
 
+// Every dispatch's bound buffers, each read or written once.
+double compulsory_bytes(const vkm::Graph& graph) {
+  double bytes = 0.0;
+  for (const vkm::Node& node : graph.nodes()) {
+    if (node.kind != vkm::Node::Kind::kDispatch) continue;
+    for (const vkm::Binding& b : node.bindings) bytes += double(b.buffer->size());
+  }
+  return bytes;
+}
+
+// One training step with a timestamp around each dispatch (each then runs alone): the median
+// per dispatch over e2e_repeats runs, summed per kernel.
+void profile_step(const BenchContext& ctx, nn::Model& model, const vkm::Buffer& clock,
+                  const vkm::Buffer& lr, const vkm::Buffer& stats, EndToEnd& e) {
+  vkm::Graph graph;
+  model.record_train_step(graph, clock, lr, stats, 0, ctx.settings.batch);
+  vkm::Program program(ctx.device, graph, vkm::RecordOptions{.profile = true});
+  program.run();  // warm-up
+  std::vector<std::vector<double>> runs;
+  std::vector<std::string> kernels;  // each node's label up to its first space: the kernel
+  for (uint32_t r = 0; r < std::max(ctx.settings.e2e_repeats, 1u); ++r) {
+    program.run();
+    const auto timings = program.timings();
+    runs.resize(timings.size());
+    kernels.resize(timings.size());
+    for (size_t i = 0; i < timings.size(); ++i) {
+      runs[i].push_back(timings[i].ms);
+      kernels[i] = timings[i].label.substr(0, timings[i].label.find(' '));
+    }
+  }
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const double median = summarize(runs[i]).median_ms;
+    auto it = std::find_if(e.step_kernels.begin(), e.step_kernels.end(),
+                           [&](const EndToEnd::StepKernel& k) { return k.kernel == kernels[i]; });
+    if (it == e.step_kernels.end()) {
+      e.step_kernels.push_back({kernels[i], 0, 0.0});
+      it = e.step_kernels.end() - 1;
+    }
+    ++it->dispatches;
+    it->ms += median;
+    e.step_kernel_ms += median;
+  }
+}
+
 EndToEnd measure_end_to_end(const BenchContext& ctx, nn::Model& model, const std::string& norm) {
   vkm::Device& device = ctx.device;
   const Settings& s = ctx.settings;
@@ -102,6 +147,7 @@ EndToEnd measure_end_to_end(const BenchContext& ctx, nn::Model& model, const std
   e.dispatches_per_step = double(train_program.dispatches()) / s.steps;
   e.barriers_per_step = double(train_program.barriers()) / s.steps;
   e.eval_dispatches_per_batch = double(eval_program.dispatches()) / s.steps;
+  e.bytes_per_step = compulsory_bytes(train) / s.steps;
 
   ctx.progress(
       fmt::format("end to end {}: {} training steps x {} runs", norm, s.steps, s.e2e_repeats));
@@ -112,6 +158,10 @@ EndToEnd measure_end_to_end(const BenchContext& ctx, nn::Model& model, const std
   const double images = double(s.batch) * s.steps;
   e.train_images_per_second = 1e3 * images / e.train.median_ms;
   e.eval_images_per_second = 1e3 * images / e.eval.median_ms;
+
+  ctx.progress(fmt::format("end to end {}: one training step profiled x {} runs", norm,
+                           s.e2e_repeats));
+  profile_step(ctx, model, clock, lr, train_stats, e);
 
   std::vector<float> stats(size_t{s.steps} * 2);
   device.download(train_stats, std::as_writable_bytes(std::span(stats)));

@@ -189,6 +189,12 @@ ordered_json to_json(const DeviceReport& r) {
       ej["eval_dispatches_per_batch"] = e.eval_dispatches_per_batch;
       if (e.bytes_per_step > 0.0) ej["bytes_per_step"] = e.bytes_per_step;
       ej["minimum_bytes_per_step"] = e.minimum_bytes_per_step;
+      ej["step_kernel_ms"] = e.step_kernel_ms;
+      ordered_json step = ordered_json::array();
+      for (const auto& k : e.step_kernels) {
+        step.push_back({{"kernel", k.kernel}, {"dispatches", k.dispatches}, {"ms", k.ms}});
+      }
+      ej["step_kernels"] = step;
     }
     e2e.push_back(ej);
   }
@@ -268,6 +274,7 @@ DeviceReport report_from_json(const ordered_json& j) {
     row.barriers_per_step = e.value("barriers_per_step", 0.0);
     row.bytes_per_step = e.value("bytes_per_step", 0.0);
     row.minimum_bytes_per_step = e.value("minimum_bytes_per_step", 0.0);
+    row.step_kernel_ms = e.value("step_kernel_ms", 0.0);
     r.end_to_end.push_back(row);
   }
   if (j.contains("pipelines")) {

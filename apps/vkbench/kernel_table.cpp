@@ -62,13 +62,4 @@ double minimum_step_bytes(uint32_t batch) {
   return bytes + 6.0 * parameters * kFloat;
 }
 
-double step_bytes(const std::vector<KernelRow>& kernels, const std::string& norm) {
-  double sum = 0.0;
-  for (const KernelRow& k : kernels) {
-    if (!k.skipped.empty()) return 0.0;
-    if (k.norm.empty() || k.norm == norm) sum += k.bytes;
-  }
-  return sum;
-}
-
 }  // namespace vkbench

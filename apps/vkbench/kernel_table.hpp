@@ -20,8 +20,4 @@ std::vector<KernelRow> measure_kernels(const BenchContext& ctx);
 // momentum read and written once. Fusion beyond that (recomputing activations) could go lower.
 double minimum_step_bytes(uint32_t batch);
 
-// The kernel table's bytes for one training step with `norm`: shared rows plus that norm's (0 when
-// the table is absent or incomplete).
-double step_bytes(const std::vector<KernelRow>& kernels, const std::string& norm);
-
 }  // namespace vkbench

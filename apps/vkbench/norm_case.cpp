@@ -66,10 +66,10 @@ std::vector<KernelRow> norm_case(const BenchContext& ctx, const std::string& lay
   vkm::Graph graph;
   if (batch_norm) {
     bn->record_forward_train(graph, x, y, s.n, &clock, 0, nn::Statistics::kGiven);
-    bn->record_backward(graph, x, y, dy, dx, s.n);
+    bn->record_backward(graph, x, dy, dx, s.n, &clock, 0);
   } else {
     gn->record_forward(graph, x, y, s.n, &clock, 0, nn::Statistics::kGiven);
-    gn->record_backward(graph, x, y, dy, dx, s.n);
+    gn->record_backward(graph, x, dy, dx, s.n, &clock, 0);
   }
   const double e = double(s.numel());
   const std::string prefix = batch_norm ? "batchnorm" : "groupnorm";

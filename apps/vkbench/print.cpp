@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <map>
 
 #include "apps/vkbench/table.hpp"
@@ -124,24 +126,7 @@ std::string kernels_text(const DeviceReport& r) {
   return out;
 }
 
-// Sum of kernel medians for one training step with each norm: shared kernels plus that norm's;
-// absent when any of them was not timed.
-std::map<std::string, double> step_kernel_ms(const DeviceReport& r) {
-  std::map<std::string, double> out;
-  for (const std::string& norm : r.settings.norms) {
-    double sum = 0.0;
-    bool complete = !r.kernels.empty();
-    for (const KernelRow& k : r.kernels) {
-      if (!k.norm.empty() && k.norm != norm) continue;
-      complete = complete && k.skipped.empty() && k.check == "ok";
-      sum += k.time.median_ms;
-    }
-    if (complete) out[norm] = sum;
-  }
-  return out;
-}
-
-// "63.2 (36.9)": the kernel table's bytes per step and the net's minimum, in MB.
+// "63.2 (36.9)": the step's compulsory bytes and the net's minimum, in MB.
 std::string megabytes(const EndToEnd& e) {
   if (e.minimum_bytes_per_step <= 0.0) return "—";
   const std::string measured = e.bytes_per_step > 0.0 ? number(e.bytes_per_step / 1e6) : "—";
@@ -149,7 +134,6 @@ std::string megabytes(const EndToEnd& e) {
 }
 
 std::string end_to_end_text(const DeviceReport& r) {
-  const auto kernel_ms = step_kernel_ms(r);
   Table t({"norm", ">train images/s", ">eval images/s", ">train ms/step", ">min", ">max",
            ">kernel sum ms/step", ">dispatches/step", ">barriers/step", ">MB/step (minimum)",
            ">eval dispatches/batch", "check"});
@@ -158,22 +142,47 @@ std::string end_to_end_text(const DeviceReport& r) {
       t.add({e.norm, skipped(e.skipped)});
       continue;
     }
-    const auto it = kernel_ms.find(e.norm);
     t.add({e.norm, number(e.train_images_per_second), number(e.eval_images_per_second),
            number(e.train.median_ms / e.steps), number(e.train.min_ms / e.steps),
            number(e.train.max_ms / e.steps),
-           it != kernel_ms.end() && it->second > 0 ? number(it->second) : "—",
+           e.step_kernel_ms > 0 ? number(e.step_kernel_ms) : "—",
            number(e.dispatches_per_step), number(e.barriers_per_step), megabytes(e),
            number(e.eval_dispatches_per_batch), e.check});
   }
-  return fmt::format(
+  std::string out = fmt::format(
              "End to end at batch {} (a program of {} training steps, or {} eval batches, on one "
-             "batch already on "
-             "the device; wall clock from submit to completion, median of {} runs after one "
-             "warm-up; kernel sum = "
-             "the kernel table's medians for the same step, run one kernel at a time)\n",
+             "batch already on the device; wall clock from submit to completion, median of {} "
+             "runs after one warm-up; kernel sum = one training step profiled, each dispatch run "
+             "alone between timestamps; MB/step = the bytes each dispatch binds, each read or "
+             "written once)\n",
              r.settings.batch, r.settings.steps, r.settings.steps, r.settings.e2e_repeats) +
          t.str();
+  // Where one training step's time goes, per kernel, for each norm side by side.
+  std::vector<std::string> header{"kernel"};
+  std::vector<std::string> order;
+  for (const EndToEnd& e : r.end_to_end) {
+    if (e.step_kernels.empty()) continue;
+    header.push_back(">" + e.norm + " dispatches");
+    header.push_back(">" + e.norm + " ms");
+    for (const auto& k : e.step_kernels) {
+      if (std::find(order.begin(), order.end(), k.kernel) == order.end()) order.push_back(k.kernel);
+    }
+  }
+  if (order.empty()) return out;
+  Table k(header);
+  for (const std::string& name : order) {
+    std::vector<std::string> row{name};
+    for (const EndToEnd& e : r.end_to_end) {
+      if (e.step_kernels.empty()) continue;
+      const auto it = std::find_if(e.step_kernels.begin(), e.step_kernels.end(),
+                                   [&](const auto& x) { return x.kernel == name; });
+      row.push_back(it == e.step_kernels.end() ? "—" : std::to_string(it->dispatches));
+      row.push_back(it == e.step_kernels.end() ? "—" : number(it->ms));
+    }
+    k.add(row);
+  }
+  return out + "\nOne training step profiled, per kernel (dispatches and summed median ms)\n" +
+         k.str();
 }
 
 std::string pipelines_text(const DeviceReport& r) {

@@ -105,11 +105,20 @@ struct EndToEnd {
   double dispatches_per_step = 0.0;
   double barriers_per_step = 0.0;
   double eval_dispatches_per_batch = 0.0;
-  // Memory traffic of one training step: the kernel table's compulsory bytes for this norm (each
-  // bound buffer read or written once per kernel; 0 without the kernel table), and the least any
-  // implementation that stores activations moves (see minimum_step_bytes).
+  // Memory traffic of one training step: the compulsory bytes of its dispatches (each bound
+  // buffer read or written once per dispatch), and the least any implementation that stores
+  // activations moves (see minimum_step_bytes).
   double bytes_per_step = 0.0;
   double minimum_bytes_per_step = 0.0;
+  // One training step profiled (timestamps around each dispatch, run one at a time): per kernel,
+  // its dispatches in the step and their summed median ms, in the step's order of first use.
+  struct StepKernel {
+    std::string kernel;
+    uint32_t dispatches = 0;
+    double ms = 0.0;
+  };
+  std::vector<StepKernel> step_kernels;
+  double step_kernel_ms = 0.0;  // their sum
   double train_images_per_second = 0.0;  // batch * steps / median
   double eval_images_per_second = 0.0;
 };

@@ -34,6 +34,7 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
       input_(input),
       eps_(eps),
       momentum_(momentum),
+      relu_(relu),
       dropout_(dropout),
       affine_(device, name_, "batchnorm", input, kWorkgroup, affine),
       running_mean_(device, {input.c, 1, 1, 1}, name_ + ".running_mean"),
@@ -71,18 +72,24 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
   forward_train_ = &kernels.get(forward(false));
   forward_eval_ = &kernels.get(forward(true));
   // norm_backward: gamma is folded into the coefficients, so AFFINE (scale g by gamma) is off.
+  // With the ReLU fused, both passes recompute its mask (and dropout's) from x: apply(true).
   const auto backward = [&](const char* shader, uint32_t bindings) {
-    KernelDesc d = desc(shader, bindings, texel(0b111), vec4_views)
+    KernelDesc d = desc(shader, bindings, texel(0b11), vec4_views)
                        .constant(10, "VEC4", vec4).constant(19, "PACKED", packed_)
-                       .constant(11, "AFFINE", false)
-                       .constant(12, "RELU", relu);
-    dropout.add_constants(d, true);
+                       .constant(11, "AFFINE", false);
+    if (relu) apply(true).add_constants(d);
     return d;
   };
-  backward_sums_ = &kernels.get(backward("norm_backward_sums", 5));
+  backward_sums_ = &kernels.get(backward("norm_backward_sums", 9));
   backward_finalize_ =
       &kernels.get(desc("batchnorm_backward_finalize", 7).constant(11, "AFFINE", affine));
-  backward_ = &kernels.get(backward("norm_backward", 6));
+  backward_ = &kernels.get(backward("norm_backward", 10));
+  // The gradient already through the ReLU and dropout (Statistics::kGiven): no mask.
+  backward_given_ = relu ? &kernels.get(desc("norm_backward", 10, texel(0b11), vec4_views)
+                                            .constant(10, "VEC4", vec4)
+                                            .constant(19, "PACKED", packed_)
+                                            .constant(11, "AFFINE", false))
+                         : backward_;
 }
 
 NormPush BatchNorm2d::push(uint32_t n) const {
@@ -103,6 +110,20 @@ NormPush BatchNorm2d::push(uint32_t n) const {
           .unbias = static_cast<float>(count > 1.0 ? count / (count - 1.0) : 1.0)};
 }
 
+void BatchNorm2d::record_statistics(Graph& graph, const Tensor& x, uint32_t n,
+                                    Statistics stats) const {
+  const NormPush p = push(n);
+  check("forward", x, "input", n);
+  if (stats == Statistics::kCompute) {
+    graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p,
+                   {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_forward_stats");
+  }
+  graph.dispatch(*forward_finalize_,
+                 {reads(partials_), writes(save_mean_), writes(save_invstd_),
+                  reads_writes(running_mean_.buffer()), reads_writes(running_var_.buffer())},
+                 p, {p.channels, 1, 1}, "batchnorm_forward_finalize");
+}
+
 void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
                                        const Buffer* clock, uint32_t step, Statistics stats) const {
   NormPush p = push(n);
@@ -110,21 +131,28 @@ void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tens
   if (dropout_.on() && (clock == nullptr || clock->size() < sizeof(ClockState))) {
     throw Error(fmt::format("{}: fused dropout needs the clock buffer", name_));
   }
-  check("forward", x, "input", n);
   check("forward", y, "output", n);
-  if (stats == Statistics::kCompute) {
-    graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p, {packed_ ? p.planes / 4 : p.planes, 1, 1},
-                   "batchnorm_forward_stats");
-  }
-  graph.dispatch(*forward_finalize_,
-                 {reads(partials_), writes(save_mean_), writes(save_invstd_),
-                  reads_writes(running_mean_.buffer()), reads_writes(running_var_.buffer())},
-                 p, {p.channels, 1, 1}, "batchnorm_forward_finalize");
+  record_statistics(graph, x, n, stats);
   graph.dispatch(*forward_train_,
                  {reads(x.buffer()), writes(y.buffer()), reads(save_mean_), reads(save_invstd_),
                   reads(affine_.gamma()), reads(affine_.beta()),
                   reads(dropout_.on() ? *clock : affine_.unused())},
                  p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_forward");
+}
+
+NormApply BatchNorm2d::apply(bool train) const {
+  if (!relu_) throw Error(fmt::format("{}: only a norm with its ReLU fused can be applied", name_));
+  return {.group_channels = 0,
+          .affine = affine_.affine(),
+          .eval = !train,
+          .eps = eps_,
+          .dropout = train ? dropout_ : FusedDropout{},
+          .mean = train ? &save_mean_ : &running_mean_.buffer(),
+          .spread = train ? &save_invstd_ : &running_var_.buffer(),
+          .gamma = &affine_.gamma(),
+          .beta = &affine_.beta(),
+          .unused = &affine_.unused(),
+          .sums = train ? &partials_ : nullptr};
 }
 
 void BatchNorm2d::record_forward_eval(Graph& graph, const Tensor& x, const Tensor& y,
@@ -139,25 +167,36 @@ void BatchNorm2d::record_forward_eval(Graph& graph, const Tensor& x, const Tenso
                  p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_forward_eval");
 }
 
-void BatchNorm2d::record_backward(Graph& graph, const Tensor& x, const Tensor& y, const Tensor& dy,
-                                  const Tensor& dx, uint32_t n) const {
-  const NormPush p = push(n);
+void BatchNorm2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy,
+                                  const Tensor& dx, uint32_t n, const Buffer* clock, uint32_t step,
+                                  Statistics sums_given) const {
+  NormPush p = push(n);
+  p.step = step;
   check("backward", x, "input", n);
-  check("backward", y, "output", n);
   check("backward", dy, "output gradient", n);
   check("backward", dx, "input gradient", n);
-  graph.dispatch(*backward_sums_,
-                 {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(save_mean_),
-                  writes(partials_)},
-                 p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_backward_sums");
+  std::vector<Binding> sums{reads(x.buffer()), reads(dy.buffer()), reads(save_mean_),
+                            writes(partials_)};
+  std::vector<Binding> back{reads(x.buffer()), reads(dy.buffer()), reads(affine_.gamma()),
+                            reads(coef_), writes(dx.buffer())};
+  const bool given = sums_given == Statistics::kGiven;
+  for (auto* b : {&sums, &back}) {
+    if (relu_ && !given) {
+      apply(true).add_bindings(*b, clock);
+    } else {
+      add_unused_norm_apply(*b, affine_.unused());
+    }
+  }
+  if (!given) {
+    graph.dispatch(*backward_sums_, std::move(sums), p,
+                   {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_backward_sums");
+  }
   graph.dispatch(*backward_finalize_,
                  {reads(partials_), reads(save_mean_), reads(save_invstd_), reads(affine_.gamma()),
                   writes(affine_.dgamma()), writes(affine_.dbeta()), writes(coef_)},
                  p, {p.channels, 1, 1}, "batchnorm_backward_finalize");
-  graph.dispatch(*backward_,
-                 {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(affine_.gamma()),
-                  reads(coef_), writes(dx.buffer())},
-                 p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_backward");
+  graph.dispatch(given ? *backward_given_ : *backward_, std::move(back), p, {packed_ ? p.planes / 4 : p.planes, 1, 1},
+                 "batchnorm_backward");
 }
 
 }  // namespace vkm::nn

@@ -6,9 +6,11 @@
 // finalize. Three dispatches per training direction, one for eval:
 //   forward:  norm_forward_stats (per plane; skipped when the conv before wrote them) ->
 //             norm_forward_finalize (per channel: saved mean/invstd, running stats) ->
-//             norm_forward (y)
+//             norm_forward (y; skipped where the layer that reads y applies the norm itself as
+//             it reads x: apply(), nn/layers/norm_apply.hpp)
 //   backward: norm_backward_sums (per plane) -> batchnorm_backward_finalize (per channel:
-//             dgamma, dbeta, dx coefficients with gamma folded in) -> norm_backward (dx)
+//             dgamma, dbeta, dx coefficients with gamma folded in) -> norm_backward (dx); both
+//             recompute the fused ReLU and dropout mask from x rather than read y.
 // All reductions run in a fixed order without atomics: reruns are bitwise identical.
 #pragma once
 
@@ -20,6 +22,7 @@
 #include "engine/graph.hpp"
 #include "engine/kernel.hpp"
 #include "nn/layers/norm_affine.hpp"
+#include "nn/layers/norm_apply.hpp"
 #include "nn/parameter.hpp"
 #include "nn/shape.hpp"
 #include "nn/tensor.hpp"
@@ -50,12 +53,23 @@ class BatchNorm2d {
   void record_forward_train(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
                             const Buffer* clock = nullptr, uint32_t step = 0,
                             Statistics stats = Statistics::kCompute) const;
+  // The statistics part of record_forward_train alone (the running statistics move, the batch's
+  // are saved): for a consumer that applies the norm as it reads x (apply(true)).
+  void record_statistics(Graph& graph, const Tensor& x, uint32_t n,
+                         Statistics stats = Statistics::kCompute) const;
+  // The norm, its ReLU and (training) its dropout as a consumer applies them: training uses the
+  // statistics the same step's record_statistics saved, eval the running estimates.
+  NormApply apply(bool train) const;
   void record_forward_eval(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const;
-  // Uses the statistics saved by the record_forward_train of the same step. y: this layer's
-  // training output (for the fused ReLU and dropout mask), dy its gradient. Writes (overwrites)
-  // weight/bias grads when affine.
-  void record_backward(Graph& graph, const Tensor& x, const Tensor& y, const Tensor& dy,
-                       const Tensor& dx, uint32_t n) const;
+  // Uses the statistics saved by the record_forward_train of the same step. dy: the gradient of
+  // this layer's output; with the fused ReLU and dropout, their mask is recomputed from x (clock
+  // and step as in the forward). Writes (overwrites) weight/bias grads when affine.
+  // sums kGiven: the layer that read this norm's output went on through its ReLU and dropout
+  // (Conv2d with apply()): dy is the gradient reaching the normalized value, and statistics()
+  // holds its per-plane backward sums.
+  void record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor& dx,
+                       uint32_t n, const Buffer* clock = nullptr, uint32_t step = 0,
+                       Statistics sums = Statistics::kCompute) const;
 
  private:
   NormPush push(uint32_t n) const;
@@ -67,6 +81,7 @@ class BatchNorm2d {
   Shape input_;
   float eps_;
   float momentum_;
+  bool relu_;
   FusedDropout dropout_;
   bool packed_ = false;  // its tensors are NC4HW4 (activation_layout of the input)
   NormAffine affine_;
@@ -83,6 +98,7 @@ class BatchNorm2d {
   const Kernel* backward_sums_;
   const Kernel* backward_finalize_;
   const Kernel* backward_;
+  const Kernel* backward_given_;  // dy already through the ReLU and dropout
 };
 
 }  // namespace vkm::nn

@@ -68,7 +68,9 @@ uint32_t channel_tile(uint32_t channels, uint32_t weights_per_channel, uint32_t 
 
 Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape input, uint32_t c_out,
                uint32_t k, uint32_t pad)
-    : name_(std::move(name)),
+    : device_(&device),
+      kernels_(&kernels),
+      name_(std::move(name)),
       input_(input),
       c_out_(c_out),
       k_(k),
@@ -96,33 +98,6 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
   weight_plan_ = plan(c_out, input.c * k * k, out.h, kMaxWeightLanes, packed_out_);
   weight_plan_.fixed_lanes = true;
 
-  // Ids 10..14 as declared in shaders/conv2d_{forward,backward_input,backward_weight}.comp.
-  // The activations (x, dy) are read through texel buffers where the device offers them and
-  // they fit; the weights stay storage buffers (read once per invocation at uniform addresses).
-  const bool texel = device.texel_readable(input.numel() * sizeof(float)) &&
-                     device.texel_readable(out.numel() * sizeof(float));
-  const auto desc = [&](const char* shader, const char* tile_name, const Plan& p,
-                        uint32_t texel_reads, uint32_t bindings = 3) {
-    KernelDesc d{.shader = shader,
-                 .local_size = {kLanes, 1, 1},
-                 .push_constant_bytes = sizeof(Conv2dPush),
-                 .bindings = bindings,
-                 .texel_reads = texel ? texel_reads : 0u,
-                 .texel_vec4 = texel && device.texel_vec4_reads()};
-    d.constant(10, "C_IN", input.c)
-        .constant(11, "C_OUT", c_out)
-        .constant(12, "K", k)
-        .constant(13, tile_name, p.tile)
-        .constant(14, "ROWS", p.rows)
-        .constant(16, "PACKED_IN", packed_in_)
-        .constant(17, "PACKED_OUT", packed_out_);
-    return d;
-  };
-  forward_ = &kernels.get(desc("conv2d_forward", "CO_TILE", forward_plan_, 0b001, 4));
-  forward_stats_ = &kernels.get(
-      desc("conv2d_forward", "CO_TILE", forward_plan_, 0b001, 4).constant(15, "STATS", true));
-  backward_input_ = &kernels.get(desc("conv2d_backward_input", "CI_TILE", input_plan_, 0b001));
-  backward_weight_ = &kernels.get(desc("conv2d_backward_weight", "CO_TILE", weight_plan_, 0b011));
   // [tiles, lanes, tile weights padded to whole vec4s], as conv2d_backward_weight.comp writes it.
   const size_t partial_bytes = weight_partials().bytes;
   partials_ = device.buffer(partial_bytes, name_ + ".weight partials");
@@ -134,6 +109,76 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
                     .texel_reads = device.texel_reads_for(0b01, partial_bytes)});
   device.fill(weight_.value.buffer(), 0);
   unused_ = device.buffer(16, name_ + " unused");
+}
+
+// Ids 10..17 as declared in shaders/conv2d_{forward,backward_input,backward_weight}.comp.
+// The activations (x, dy) are read through texel buffers where the device offers them and
+// they fit; the weights stay storage buffers (read once per invocation at uniform addresses).
+KernelDesc Conv2d::kernel_desc(const char* shader, const char* tile_name,
+                               const Plan& p, uint32_t texel_reads, uint32_t bindings) const {
+  const bool texel = device_->texel_readable(input_.numel() * sizeof(float)) &&
+                     device_->texel_readable(output_shape().numel() * sizeof(float));
+  KernelDesc d{.shader = shader,
+               .local_size = {kLanes, 1, 1},
+               .push_constant_bytes = sizeof(Conv2dPush),
+               .bindings = bindings,
+               .texel_reads = texel ? texel_reads : 0u,
+               .texel_vec4 = texel && device_->texel_vec4_reads()};
+  d.constant(10, "C_IN", input_.c)
+      .constant(11, "C_OUT", c_out_)
+      .constant(12, "K", k_)
+      .constant(13, tile_name, p.tile)
+      .constant(14, "ROWS", p.rows)
+      .constant(16, "PACKED_IN", packed_in_)
+      .constant(17, "PACKED_OUT", packed_out_);
+  return d;
+}
+
+void Conv2d::apply_input_norm(const NormApply& train, const NormApply& eval) {
+  input_norm_train_ = train;
+  input_norm_eval_ = eval;
+  for (auto& row : forward_) row[0] = row[1] = nullptr;
+  backward_weight_ = nullptr;
+  backward_input_ = nullptr;
+}
+
+// Without an input norm, bindings 4.. (forward) and 3.. (backward weight) are norm_apply.glsl's
+// placeholders.
+const Kernel& Conv2d::forward_kernel(bool eval, bool stats) const {
+  const Kernel*& kernel = forward_[eval ? 1 : 0][stats ? 1 : 0];
+  if (kernel == nullptr) {
+    KernelDesc d = kernel_desc("conv2d_forward", "CO_TILE", forward_plan_, 0b001, 9);
+    if (stats) d.constant(15, "STATS", true);
+    if (input_norm_train_) (eval ? *input_norm_eval_ : *input_norm_train_).add_constants(d);
+    kernel = &kernels_->get(d);
+  }
+  return *kernel;
+}
+
+const Kernel& Conv2d::backward_weight_kernel() const {
+  if (backward_weight_ == nullptr) {
+    KernelDesc d = kernel_desc("conv2d_backward_weight", "CO_TILE", weight_plan_, 0b011, 8);
+    if (input_norm_train_) input_norm_train_->add_constants(d);
+    backward_weight_ = &kernels_->get(d);
+  }
+  return *backward_weight_;
+}
+
+const Kernel& Conv2d::backward_input_kernel() const {
+  if (backward_input_ == nullptr) {
+    KernelDesc d = kernel_desc("conv2d_backward_input", "CI_TILE", input_plan_, 0b1001, 10);
+    if (input_norm_train_) input_norm_train_->add_constants(d);
+    backward_input_ = &kernels_->get(d);
+  }
+  return *backward_input_;
+}
+
+void Conv2d::add_input_norm(std::vector<Binding>& bindings, const InputNormStep& in) const {
+  if (!input_norm_train_) {
+    add_unused_norm_apply(bindings, unused_);
+  } else {
+    (in.train ? *input_norm_train_ : *input_norm_eval_).add_bindings(bindings, in.clock);
+  }
 }
 
 Shape Conv2d::output_shape() const {
@@ -154,7 +199,7 @@ Conv2dPush Conv2d::push(const Plan& plan, uint32_t n) const {
     groups = fewer;
   }
   const uint32_t lanes = groups * kLanes;
-  return {n, ceil_div(n, lanes), lanes, input_.h, input_.w, pad_};
+  return {n, ceil_div(n, lanes), lanes, input_.h, input_.w, pad_, 0};
 }
 
 WeightPartials Conv2d::weight_partials() const {
@@ -190,7 +235,7 @@ void Conv2d::check(const char* op, const char* role, const Tensor& t, const Shap
 }
 
 void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
-                            const Buffer* stats) const {
+                            const Buffer* stats, const InputNormStep& in) const {
   check("conv2d_forward", "input", x, input_, n);
   check("conv2d_forward", "output", y, output_shape(), n);
   if (stats != nullptr && stats->size() < size_t{n} * c_out_ * 2 * sizeof(float)) {
@@ -200,30 +245,51 @@ void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint
         name_, stats->name(), stats->size(), n, c_out_, size_t{n} * c_out_ * 2 * sizeof(float)));
   }
   const Plan& p = forward_plan_;
-  const Conv2dPush push_constants = push(p, n);
-  graph.dispatch(stats != nullptr ? *forward_stats_ : *forward_,
-                 {reads(x.buffer()), reads(weight_.value.buffer()), writes(y.buffer()),
-                  stats != nullptr ? writes(*stats) : reads(unused_)},
-                 push_constants, {push_constants.lanes, p.tiles, 1}, "conv2d_forward " + name_);
+  Conv2dPush push_constants = push(p, n);
+  push_constants.step = in.step;
+  std::vector<Binding> bindings{reads(x.buffer()), reads(weight_.value.buffer()),
+                                writes(y.buffer()),
+                                stats != nullptr ? writes(*stats) : reads(unused_)};
+  add_input_norm(bindings, in);
+  const bool eval = input_norm_train_ && !in.train;
+  graph.dispatch(forward_kernel(eval, stats != nullptr), std::move(bindings), push_constants,
+                 {push_constants.lanes, p.tiles, 1}, "conv2d_forward " + name_);
 }
 
 void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor* dx,
-                             uint32_t n, bool reduce_weight) const {
+                             uint32_t n, bool reduce_weight, const InputNormStep& in) const {
   check("conv2d_backward", "input", x, input_, n);
   check("conv2d_backward", "output gradient", dy, output_shape(), n);
+  if (input_norm_train_ && !in.train) {
+    throw Error(fmt::format("conv2d_backward '{}': backward needs the training input norm", name_));
+  }
   if (dx != nullptr) {
     check("conv2d_backward", "input gradient", *dx, input_, n);
     const Plan& p = input_plan_;
-    const Conv2dPush push_constants = push(p, n);
-    graph.dispatch(
-        *backward_input_, {reads(dy.buffer()), reads(weight_.value.buffer()), writes(dx->buffer())},
-        push_constants, {push_constants.lanes, p.tiles, 1}, "conv2d_backward_input " + name_);
+    Conv2dPush push_constants = push(p, n);
+    push_constants.step = in.step;
+    std::vector<Binding> bindings{reads(dy.buffer()), reads(weight_.value.buffer()),
+                                  writes(dx->buffer())};
+    if (input_norm_train_) {
+      if (input_norm_train_->sums == nullptr)
+        throw Error(fmt::format("conv2d_backward '{}': the input norm has no sums buffer", name_));
+      bindings.push_back(reads(x.buffer()));
+      bindings.push_back(writes(*input_norm_train_->sums));
+    } else {
+      bindings.push_back(reads(unused_));
+      bindings.push_back(reads(unused_));
+    }
+    add_input_norm(bindings, in);
+    graph.dispatch(backward_input_kernel(), std::move(bindings), push_constants,
+                   {push_constants.lanes, p.tiles, 1}, "conv2d_backward_input " + name_);
   }
   const Plan& p = weight_plan_;
-  const Conv2dPush push_constants = push(p, n);
-  graph.dispatch(*backward_weight_, {reads(x.buffer()), reads(dy.buffer()), writes(partials_)},
-                 push_constants, {push_constants.lanes, p.tiles, 1},
-                 "conv2d_backward_weight " + name_);
+  Conv2dPush push_constants = push(p, n);
+  push_constants.step = in.step;
+  std::vector<Binding> bindings{reads(x.buffer()), reads(dy.buffer()), writes(partials_)};
+  add_input_norm(bindings, in);
+  graph.dispatch(backward_weight_kernel(), std::move(bindings), push_constants,
+                 {push_constants.lanes, p.tiles, 1}, "conv2d_backward_weight " + name_);
   if (!reduce_weight) return;
   const uint32_t count = static_cast<uint32_t>(weight_.grad.numel());
   const WeightPartials w = weight_partials();

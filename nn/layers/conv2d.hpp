@@ -6,12 +6,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/device.hpp"
 #include "engine/graph.hpp"
 #include "engine/kernel.hpp"
+#include "nn/layers/norm_apply.hpp"
 #include "nn/parameter.hpp"
 #include "nn/shape.hpp"
 #include "nn/tensor.hpp"
@@ -28,8 +30,9 @@ struct Conv2dPush {
   uint32_t lanes;             // invocations along x
   uint32_t h, w;              // input size
   uint32_t pad;               // zero padding on every side
+  uint32_t step = 0;          // the step within the epoch (a fused input norm's dropout)
 };
-static_assert(sizeof(Conv2dPush) == 24,
+static_assert(sizeof(Conv2dPush) == 28,
               "mirrors Push in shaders/conv2d_{forward,backward_input,backward_weight}.comp");
 
 struct Conv2dBackwardWeightReducePush {
@@ -65,16 +68,26 @@ class Conv2d {
   std::vector<Parameter*> parameters() { return {&weight_}; }
   size_t parameter_count() const { return weight_.value.numel(); }
 
+  // From now on x is the input of a norm (+ ReLU + dropout) that this conv applies as it reads
+  // x, in forward and backward weight: `train` in training recordings, `eval` in eval ones
+  // (BatchNorm2d / GroupNorm::apply). Its output is never stored.
+  void apply_input_norm(const NormApply& train, const NormApply& eval);
+  bool applies_input_norm() const { return input_norm_train_.has_value(); }
+
   // x: [N, c_in, H, W] -> y: [N, c_out, H_out, W_out], first n samples. With `stats`, also each
   // output plane's (mean, M2) as vec2 [n, c_out]: the forward statistics of the norm that
-  // follows (BatchNorm2d / GroupNorm::statistics()), so it need not read y for them.
+  // follows (BatchNorm2d / GroupNorm::statistics()), so it need not read y for them. `in`: how
+  // the input norm applies, where there is one.
   void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
-                      const Buffer* stats = nullptr) const;
+                      const Buffer* stats = nullptr, const InputNormStep& in = {}) const;
   // dy: [N, c_out, H_out, W_out]. Writes weight().grad (overwrites, not accumulates) and, when dx
-  // is not null, dx: [N, c_in, H, W]. reduce_weight false: stops at the weight gradient's partial
-  // sums (weight_partials()), which the caller's update reduces.
+  // is not null, dx: [N, c_in, H, W]. With an input norm, dx goes on through its dropout and
+  // ReLU: it is the gradient reaching the normalized value, and the norm's per-plane backward
+  // sums (NormApply::sums) are written with it (the norm's record_backward, Statistics::kGiven,
+  // takes both). reduce_weight false: stops at the weight gradient's partial sums
+  // (weight_partials()), which the caller's update reduces. `in` as in record_forward (training).
   void record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor* dx,
-                       uint32_t n, bool reduce_weight = true) const;
+                       uint32_t n, bool reduce_weight = true, const InputNormStep& in = {}) const;
 
   WeightPartials weight_partials() const;
   const Buffer& weight_partials_buffer() const { return partials_; }
@@ -96,7 +109,13 @@ class Conv2d {
   void check(const char* op, const char* role, const Tensor& t, const Shape& want,
              uint32_t n) const;
   Conv2dPush push(const Plan& plan, uint32_t n) const;
+  KernelDesc kernel_desc(const char* shader, const char* tile_name,
+                         const Plan& p, uint32_t texel_reads, uint32_t bindings) const;
+  // The input norm's bindings for a recording (placeholders without one).
+  void add_input_norm(std::vector<Binding>& bindings, const InputNormStep& in) const;
 
+  const Device* device_;
+  KernelCache* kernels_;
   std::string name_;
   Shape input_;
   uint32_t c_out_, k_, pad_;
@@ -104,10 +123,15 @@ class Conv2d {
   bool packed_in_ = false, packed_out_ = false;  // NC4HW4 input / output (activation_layout)
   Parameter weight_;
   Plan forward_plan_, input_plan_, weight_plan_;
-  const Kernel* forward_;
-  const Kernel* forward_stats_;  // forward that also writes the plane statistics
-  const Kernel* backward_input_;
-  const Kernel* backward_weight_;
+  std::optional<NormApply> input_norm_train_, input_norm_eval_;
+  // Made on first use (lavapipe takes seconds to compile each; a model uses a few of them):
+  // [input norm: none or training, eval][writes the plane statistics].
+  const Kernel& forward_kernel(bool eval, bool stats) const;
+  const Kernel& backward_weight_kernel() const;
+  const Kernel& backward_input_kernel() const;
+  mutable const Kernel* forward_[2][2] = {};
+  mutable const Kernel* backward_weight_ = nullptr;
+  mutable const Kernel* backward_input_ = nullptr;
   const Kernel* backward_weight_reduce_;
   Buffer partials_;  // the backward weight's per-lane sums: [tiles, lanes, tile padded to 4]
   Buffer unused_;    // bound as the statistics of a forward without them

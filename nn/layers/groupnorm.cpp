@@ -34,6 +34,7 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
       input_(input),
       groups_(groups),
       eps_(eps),
+      relu_(relu),
       dropout_(dropout),
       affine_(device, name_, "groupnorm", input, kWorkgroup, affine) {
   if (groups == 0 || input.c % groups != 0) {
@@ -72,19 +73,24 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
   };
   forward_ = &kernels.get(forward(false));
   forward_dropout_ = &kernels.get(forward(true));
-  KernelDesc sums = desc("norm_backward_sums", 5, texel(0b111), vec4_views)
-                        .constant(10, "VEC4", vec4).constant(19, "PACKED", packed_)
-                        .constant(12, "RELU", relu);
-  dropout.add_constants(sums, true);
+  // With the ReLU fused, both backward passes recompute its mask (and dropout's) from x.
+  KernelDesc sums = desc("norm_backward_sums", 9, texel(0b11), vec4_views)
+                        .constant(10, "VEC4", vec4).constant(19, "PACKED", packed_);
+  if (relu) apply(true).add_constants(sums);
   backward_sums_ = &kernels.get(sums);
   backward_finalize_ =
       &kernels.get(desc("groupnorm_backward_finalize", 7).constant(11, "AFFINE", affine));
-  KernelDesc back = desc("norm_backward", 6, texel(0b111), vec4_views)
+  KernelDesc back = desc("norm_backward", 10, texel(0b11), vec4_views)
                         .constant(10, "VEC4", vec4).constant(19, "PACKED", packed_)
-                        .constant(11, "AFFINE", affine)
-                        .constant(12, "RELU", relu);
-  dropout.add_constants(back, true);
+                        .constant(11, "AFFINE", affine);
+  if (relu) apply(true).add_constants(back);
   backward_ = &kernels.get(back);
+  // The gradient already through the ReLU and dropout (Statistics::kGiven): no mask.
+  backward_given_ = relu ? &kernels.get(desc("norm_backward", 10, texel(0b11), vec4_views)
+                                            .constant(10, "VEC4", vec4)
+                                            .constant(19, "PACKED", packed_)
+                                            .constant(11, "AFFINE", affine))
+                         : backward_;
 }
 
 NormPush GroupNorm::push(uint32_t n) const {
@@ -103,6 +109,20 @@ NormPush GroupNorm::push(uint32_t n) const {
           .eps = eps_};
 }
 
+void GroupNorm::record_statistics(Graph& graph, const Tensor& x, uint32_t n,
+                                  Statistics stats) const {
+  const NormPush p = push(n);
+  check("forward", x, "input", n);
+  if (stats == Statistics::kCompute) {
+    graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p,
+                   {packed_ ? p.planes / 4 : p.planes, 1, 1}, "groupnorm_forward_stats");
+  }
+  graph.dispatch(*forward_finalize_,
+                 {reads(partials_), writes(save_mean_), writes(save_invstd_),
+                  reads(affine_.unused()), reads(affine_.unused())},
+                 p, {n * groups_, 1, 1}, "groupnorm_forward_finalize");
+}
+
 void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
                                const Buffer* clock, uint32_t step, Statistics stats) const {
   NormPush p = push(n);
@@ -111,16 +131,8 @@ void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, u
   if (drop && clock->size() < sizeof(ClockState)) {
     throw Error(fmt::format("{}: clock buffer '{}' is too small", name_, clock->name()));
   }
-  check("forward", x, "input", n);
   check("forward", y, "output", n);
-  if (stats == Statistics::kCompute) {
-    graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p, {packed_ ? p.planes / 4 : p.planes, 1, 1},
-                   "groupnorm_forward_stats");
-  }
-  graph.dispatch(*forward_finalize_,
-                 {reads(partials_), writes(save_mean_), writes(save_invstd_),
-                  reads(affine_.unused()), reads(affine_.unused())},
-                 p, {n * groups_, 1, 1}, "groupnorm_forward_finalize");
+  record_statistics(graph, x, n, stats);
   graph.dispatch(
       drop ? *forward_dropout_ : *forward_,
       {reads(x.buffer()), writes(y.buffer()), reads(save_mean_), reads(save_invstd_),
@@ -128,25 +140,51 @@ void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, u
       p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "groupnorm_forward");
 }
 
-void GroupNorm::record_backward(Graph& graph, const Tensor& x, const Tensor& y, const Tensor& dy,
-                                const Tensor& dx, uint32_t n) const {
-  const NormPush p = push(n);
+NormApply GroupNorm::apply(bool train) const {
+  if (!relu_) throw Error(fmt::format("{}: only a norm with its ReLU fused can be applied", name_));
+  return {.group_channels = input_.c / groups_,
+          .affine = affine_.affine(),
+          .eval = false,  // a sample's own statistics, in eval too
+          .eps = eps_,
+          .dropout = train ? dropout_ : FusedDropout{},
+          .mean = &save_mean_,
+          .spread = &save_invstd_,
+          .gamma = &affine_.gamma(),
+          .beta = &affine_.beta(),
+          .unused = &affine_.unused(),
+          .sums = train ? &partials_ : nullptr};
+}
+
+void GroupNorm::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor& dx,
+                                uint32_t n, const Buffer* clock, uint32_t step,
+                                Statistics sums_given) const {
+  NormPush p = push(n);
+  p.step = step;
   check("backward", x, "input", n);
-  check("backward", y, "output", n);
   check("backward", dy, "output gradient", n);
   check("backward", dx, "input gradient", n);
-  graph.dispatch(*backward_sums_,
-                 {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(save_mean_),
-                  writes(partials_)},
-                 p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "groupnorm_backward_sums");
+  std::vector<Binding> sums{reads(x.buffer()), reads(dy.buffer()), reads(save_mean_),
+                            writes(partials_)};
+  std::vector<Binding> back{reads(x.buffer()), reads(dy.buffer()), reads(affine_.gamma()),
+                            reads(coef_), writes(dx.buffer())};
+  const bool given = sums_given == Statistics::kGiven;
+  for (auto* b : {&sums, &back}) {
+    if (relu_ && !given) {
+      apply(true).add_bindings(*b, clock);
+    } else {
+      add_unused_norm_apply(*b, affine_.unused());
+    }
+  }
+  if (!given) {
+    graph.dispatch(*backward_sums_, std::move(sums), p,
+                   {packed_ ? p.planes / 4 : p.planes, 1, 1}, "groupnorm_backward_sums");
+  }
   graph.dispatch(*backward_finalize_,
                  {reads(partials_), reads(save_mean_), reads(save_invstd_), reads(affine_.gamma()),
                   writes(affine_.dgamma()), writes(affine_.dbeta()), writes(coef_)},
                  p, {n * groups_ + input_.c, 1, 1}, "groupnorm_backward_finalize");
-  graph.dispatch(*backward_,
-                 {reads(x.buffer()), reads(y.buffer()), reads(dy.buffer()), reads(affine_.gamma()),
-                  reads(coef_), writes(dx.buffer())},
-                 p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "groupnorm_backward");
+  graph.dispatch(given ? *backward_given_ : *backward_, std::move(back), p, {packed_ ? p.planes / 4 : p.planes, 1, 1},
+                 "groupnorm_backward");
 }
 
 }  // namespace vkm::nn

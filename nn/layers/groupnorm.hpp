@@ -4,9 +4,12 @@
 // (shaders/norm_*.comp, shared with BatchNorm2d: a statistic here spans a sample's group) but for
 // the backward finalize. Three dispatches per direction:
 //   forward:  norm_forward_stats (per plane; skipped when the conv before wrote them) ->
-//             norm_forward_finalize (per group: saved mean/invstd) -> norm_forward (y)
+//             norm_forward_finalize (per group: saved mean/invstd) -> norm_forward (y; skipped
+//             where the layer that reads y applies the norm itself as it reads x: apply(),
+//             nn/layers/norm_apply.hpp)
 //   backward: norm_backward_sums (per plane) -> groupnorm_backward_finalize (per group: dx
-//             coefficients; per channel: dgamma, dbeta) -> norm_backward (dx)
+//             coefficients; per channel: dgamma, dbeta) -> norm_backward (dx); both recompute
+//             the fused ReLU and dropout mask from x rather than read y.
 // All reductions run in a fixed order without atomics: reruns are bitwise identical.
 #pragma once
 
@@ -18,6 +21,7 @@
 #include "engine/graph.hpp"
 #include "engine/kernel.hpp"
 #include "nn/layers/norm_affine.hpp"
+#include "nn/layers/norm_apply.hpp"
 #include "nn/parameter.hpp"
 #include "nn/shape.hpp"
 #include "nn/tensor.hpp"
@@ -44,13 +48,24 @@ class GroupNorm {
   void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
                       const Buffer* clock = nullptr, uint32_t step = 0,
                       Statistics stats = Statistics::kCompute) const;
+  // The statistics part of record_forward alone (each group's mean and invstd saved): for a
+  // consumer that applies the norm as it reads x (apply()).
+  void record_statistics(Graph& graph, const Tensor& x, uint32_t n,
+                         Statistics stats = Statistics::kCompute) const;
+  // The norm, its ReLU and (train) its dropout as a consumer applies them, with the statistics
+  // the same batch's record_statistics saved.
+  NormApply apply(bool train) const;
   // vec2 [N, C]: each plane's (mean, M2), for a producer that computes them (Statistics::kGiven).
   const Buffer& statistics() const { return partials_; }
-  // Uses the statistics saved by the record_forward of the same step. y: this layer's training
-  // output (for the fused ReLU and dropout mask), dy its gradient. Writes (overwrites) weight/bias
-  // grads when affine.
-  void record_backward(Graph& graph, const Tensor& x, const Tensor& y, const Tensor& dy,
-                       const Tensor& dx, uint32_t n) const;
+  // Uses the statistics saved by the record_forward of the same step. dy: the gradient of this
+  // layer's output; with the fused ReLU and dropout, their mask is recomputed from x (clock and
+  // step as in the forward). Writes (overwrites) weight/bias grads when affine.
+  // sums kGiven: the layer that read this norm's output went on through its ReLU and dropout
+  // (Conv2d with apply()): dy is the gradient reaching the normalized value, and statistics()
+  // holds its per-plane backward sums.
+  void record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor& dx,
+                       uint32_t n, const Buffer* clock = nullptr, uint32_t step = 0,
+                       Statistics sums = Statistics::kCompute) const;
 
  private:
   NormPush push(uint32_t n) const;
@@ -62,6 +77,7 @@ class GroupNorm {
   Shape input_;
   uint32_t groups_;
   float eps_;
+  bool relu_;
   FusedDropout dropout_;
   bool packed_ = false;  // its tensors are NC4HW4 (activation_layout of the input)
   NormAffine affine_;
@@ -76,6 +92,7 @@ class GroupNorm {
   const Kernel* backward_sums_;
   const Kernel* backward_finalize_;
   const Kernel* backward_;
+  const Kernel* backward_given_;  // dy already through the ReLU and dropout
 };
 
 }  // namespace vkm::nn

@@ -101,27 +101,51 @@ void MaxPool2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy,
 
 AvgPoolGlobal::AvgPoolGlobal(KernelCache& kernels, Shape input)
     : input_(input),
-      forward_(&kernels.get(
-          desc(kernels, "avgpool_global_forward", sizeof(AvgPoolGlobalPush), 2, input, 0b01))),
+      kernels_(&kernels),
       backward_(&kernels.get(
           desc(kernels, "avgpool_global_backward", sizeof(AvgPoolGlobalPush), 2, input, 0b01))) {
   if (input.plane() == 0)
     throw Error(fmt::format("global average pool of an empty plane: {}", input.str()));
+  unused_ = kernels.device().buffer(16, "avgpool_global unused");
+}
+
+void AvgPoolGlobal::apply_input_norm(const NormApply& train, const NormApply& eval) {
+  input_norm_train_ = train;
+  input_norm_eval_ = eval;
+  forward_[0] = forward_[1] = nullptr;
+}
+
+const Kernel& AvgPoolGlobal::forward_kernel(bool eval) const {
+  const Kernel*& kernel = forward_[eval ? 1 : 0];
+  if (kernel == nullptr) {
+    KernelDesc d =
+        desc(*kernels_, "avgpool_global_forward", sizeof(AvgPoolGlobalPush), 7, input_, 0b01);
+    if (input_norm_train_) (eval ? *input_norm_eval_ : *input_norm_train_).add_constants(d);
+    kernel = &kernels_->get(d);
+  }
+  return *kernel;
 }
 
 AvgPoolGlobalPush AvgPoolGlobal::push(uint32_t n) const {
   const auto plane = static_cast<uint32_t>(input_.plane());
-  return {n * channel_units(input_), plane, 1.0f / static_cast<float>(plane), 0};
+  return {n * channel_units(input_), plane, 1.0f / static_cast<float>(plane), 0, input_.c};
 }
 
-void AvgPoolGlobal::record_forward(Graph& graph, const Tensor& x, const Tensor& y,
-                                   uint32_t n) const {
+void AvgPoolGlobal::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
+                                   const InputNormStep& in) const {
   check_batch("avgpool_global_forward", n, input_.n);
   check("avgpool_global_forward", "input", x, input_, n);
   check("avgpool_global_forward", "output", y, output_shape(), n);
-  const AvgPoolGlobalPush p = push(n);
-  graph.dispatch(*forward_, {reads(x.buffer()), writes(y.buffer())}, p, {grid(p.planes), 1, 1},
-                 "avgpool_global_forward");
+  AvgPoolGlobalPush p = push(n);
+  p.step = in.step;
+  std::vector<Binding> bindings{reads(x.buffer()), writes(y.buffer())};
+  if (!input_norm_train_) {
+    add_unused_norm_apply(bindings, unused_);
+  } else {
+    (in.train ? *input_norm_train_ : *input_norm_eval_).add_bindings(bindings, in.clock);
+  }
+  graph.dispatch(forward_kernel(input_norm_train_ && !in.train), std::move(bindings), p,
+                 {grid(p.planes), 1, 1}, "avgpool_global_forward");
 }
 
 void AvgPoolGlobal::record_backward(Graph& graph, const Tensor& dy, const Tensor& dx,

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "engine/graph.hpp"
 #include "engine/kernel.hpp"
+#include "nn/layers/norm_apply.hpp"
 #include "nn/shape.hpp"
 #include "nn/tensor.hpp"
 
@@ -22,12 +24,13 @@ struct MaxPool2dPush {
 static_assert(sizeof(MaxPool2dPush) == 20, "mirrors Push in maxpool2d_{forward,backward}.comp");
 
 struct AvgPoolGlobalPush {
-  uint32_t planes;  // n * C
-  uint32_t plane;   // H * W
-  float inv_plane;  // 1 / (H * W)
-  uint32_t pad;
+  uint32_t planes;    // n * C (n * C / 4 packed)
+  uint32_t plane;     // H * W
+  float inv_plane;    // 1 / (H * W)
+  uint32_t step;      // the step within the epoch (a fused input norm's dropout)
+  uint32_t channels;  // C
 };
-static_assert(sizeof(AvgPoolGlobalPush) == 16,
+static_assert(sizeof(AvgPoolGlobalPush) == 20,
               "mirrors Push in avgpool_global_{forward,backward}.comp");
 
 class MaxPool2d {
@@ -62,8 +65,13 @@ class AvgPoolGlobal {
   Shape output_shape() const { return {input_.n, input_.c, 1, 1}; }  // [N, C, 1, 1]
   size_t parameter_count() const { return 0; }
 
-  // x: [N, C, H, W] -> y: [N, C, 1, 1]
-  void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const;
+  // From now on x is the input of a norm (+ ReLU + dropout) that the forward applies as it reads
+  // x (BatchNorm2d / GroupNorm::apply): `train` in training recordings, `eval` in eval ones.
+  void apply_input_norm(const NormApply& train, const NormApply& eval);
+
+  // x: [N, C, H, W] -> y: [N, C, 1, 1]; `in`: how the input norm applies, where there is one.
+  void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
+                      const InputNormStep& in = {}) const;
   // dy: [N, C, 1, 1] -> dx: [N, C, H, W]
   void record_backward(Graph& graph, const Tensor& dy, const Tensor& dx, uint32_t n) const;
 
@@ -71,8 +79,13 @@ class AvgPoolGlobal {
   AvgPoolGlobalPush push(uint32_t n) const;
 
   Shape input_;
-  const Kernel* forward_;
+  std::optional<NormApply> input_norm_train_, input_norm_eval_;
+  // Made on first use: [input norm: none or training, eval].
+  const Kernel& forward_kernel(bool eval) const;
+  KernelCache* kernels_;
+  mutable const Kernel* forward_[2] = {};
   const Kernel* backward_;
+  Buffer unused_;  // the input norm's placeholders without one
 };
 
 }  // namespace vkm::nn

@@ -119,7 +119,7 @@ TEST_P(BatchNormGpuTest, TrainingStepsAndEvalMatchReference) {
 
   Graph train;
   bn.record_forward_train(train, x, y, c.n, &clock, kDropoutStep);
-  bn.record_backward(train, x, y, dy, dx, c.n);
+  bn.record_backward(train, x, dy, dx, c.n, &clock, kDropoutStep);
   Program step(device(), train);
   std::vector<float> last_y, last_dx, last_dgamma;
   for (int k = 0; k < 2; ++k) {
@@ -236,7 +236,7 @@ TEST_F(BatchNormGpuTest, DISABLED_TimeNetLayers) {
     };
     Graph forward, backward, both;
     bn.record_forward_train(forward, x, y, s.n);
-    bn.record_backward(backward, x, y, dy, dx, s.n);
+    bn.record_backward(backward, x, dy, dx, s.n);
     both.append(forward);
     both.append(backward);
     const double f = time(forward), b = time(backward), fb = time(both);

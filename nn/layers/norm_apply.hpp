@@ -1,0 +1,53 @@
+// A norm layer's forward (+ its ReLU and dropout) as another kernel applies it to the values it
+// reads (shaders/common/norm_apply.glsl): the next conv's forward and backward weight, the global
+// average pool and the norm's own backward kernels read the norm's input z and compute the
+// activation on the fly, so it is never stored. BatchNorm2d::apply / GroupNorm::apply describe
+// one; the consumer adds its constants to its kernels and its buffers to its bindings.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/graph.hpp"
+#include "engine/kernel.hpp"
+#include "engine/memory.hpp"
+#include "nn/layers/norm_affine.hpp"
+
+namespace vkm::nn {
+
+struct NormApply {
+  // 0: a statistic per channel over the batch (BatchNorm); else per sample and group of this many
+  // consecutive channels (GroupNorm).
+  uint32_t group_channels = 0;
+  bool affine = false;
+  bool eval = false;  // BatchNorm in eval: spread is the running variance
+  float eps = 1e-5f;
+  FusedDropout dropout;  // after the ReLU; off (p = 0) in eval
+  const Buffer* mean = nullptr;    // [statistics]
+  const Buffer* spread = nullptr;  // invstd [statistics], or the running variance (eval)
+  const Buffer* gamma = nullptr;   // [C], or a placeholder without affine
+  const Buffer* beta = nullptr;
+  const Buffer* unused = nullptr;  // bound as the clock without dropout
+  // vec2 [N, C]: the norm's per-plane backward sums, which a consumer's backward to its input
+  // (Conv2d) writes as it goes through the ReLU and dropout (training only).
+  const Buffer* sums = nullptr;
+
+  // Specialization constants 30..38 of norm_apply.glsl.
+  KernelDesc& add_constants(KernelDesc& desc) const;
+  // Appends the five bindings from NA_BINDING: mean, spread, gamma, beta, clock. Throws vkm::Error
+  // when dropout is on and `clock` is null.
+  void add_bindings(std::vector<Binding>& bindings, const Buffer* clock) const;
+};
+
+// How one recording of a layer that applies its input's norm (Conv2d, AvgPoolGlobal:
+// apply_input_norm) applies it.
+struct InputNormStep {
+  bool train = true;              // the batch's statistics and dropout; false: eval
+  const Buffer* clock = nullptr;  // training with dropout: the clock (nn::ClockState)
+  uint32_t step = 0;              // the step within the epoch (the dropout mask)
+};
+
+// Five placeholder bindings for a kernel that declares norm_apply.glsl but applies nothing.
+void add_unused_norm_apply(std::vector<Binding>& bindings, const Buffer& unused);
+
+}  // namespace vkm::nn
