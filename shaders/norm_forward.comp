@@ -43,18 +43,17 @@ void forward4(uint q) {
     scale[k] = AFFINE ? invstd * gamma[c] : invstd;
     shift[k] = AFFINE ? beta[c] : 0.0;
   }
-  const uint seed = DROPOUT ? clock.seed ^ DROP_SALT : 0;
-  const uint step = DROPOUT ? global_step(clock, p.step) : 0;
+  const uint key = DROPOUT ? rng_key(clock.seed ^ DROP_SALT, global_step(clock, p.step)) : 0u;
   const uint base = q * p.plane;
   for (uint i = 0; i < p.plane; ++i) {
     const vec4 v = (LOAD4(x, base + i) - m) * scale + shift;
     const vec4 r = RELU ? max(v, vec4(0.0)) : v;
     if (DROPOUT) {  // the mask of element (n, c, i) by its NCHW index, as nn/reference's
       const uint e = 4 * q * p.plane + i;
-      const bvec4 keep = bvec4(rng_uniform(seed, step, e) >= DROP_P,
-                               rng_uniform(seed, step, e + p.plane) >= DROP_P,
-                               rng_uniform(seed, step, e + 2 * p.plane) >= DROP_P,
-                               rng_uniform(seed, step, e + 3 * p.plane) >= DROP_P);
+      const bvec4 keep = bvec4(rng_uniform_keyed(key, e) >= DROP_P,
+                               rng_uniform_keyed(key, e + p.plane) >= DROP_P,
+                               rng_uniform_keyed(key, e + 2 * p.plane) >= DROP_P,
+                               rng_uniform_keyed(key, e + 3 * p.plane) >= DROP_P);
       y4[base + i] = mix(vec4(0.0), r * DROP_SCALE, keep);
     } else {
       y4[base + i] = r;
@@ -76,16 +75,15 @@ void main() {
   const float scale = AFFINE ? invstd * gamma[c] : invstd;
   const float shift = AFFINE ? beta[c] : 0.0;
   const uint base = plane * p.plane;
-  const uint seed = DROPOUT ? clock.seed ^ DROP_SALT : 0;
-  const uint step = DROPOUT ? global_step(clock, p.step) : 0;
+  const uint key = DROPOUT ? rng_key(clock.seed ^ DROP_SALT, global_step(clock, p.step)) : 0u;
   if (VEC4) {
     for (uint i = base / 4; i < (base + p.plane) / 4; ++i) {
       const vec4 v = (LOAD4(x, i) - m) * scale + shift;
       const vec4 r = RELU ? max(v, vec4(0.0)) : v;
       if (DROPOUT) {
         const uint e = 4 * i;
-        const bvec4 keep = bvec4(rng_uniform(seed, step, e) >= DROP_P, rng_uniform(seed, step, e + 1) >= DROP_P,
-                                 rng_uniform(seed, step, e + 2) >= DROP_P, rng_uniform(seed, step, e + 3) >= DROP_P);
+        const bvec4 keep = bvec4(rng_uniform_keyed(key, e) >= DROP_P, rng_uniform_keyed(key, e + 1) >= DROP_P,
+                                 rng_uniform_keyed(key, e + 2) >= DROP_P, rng_uniform_keyed(key, e + 3) >= DROP_P);
         y4[i] = mix(vec4(0.0), r * DROP_SCALE, keep);
       } else {
         y4[i] = r;
@@ -95,7 +93,7 @@ void main() {
     for (uint i = base; i < base + p.plane; ++i) {
       const float v = (LOAD(x, i) - m) * scale + shift;
       const float r = RELU ? max(v, 0.0) : v;
-      y[i] = DROPOUT ? (rng_uniform(seed, step, i) >= DROP_P ? r * DROP_SCALE : 0.0) : r;
+      y[i] = DROPOUT ? (rng_uniform_keyed(key, i) >= DROP_P ? r * DROP_SCALE : 0.0) : r;
     }
   }
 }

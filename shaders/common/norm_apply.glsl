@@ -40,17 +40,18 @@ vec3 na_coefficients(uint n_index, uint c, uint channels) {
               NA_AFFINE ? na_beta[c] : 0.0);
 }
 
-// The dropout stream of this step: (seed, global step); zeros without dropout.
-uvec2 na_stream(uint step) {
-  return NA_DROPOUT ? uvec2(na_clock.seed ^ NA_DROP_SALT, global_step(na_clock, step)) : uvec2(0);
+// The dropout stream of this step, keyed by (seed ^ salt, global step) (rng_key); 0 without
+// dropout.
+uint na_stream(uint step) {
+  return NA_DROPOUT ? rng_key(na_clock.seed ^ NA_DROP_SALT, global_step(na_clock, step)) : 0u;
 }
 
-bool na_kept(uvec2 stream, uint e) {
-  return !NA_DROPOUT || rng_uniform(stream.x, stream.y, e) >= NA_DROP_P;
+bool na_kept(uint stream, uint e) {
+  return !NA_DROPOUT || rng_uniform_keyed(stream, e) >= NA_DROP_P;
 }
 
 // a of the value z at flat NCHW index e, with k = na_coefficients of its plane.
-float na_apply(float z, vec3 k, uvec2 stream, uint e) {
+float na_apply(float z, vec3 k, uint stream, uint e) {
   const float r = max((z - k.x) * k.y + k.z, 0.0);
   if (!NA_DROPOUT) return r;
   return na_kept(stream, e) ? r * NA_DROP_SCALE : 0.0;
@@ -58,7 +59,7 @@ float na_apply(float z, vec3 k, uvec2 stream, uint e) {
 
 // The gradient reaching z's normalized value from da (the gradient of a): zero where the ReLU
 // stopped it or the element was dropped, scaled by 1 / (1 - p) where it was kept.
-float na_backward(float z, vec3 k, uvec2 stream, uint e, float da) {
+float na_backward(float z, vec3 k, uint stream, uint e, float da) {
   const bool pass = (z - k.x) * k.y + k.z > 0.0 && na_kept(stream, e);
   return pass ? (NA_DROPOUT ? da * NA_DROP_SCALE : da) : 0.0;
 }
