@@ -192,7 +192,36 @@ std::string compare_text(const std::vector<NamedReport>& reports, bool brief) {
   std::stable_sort(kernels.begin(), kernels.end(), [](const std::string& a, const std::string& b) {
     return step_position(a) < step_position(b);
   });
-  if (!kernels.empty()) section("kernels, ms per training step");
+  // --brief: the training step itself, profiled (each dispatch timed alone), per norm; reports
+  // written before that existed have only the kernel table below.
+  if (brief) {
+    const auto step_cell = [](const std::string& norm,
+                              const std::function<bool(const std::string&)>& pick) {
+      return [norm, pick](const DeviceReport& r) {
+        const EndToEnd* e = find_e2e(r, norm);
+        if (e == nullptr || !e->skipped.empty() || e->step_kernels.empty())
+          return std::string(kMissing);
+        double sum = 0.0;
+        for (const auto& k : e->step_kernels) sum += pick(k.kernel) ? k.ms : 0.0;
+        return number(sum);
+      };
+    };
+    const auto is_conv = [](const std::string& k) { return k.rfind("conv2d_", 0) == 0; };
+    const auto is_norm = [](const std::string& k) { return k.find("norm") != std::string::npos; };
+    section("the training step profiled, ms (each dispatch timed alone)");
+    for (const std::string& norm : norms) {
+      row("convolutions (with the fused norm prologues and epilogues), " + norm,
+          step_cell(norm, is_conv));
+      row("norm statistics, finalizes, backward, " + norm, step_cell(norm, is_norm));
+      row("pooling, loss, SGD, " + norm, step_cell(norm, [&](const std::string& k) {
+            return !is_conv(k) && !is_norm(k);
+          }));
+      row("all kernels of the step, " + norm, step_cell(norm, [](const std::string&) { return true; }));
+    }
+    section("kernel table: each op alone, ms per training step (unfused)");
+  } else if (!kernels.empty()) {
+    section("kernels, ms per training step");
+  }
   if (brief) {
     row("convolutions (forward, backward input, backward weight)", [](const DeviceReport& r) {
       return sum_cell(r, [](const KernelRow& k) { return k.kernel.rfind("conv2d_", 0) == 0; });
@@ -216,7 +245,7 @@ std::string compare_text(const std::vector<NamedReport>& reports, bool brief) {
     }
   }
   for (const std::string& norm : norms) {
-    row("all kernels of the step, " + norm, [norm](const DeviceReport& r) {
+    row("all ops alone, " + norm, [norm](const DeviceReport& r) {
       return sum_cell(r, [&](const KernelRow& k) { return k.norm.empty() || k.norm == norm; });
     });
   }

@@ -275,6 +275,11 @@ DeviceReport report_from_json(const ordered_json& j) {
     row.bytes_per_step = e.value("bytes_per_step", 0.0);
     row.minimum_bytes_per_step = e.value("minimum_bytes_per_step", 0.0);
     row.step_kernel_ms = e.value("step_kernel_ms", 0.0);
+    for (const auto& k : e.value("step_kernels", ordered_json::array())) {
+      row.step_kernels.push_back({.kernel = k.value("kernel", std::string()),
+                                  .dispatches = k.value("dispatches", 0u),
+                                  .ms = k.value("ms", 0.0)});
+    }
     r.end_to_end.push_back(row);
   }
   if (j.contains("pipelines")) {
