@@ -46,6 +46,9 @@ class Model {
   // gather writes them).
   const Tensor& input() const { return *input_; }
   const Buffer& labels() const { return labels_; }
+  // log-softmax of the logits [max_batch, 10]: the last batch a recorded forward ran (after an
+  // evaluation of one batch, that batch's class log-probabilities).
+  const Tensor& log_probs() const { return *log_probs_; }
 
   // Every trainable parameter, in table order: conv1.weight, norm1.weight, norm1.bias, conv2...
   std::vector<Parameter*> parameters();

@@ -61,6 +61,12 @@ if(NOT ZLIB_FOUND)
   vkmnist_missing("zlib" "zlib1g-dev")
 endif()
 
+# libpng decodes the digit images `vkmnist predict` classifies.
+find_package(PNG QUIET)
+if(NOT PNG_FOUND)
+  vkmnist_missing("libpng" "libpng-dev")
+endif()
+
 find_package(PkgConfig QUIET)
 if(NOT PkgConfig_FOUND)
   vkmnist_missing("pkg-config" "pkg-config")

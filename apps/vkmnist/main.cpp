@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   std::map<std::string, std::function<int()>> commands;
   commands["train"] = vkmnist::add_train_command(app);
   commands["compare"] = vkmnist::add_compare_command(app);
+  commands["eval"] = vkmnist::add_eval_command(app);
+  commands["predict"] = vkmnist::add_predict_command(app);
   commands["summary"] = vkmnist::add_summary_command(app);
   commands["normcalc"] = vkmnist::add_normcalc_command(app);
   commands["devices"] = vkmnist::add_devices_command(app);

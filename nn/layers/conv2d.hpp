@@ -2,7 +2,9 @@
 // (0 for "valid", (k - 1) / 2 for "same"), any square kernel. Forward, backward to the input and
 // backward to the weight (two passes, no atomics: bitwise reproducible). One kernel per direction,
 // specialised on the channel counts and kernel size (see shaders/conv2d_*.comp), one dispatch
-// for all tiles of channels.
+// for all tiles of channels. Optionally the conv applies the norm (+ ReLU + dropout) before it
+// to its input as it reads it, and its backward input goes on through that norm's ReLU and
+// dropout (apply_input_norm): the normalized activation is then never stored.
 #pragma once
 
 #include <cstdint>

@@ -35,9 +35,10 @@ struct NormPush {
 };
 static_assert(sizeof(NormPush) == 44, "mirrors Push in shaders/common/norm_push.glsl");
 
-// Where a norm's forward statistics come from: its own pass over the input (kCompute), or the
-// producer of the input wrote them into the norm's statistics() buffer (kGiven: Conv2d's forward
-// does, as it writes each plane).
+// Where a norm's per-plane sums come from: its own pass (kCompute), or another kernel wrote them
+// into the norm's statistics() buffer (kGiven). Forward: Conv2d's forward writes the statistics of
+// the norm after it as it writes each plane. Backward: Conv2d's backward input, when the conv
+// applies the norm to its input (NormApply), writes the norm's gradient sums as it writes dx.
 enum class Statistics { kCompute, kGiven };
 
 // Dropout fused after the norm's ReLU (shaders/common/norm_dropout.glsl): drop probability p
