@@ -29,7 +29,7 @@ layout(set = 0, binding = 1) writeonly buffer Y { float y[]; };
 layout(set = 0, binding = 1) writeonly buffer Y4 { vec4 y4[]; };
 
 // Four channels' values at pixel i of packed plane q, with the input norm applied.
-vec4 load4(uint q, uint i, vec3 k[4], uint stream) {
+vec4 load4(uint q, uint i, vec3 k[4], NaStream stream) {
   vec4 v = LOAD4(x, q * p.plane + i);
   if (NA_ON) {
     [[unroll]] for (uint c = 0; c < 4; ++c) v[c] = na_apply(v[c], k[c], stream, (4 * q + c) * p.plane + i);
@@ -39,7 +39,7 @@ vec4 load4(uint q, uint i, vec3 k[4], uint stream) {
 
 void main() {
   const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-  const uint stream = na_stream(p.step);
+  const NaStream stream = na_stream(p.step);
   for (uint q = gl_GlobalInvocationID.x; q < p.planes; q += stride) {
     const uint base = q * p.plane;
     if (PACKED) {

@@ -105,7 +105,7 @@ void convolve(uint dy_base, uint dx_base, bool live, uint ho, uint wo, uint n_in
     s1[c] = 0.0;
     s2[c] = 0.0;
   }
-  const uint stream = na_stream(p.step);
+  const NaStream stream = na_stream(p.step);
   [[dont_unroll]] for (uint i0 = 0; i0 < p.h; i0 += ROWS) {
     const int top = int(i0) - s;
     [[dont_unroll]] for (uint b = 0; b + 1 < K; ++b) advance(dy_base, top, int(b) - s, ho, wo);

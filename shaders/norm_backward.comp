@@ -42,7 +42,7 @@ void backward4(uint q) {
     scale[c] = AFFINE ? gamma[(4 * q + c) % p.channels] : 1.0;
     if (NA_ON) k[c] = na_coefficients(n_index, (4 * q + c) % p.channels, p.channels);
   }
-  const uint stream = na_stream(p.step);
+  const NaStream stream = na_stream(p.step);
   for (uint i = 0; i < p.plane; ++i) {
     const vec4 xv = LOAD4(x, q * p.plane + i);
     vec4 g = LOAD4(dy, q * p.plane + i);
@@ -63,7 +63,7 @@ void main() {
   const vec4 s = coef[statistic_of(plane)];
   const float scale = AFFINE ? gamma[plane % p.channels] : 1.0;
   const vec3 k = NA_ON ? na_coefficients(plane / p.channels, plane % p.channels, p.channels) : vec3(0.0);
-  const uint stream = na_stream(p.step);
+  const NaStream stream = na_stream(p.step);
   const uint base = plane * p.plane;
   if (VEC4) {
     for (uint i = base / 4; i < (base + p.plane) / 4; ++i) {

@@ -33,7 +33,7 @@ void sums4(uint q) {
     m[c] = mean[statistic_of(4 * q + c)];
     if (NA_ON) k[c] = na_coefficients(n_index, (4 * q + c) % p.channels, p.channels);
   }
-  const uint stream = na_stream(p.step);
+  const NaStream stream = na_stream(p.step);
   vec4 a = vec4(0.0), b = vec4(0.0);
   for (uint i = 0; i < p.plane; ++i) {
     const vec4 xv = LOAD4(x, q * p.plane + i);
@@ -56,7 +56,7 @@ void main() {
   if (plane >= p.planes) return;
   const float m = mean[statistic_of(plane)];
   const vec3 k = NA_ON ? na_coefficients(plane / p.channels, plane % p.channels, p.channels) : vec3(0.0);
-  const uint stream = na_stream(p.step);
+  const NaStream stream = na_stream(p.step);
   const uint base = plane * p.plane;
   float s1 = 0.0;
   float s2 = 0.0;

@@ -47,6 +47,10 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
   save_mean_ = device.buffer(input.c * sizeof(float), name_ + " save_mean");
   save_invstd_ = device.buffer(input.c * sizeof(float), name_ + " save_invstd");
   coef_ = device.buffer(input.c * 4 * sizeof(float), name_ + " dx coefficients");
+  if (relu) {  // what a reader of the output needs to apply this norm (apply())
+    apply_params_[0] = upload_norm_apply_params(device, apply(true), name_ + " apply (train)");
+    apply_params_[1] = upload_norm_apply_params(device, apply(false), name_ + " apply (eval)");
+  }
 
   // Specialization constants (ids as in the shaders): VEC4 (10) when planes can be read as vec4,
   // AFFINE (11), RELU (12), EVAL (13).
@@ -80,12 +84,12 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
     if (relu) apply(true).add_constants(d);
     return d;
   };
-  backward_sums_ = &kernels.get(backward("norm_backward_sums", 9));
+  backward_sums_ = &kernels.get(backward("norm_backward_sums", 10));
   backward_finalize_ =
       &kernels.get(desc("batchnorm_backward_finalize", 7).constant(11, "AFFINE", affine));
-  backward_ = &kernels.get(backward("norm_backward", 10));
+  backward_ = &kernels.get(backward("norm_backward", 11));
   // The gradient already through the ReLU and dropout (Statistics::kGiven): no mask.
-  backward_given_ = relu ? &kernels.get(desc("norm_backward", 10, texel(0b11), vec4_views)
+  backward_given_ = relu ? &kernels.get(desc("norm_backward", 11, texel(0b11), vec4_views)
                                             .constant(10, "VEC4", vec4)
                                             .constant(19, "PACKED", packed_)
                                             .constant(11, "AFFINE", false))
@@ -152,6 +156,7 @@ NormApply BatchNorm2d::apply(bool train) const {
           .gamma = &affine_.gamma(),
           .beta = &affine_.beta(),
           .unused = &affine_.unused(),
+          .params = &apply_params_[train ? 0 : 1],
           .sums = train ? &partials_ : nullptr};
 }
 

@@ -90,6 +90,7 @@ class BatchNorm2d {
   Buffer partials_;     // [N, C] vec2: per-plane statistics, then per-plane gradient sums
   Buffer save_mean_;    // [C]
   Buffer save_invstd_;  // [C]
+  Buffer apply_params_[2];  // NormApplyParams: training, eval (with the fused ReLU)
   Buffer coef_;         // [C] vec4: dx coefficients
   const Kernel* forward_stats_;
   const Kernel* forward_finalize_;

@@ -142,12 +142,12 @@ void Conv2d::apply_input_norm(const NormApply& train, const NormApply& eval) {
   backward_input_ = nullptr;
 }
 
-// Without an input norm, bindings 4.. (forward) and 3.. (backward weight) are norm_apply.glsl's
-// placeholders.
+// Without an input norm, the bindings from norm_apply.glsl's NA_BINDING (forward 4, backward
+// weight 3, backward input 5) are placeholders.
 const Kernel& Conv2d::forward_kernel(bool eval, bool stats) const {
   const Kernel*& kernel = forward_[eval ? 1 : 0][stats ? 1 : 0];
   if (kernel == nullptr) {
-    KernelDesc d = kernel_desc("conv2d_forward", "CO_TILE", forward_plan_, 0b001, 9);
+    KernelDesc d = kernel_desc("conv2d_forward", "CO_TILE", forward_plan_, 0b001, 10);
     if (stats) d.constant(15, "STATS", true);
     if (input_norm_train_) (eval ? *input_norm_eval_ : *input_norm_train_).add_constants(d);
     kernel = &kernels_->get(d);
@@ -157,7 +157,7 @@ const Kernel& Conv2d::forward_kernel(bool eval, bool stats) const {
 
 const Kernel& Conv2d::backward_weight_kernel() const {
   if (backward_weight_ == nullptr) {
-    KernelDesc d = kernel_desc("conv2d_backward_weight", "CO_TILE", weight_plan_, 0b011, 8);
+    KernelDesc d = kernel_desc("conv2d_backward_weight", "CO_TILE", weight_plan_, 0b011, 9);
     if (input_norm_train_) input_norm_train_->add_constants(d);
     backward_weight_ = &kernels_->get(d);
   }
@@ -166,7 +166,7 @@ const Kernel& Conv2d::backward_weight_kernel() const {
 
 const Kernel& Conv2d::backward_input_kernel() const {
   if (backward_input_ == nullptr) {
-    KernelDesc d = kernel_desc("conv2d_backward_input", "CI_TILE", input_plan_, 0b1001, 10);
+    KernelDesc d = kernel_desc("conv2d_backward_input", "CI_TILE", input_plan_, 0b1001, 11);
     if (input_norm_train_) input_norm_train_->add_constants(d);
     backward_input_ = &kernels_->get(d);
   }

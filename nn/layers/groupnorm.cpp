@@ -50,6 +50,10 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
   save_mean_ = device.buffer(segments * sizeof(float), name_ + " save_mean");
   save_invstd_ = device.buffer(segments * sizeof(float), name_ + " save_invstd");
   coef_ = device.buffer(segments * 4 * sizeof(float), name_ + " dx coefficients");
+  if (relu) {  // what a reader of the output needs to apply this norm (apply())
+    apply_params_[0] = upload_norm_apply_params(device, apply(true), name_ + " apply (train)");
+    apply_params_[1] = upload_norm_apply_params(device, apply(false), name_ + " apply (eval)");
+  }
 
   // Specialization constants (ids as in the shaders): VEC4 (10) when planes can be read as vec4,
   // AFFINE (11), RELU (12).
@@ -74,19 +78,19 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
   forward_ = &kernels.get(forward(false));
   forward_dropout_ = &kernels.get(forward(true));
   // With the ReLU fused, both backward passes recompute its mask (and dropout's) from x.
-  KernelDesc sums = desc("norm_backward_sums", 9, texel(0b11), vec4_views)
+  KernelDesc sums = desc("norm_backward_sums", 10, texel(0b11), vec4_views)
                         .constant(10, "VEC4", vec4).constant(19, "PACKED", packed_);
   if (relu) apply(true).add_constants(sums);
   backward_sums_ = &kernels.get(sums);
   backward_finalize_ =
       &kernels.get(desc("groupnorm_backward_finalize", 7).constant(11, "AFFINE", affine));
-  KernelDesc back = desc("norm_backward", 10, texel(0b11), vec4_views)
+  KernelDesc back = desc("norm_backward", 11, texel(0b11), vec4_views)
                         .constant(10, "VEC4", vec4).constant(19, "PACKED", packed_)
                         .constant(11, "AFFINE", affine);
   if (relu) apply(true).add_constants(back);
   backward_ = &kernels.get(back);
   // The gradient already through the ReLU and dropout (Statistics::kGiven): no mask.
-  backward_given_ = relu ? &kernels.get(desc("norm_backward", 10, texel(0b11), vec4_views)
+  backward_given_ = relu ? &kernels.get(desc("norm_backward", 11, texel(0b11), vec4_views)
                                             .constant(10, "VEC4", vec4)
                                             .constant(19, "PACKED", packed_)
                                             .constant(11, "AFFINE", affine))
@@ -152,6 +156,7 @@ NormApply GroupNorm::apply(bool train) const {
           .gamma = &affine_.gamma(),
           .beta = &affine_.beta(),
           .unused = &affine_.unused(),
+          .params = &apply_params_[train ? 0 : 1],
           .sums = train ? &partials_ : nullptr};
 }
 

@@ -84,6 +84,7 @@ class GroupNorm {
   Buffer partials_;     // [N, C] vec2: per-plane statistics, then per-plane gradient sums
   Buffer save_mean_;    // [N, groups]
   Buffer save_invstd_;  // [N, groups]
+  Buffer apply_params_[2];  // NormApplyParams: training, eval (with the fused ReLU)
   Buffer coef_;         // [N, groups] vec4: dx coefficients
   const Kernel* forward_stats_;
   const Kernel* forward_finalize_;

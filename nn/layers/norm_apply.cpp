@@ -1,6 +1,8 @@
 // NormApply: the constants and bindings of shaders/common/norm_apply.glsl.
 #include "nn/layers/norm_apply.hpp"
 
+#include <span>
+
 #include "engine/error.hpp"
 #include "nn/clock.hpp"
 
@@ -10,17 +12,19 @@ KernelDesc& NormApply::add_constants(KernelDesc& desc) const {
   if (!(dropout.p >= 0.0f && dropout.p < 1.0f)) {
     throw Error("dropout probability must be in [0, 1)");
   }
+  return desc.constant(30, "NA_ON", true).constant(35, "NA_DROPOUT", dropout.on());
+}
+
+NormApplyParams NormApply::params_data() const {
   const bool drop = dropout.on();
-  return desc.constant(30, "NA_ON", true)
-      .constant(31, "NA_GROUP_CHANNELS", group_channels)
-      .constant(32, "NA_AFFINE", affine)
-      .constant(33, "NA_EVAL", eval)
-      .constant(34, "NA_EPS", eps)
-      .constant(35, "NA_DROPOUT", drop)
-      .constant(36, "NA_DROP_P", drop ? dropout.p : 0.0f)
-      .constant(37, "NA_DROP_SALT", drop ? dropout.salt : 0u)
-      .constant(38, "NA_DROP_SCALE",
-                drop ? static_cast<float>(1.0 / (1.0 - static_cast<double>(dropout.p))) : 1.0f);
+  return {.group_channels = group_channels,
+          .affine = affine ? 1u : 0u,
+          .eval = eval ? 1u : 0u,
+          .eps = eps,
+          .drop_p = drop ? dropout.p : 0.0f,
+          .drop_scale =
+              drop ? static_cast<float>(1.0 / (1.0 - static_cast<double>(dropout.p))) : 1.0f,
+          .drop_salt = drop ? dropout.salt : 0u};
 }
 
 void NormApply::add_bindings(std::vector<Binding>& bindings, const Buffer* clock) const {
@@ -32,10 +36,19 @@ void NormApply::add_bindings(std::vector<Binding>& bindings, const Buffer* clock
   bindings.push_back(reads(*gamma));
   bindings.push_back(reads(*beta));
   bindings.push_back(reads(dropout.on() ? *clock : *unused));
+  if (params == nullptr) throw Error("a norm applied without its parameters buffer");
+  bindings.push_back(reads(*params));
 }
 
 void add_unused_norm_apply(std::vector<Binding>& bindings, const Buffer& unused) {
-  for (int i = 0; i < 5; ++i) bindings.push_back(reads(unused));
+  for (int i = 0; i < 6; ++i) bindings.push_back(reads(unused));
+}
+
+Buffer upload_norm_apply_params(Device& device, const NormApply& apply, const std::string& name) {
+  const NormApplyParams data = apply.params_data();
+  Buffer b = device.buffer(sizeof(data), name);
+  device.upload(b, std::as_bytes(std::span(&data, 1)));
+  return b;
 }
 
 }  // namespace vkm::nn

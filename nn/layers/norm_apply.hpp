@@ -6,14 +6,29 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "engine/device.hpp"
 #include "engine/graph.hpp"
 #include "engine/kernel.hpp"
 #include "engine/memory.hpp"
 #include "nn/layers/norm_affine.hpp"
 
 namespace vkm::nn {
+
+// The block NaParams of norm_apply.glsl (std430): what of a norm its readers need as data.
+struct NormApplyParams {
+  uint32_t group_channels;
+  uint32_t affine;
+  uint32_t eval;
+  float eps;
+  float drop_p;
+  float drop_scale;
+  uint32_t drop_salt;
+  uint32_t pad = 0;
+};
+static_assert(sizeof(NormApplyParams) == 32, "mirrors NaParams in norm_apply.glsl");
 
 struct NormApply {
   // 0: a statistic per channel over the batch (BatchNorm); else per sample and group of this many
@@ -28,15 +43,18 @@ struct NormApply {
   const Buffer* gamma = nullptr;   // [C], or a placeholder without affine
   const Buffer* beta = nullptr;
   const Buffer* unused = nullptr;  // bound as the clock without dropout
+  const Buffer* params = nullptr;  // NormApplyParams of the fields above (upload_norm_apply_params)
   // vec2 [N, C]: the norm's per-plane backward sums, which a consumer's backward to its input
   // (Conv2d) writes as it goes through the ReLU and dropout (training only).
   const Buffer* sums = nullptr;
 
-  // Specialization constants 30..38 of norm_apply.glsl.
+  // Specialization constants 30 (NA_ON) and 35 (NA_DROPOUT) of norm_apply.glsl: the rest is
+  // data (params), so layers whose norms differ only in kind, groups or salt share pipelines.
   KernelDesc& add_constants(KernelDesc& desc) const;
-  // Appends the five bindings from NA_BINDING: mean, spread, gamma, beta, clock. Throws vkm::Error
-  // when dropout is on and `clock` is null.
+  // Appends the six bindings from NA_BINDING: mean, spread, gamma, beta, clock, params. Throws
+  // vkm::Error when dropout is on and `clock` is null.
   void add_bindings(std::vector<Binding>& bindings, const Buffer* clock) const;
+  NormApplyParams params_data() const;
 };
 
 // How one recording of a layer that applies its input's norm (Conv2d, AvgPoolGlobal:
@@ -47,7 +65,10 @@ struct InputNormStep {
   uint32_t step = 0;              // the step within the epoch (the dropout mask)
 };
 
-// Five placeholder bindings for a kernel that declares norm_apply.glsl but applies nothing.
+// Six placeholder bindings for a kernel that declares norm_apply.glsl but applies nothing.
 void add_unused_norm_apply(std::vector<Binding>& bindings, const Buffer& unused);
+
+// A device buffer holding `apply`'s NormApplyParams (a norm layer keeps one per mode).
+Buffer upload_norm_apply_params(Device& device, const NormApply& apply, const std::string& name);
 
 }  // namespace vkm::nn

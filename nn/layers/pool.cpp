@@ -119,7 +119,7 @@ const Kernel& AvgPoolGlobal::forward_kernel(bool eval) const {
   const Kernel*& kernel = forward_[eval ? 1 : 0];
   if (kernel == nullptr) {
     KernelDesc d =
-        desc(*kernels_, "avgpool_global_forward", sizeof(AvgPoolGlobalPush), 7, input_, 0b01);
+        desc(*kernels_, "avgpool_global_forward", sizeof(AvgPoolGlobalPush), 8, input_, 0b01);
     if (input_norm_train_) (eval ? *input_norm_eval_ : *input_norm_train_).add_constants(d);
     kernel = &kernels_->get(d);
   }

@@ -9,7 +9,7 @@
 
 float win[C_IN * WIN * K];  // the window [C_IN, WIN, K]
 vec3 na_k[C_IN];            // NA_ON: the sample's (mean, scale, shift) per input channel
-uint na_dropout;             // NA_ON: the step's dropout stream
+NaStream na_dropout;        // NA_ON: the step's dropout stream
 
 // Before a sample's first window: its norm coefficients (NA_ON).
 void window_begin_sample(uint n_index) {

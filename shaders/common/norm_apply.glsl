@@ -7,59 +7,72 @@
 // kernels recompute the ReLU and dropout mask from z the same way instead of reading a.
 // nn::NormApply (nn/layers/norm_apply.hpp) sets the constants and binds the buffers.
 //
-// The includer defines NA_BINDING, the first of five bindings: the statistics' mean, their
-// spread (invstd; the running variance with NA_EVAL), gamma, beta (placeholders without
-// NA_AFFINE) and the training clock (a placeholder without NA_DROPOUT); and includes clock.glsl
-// and rng.glsl first.
+// The includer defines NA_BINDING, the first of six bindings: the statistics' mean, their
+// spread (invstd; the running variance in BatchNorm's eval), gamma, beta (placeholders without
+// affine), the training clock (a placeholder without dropout) and the norm's parameters
+// (NaParams, nn::NormApplyParams); and includes clock.glsl and rng.glsl first. Only whether a
+// norm is applied and whether it drops are specialization constants: the rest is data, so the
+// kernels of layers that differ in their norm's kind, groups or dropout salt are one pipeline.
 layout(constant_id = 30) const bool NA_ON = false;
-// 0: a statistic per channel over the batch (BatchNorm); else per sample and group of this many
-// consecutive channels (GroupNorm, LayerNorm, InstanceNorm).
-layout(constant_id = 31) const uint NA_GROUP_CHANNELS = 0;
-layout(constant_id = 32) const bool NA_AFFINE = false;
-layout(constant_id = 33) const bool NA_EVAL = false;  // BatchNorm in eval: running statistics
-layout(constant_id = 34) const float NA_EPS = 1e-5;
-// The dropout after the ReLU (training only), as nn/reference's: element e (its flat NCHW index)
-// is kept where rng_uniform(seed ^ salt, global step, e) >= p, and scaled by 1 / (1 - p).
 layout(constant_id = 35) const bool NA_DROPOUT = false;
-layout(constant_id = 36) const float NA_DROP_P = 0.0;
-layout(constant_id = 37) const uint NA_DROP_SALT = 0;
-layout(constant_id = 38) const float NA_DROP_SCALE = 1.0;
 
 layout(set = 0, binding = NA_BINDING) readonly buffer NaMean { float na_mean[]; };
 layout(set = 0, binding = NA_BINDING + 1) readonly buffer NaSpread { float na_spread[]; };
 layout(set = 0, binding = NA_BINDING + 2) readonly buffer NaGamma { float na_gamma[]; };
 layout(set = 0, binding = NA_BINDING + 3) readonly buffer NaBeta { float na_beta[]; };
 layout(set = 0, binding = NA_BINDING + 4) readonly buffer NaClock { Clock na_clock; };
+layout(set = 0, binding = NA_BINDING + 5) readonly buffer NaParams {
+  // 0: a statistic per channel over the batch (BatchNorm); else per sample and group of this
+  // many consecutive channels (GroupNorm, LayerNorm, InstanceNorm).
+  uint group_channels;
+  uint affine;  // 1: scale by gamma[c], shift by beta[c]
+  uint eval;    // 1: BatchNorm in eval, spread is the running variance
+  float eps;
+  // The dropout after the ReLU (training only), as nn/reference's: element e (its flat NCHW
+  // index) is kept where rng_uniform(seed ^ salt, global step, e) >= p, and scaled by 1 / (1 - p).
+  float drop_p;
+  float drop_scale;
+  uint drop_salt;
+  uint pad;
+} na;
 
 // (mean, scale, shift) of channel c of sample `n_index` in a tensor of `channels` channels.
 vec3 na_coefficients(uint n_index, uint c, uint channels) {
-  const uint stat =
-      NA_GROUP_CHANNELS == 0 ? c : n_index * (channels / NA_GROUP_CHANNELS) + c / NA_GROUP_CHANNELS;
-  const float invstd = NA_EVAL ? 1.0 / sqrt(na_spread[stat] + NA_EPS) : na_spread[stat];
-  return vec3(na_mean[stat], NA_AFFINE ? invstd * na_gamma[c] : invstd,
-              NA_AFFINE ? na_beta[c] : 0.0);
+  const uint gc = na.group_channels;
+  const uint stat = gc == 0 ? c : n_index * (channels / gc) + c / gc;
+  const float invstd = na.eval != 0 ? 1.0 / sqrt(na_spread[stat] + na.eps) : na_spread[stat];
+  const bool affine = na.affine != 0;
+  return vec3(na_mean[stat], affine ? invstd * na_gamma[c] : invstd, affine ? na_beta[c] : 0.0);
 }
 
-// The dropout stream of this step, keyed by (seed ^ salt, global step) (rng_key); 0 without
-// dropout.
-uint na_stream(uint step) {
-  return NA_DROPOUT ? rng_key(na_clock.seed ^ NA_DROP_SALT, global_step(na_clock, step)) : 0u;
+// The dropout of this step: its stream's key (rng_key of seed ^ salt and the global step), the
+// drop probability and the scale of what is kept, read once and passed to every na_* call.
+struct NaStream {
+  uint key;
+  float p;
+  float scale;
+};
+
+NaStream na_stream(uint step) {
+  if (!NA_DROPOUT) return NaStream(0u, 0.0, 1.0);
+  return NaStream(rng_key(na_clock.seed ^ na.drop_salt, global_step(na_clock, step)), na.drop_p,
+                  na.drop_scale);
 }
 
-bool na_kept(uint stream, uint e) {
-  return !NA_DROPOUT || rng_uniform_keyed(stream, e) >= NA_DROP_P;
+bool na_kept(NaStream stream, uint e) {
+  return !NA_DROPOUT || rng_uniform_keyed(stream.key, e) >= stream.p;
 }
 
 // a of the value z at flat NCHW index e, with k = na_coefficients of its plane.
-float na_apply(float z, vec3 k, uint stream, uint e) {
+float na_apply(float z, vec3 k, NaStream stream, uint e) {
   const float r = max((z - k.x) * k.y + k.z, 0.0);
   if (!NA_DROPOUT) return r;
-  return na_kept(stream, e) ? r * NA_DROP_SCALE : 0.0;
+  return na_kept(stream, e) ? r * stream.scale : 0.0;
 }
 
 // The gradient reaching z's normalized value from da (the gradient of a): zero where the ReLU
 // stopped it or the element was dropped, scaled by 1 / (1 - p) where it was kept.
-float na_backward(float z, vec3 k, uint stream, uint e, float da) {
+float na_backward(float z, vec3 k, NaStream stream, uint e, float da) {
   const bool pass = (z - k.x) * k.y + k.z > 0.0 && na_kept(stream, e);
-  return pass ? (NA_DROPOUT ? da * NA_DROP_SCALE : da) : 0.0;
+  return pass ? (NA_DROPOUT ? da * stream.scale : da) : 0.0;
 }

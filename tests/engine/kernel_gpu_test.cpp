@@ -117,11 +117,11 @@ TEST_F(KernelTest, TexelAndStorageVariantsAgree) {
   };
   const Push push{planes, plane, 1.0f / plane, 0, 1};
   const Buffer* out_buffer = nullptr;
-  // Bindings 2..6 are the fused input norm's (norm_apply.glsl), unread without one.
+  // Bindings 2..7 are the fused input norm's (norm_apply.glsl), unread without one.
   Buffer unused = device().buffer(16, "unused");
   const auto bindings = [&](Binding input) {
     std::vector<Binding> b{input, writes(*out_buffer)};
-    for (int i = 0; i < 5; ++i) b.push_back(reads(unused));
+    for (int i = 0; i < 6; ++i) b.push_back(reads(unused));
     return b;
   };
   std::vector<std::vector<float>> results;
@@ -129,7 +129,7 @@ TEST_F(KernelTest, TexelAndStorageVariantsAgree) {
     const Kernel& pool = kernels().get({.shader = "avgpool_global_forward",
                                         .local_size = {64, 1, 1},
                                         .push_constant_bytes = sizeof(Push),
-                                        .bindings = 7,
+                                        .bindings = 8,
                                         .texel_reads = texel});
     Buffer out = device().buffer(planes * sizeof(float), "y");
     out_buffer = &out;
