@@ -32,8 +32,8 @@ struct Block {
   std::optional<GroupNorm> gn;
   std::optional<MaxPool2d> maxpool;
   std::optional<AvgPoolGlobal> avgpool;
-  Tensor z, dz;                 // conv output
-  std::optional<Tensor> a;      // norm + ReLU (+ dropout) output, where a max-pool reads it
+  Tensor z, dz;             // conv output
+  std::optional<Tensor> a;  // norm + ReLU (+ dropout) output, where a max-pool reads it
   // The gradient of the norm's output; where the next conv applies the norm, the gradient
   // reaching the normalized value (that conv's backward goes on through the ReLU and dropout).
   std::optional<Tensor> da;

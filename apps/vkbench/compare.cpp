@@ -213,10 +213,10 @@ std::string compare_text(const std::vector<NamedReport>& reports, bool brief) {
       row("convolutions (with the fused norm prologues and epilogues), " + norm,
           step_cell(norm, is_conv));
       row("norm statistics, finalizes, backward, " + norm, step_cell(norm, is_norm));
-      row("pooling, loss, SGD, " + norm, step_cell(norm, [&](const std::string& k) {
-            return !is_conv(k) && !is_norm(k);
-          }));
-      row("all kernels of the step, " + norm, step_cell(norm, [](const std::string&) { return true; }));
+      row("pooling, loss, SGD, " + norm,
+          step_cell(norm, [&](const std::string& k) { return !is_conv(k) && !is_norm(k); }));
+      row("all kernels of the step, " + norm,
+          step_cell(norm, [](const std::string&) { return true; }));
     }
     section("kernel table: each op alone, ms per training step (unfused)");
   } else if (!kernels.empty()) {

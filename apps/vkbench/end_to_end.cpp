@@ -159,8 +159,8 @@ EndToEnd measure_end_to_end(const BenchContext& ctx, nn::Model& model, const std
   e.train_images_per_second = 1e3 * images / e.train.median_ms;
   e.eval_images_per_second = 1e3 * images / e.eval.median_ms;
 
-  ctx.progress(fmt::format("end to end {}: one training step profiled x {} runs", norm,
-                           s.e2e_repeats));
+  ctx.progress(
+      fmt::format("end to end {}: one training step profiled x {} runs", norm, s.e2e_repeats));
   profile_step(ctx, model, clock, lr, train_stats, e);
 
   std::vector<float> stats(size_t{s.steps} * 2);

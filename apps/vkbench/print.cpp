@@ -144,19 +144,19 @@ std::string end_to_end_text(const DeviceReport& r) {
     }
     t.add({e.norm, number(e.train_images_per_second), number(e.eval_images_per_second),
            number(e.train.median_ms / e.steps), number(e.train.min_ms / e.steps),
-           number(e.train.max_ms / e.steps),
-           e.step_kernel_ms > 0 ? number(e.step_kernel_ms) : "—",
+           number(e.train.max_ms / e.steps), e.step_kernel_ms > 0 ? number(e.step_kernel_ms) : "—",
            number(e.dispatches_per_step), number(e.barriers_per_step), megabytes(e),
            number(e.eval_dispatches_per_batch), e.check});
   }
-  std::string out = fmt::format(
-             "End to end at batch {} (a program of {} training steps, or {} eval batches, on one "
-             "batch already on the device; wall clock from submit to completion, median of {} "
-             "runs after one warm-up; kernel sum = one training step profiled, each dispatch run "
-             "alone between timestamps; MB/step = the bytes each dispatch binds, each read or "
-             "written once)\n",
-             r.settings.batch, r.settings.steps, r.settings.steps, r.settings.e2e_repeats) +
-         t.str();
+  std::string out =
+      fmt::format(
+          "End to end at batch {} (a program of {} training steps, or {} eval batches, on one "
+          "batch already on the device; wall clock from submit to completion, median of {} "
+          "runs after one warm-up; kernel sum = one training step profiled, each dispatch run "
+          "alone between timestamps; MB/step = the bytes each dispatch binds, each read or "
+          "written once)\n",
+          r.settings.batch, r.settings.steps, r.settings.steps, r.settings.e2e_repeats) +
+      t.str();
   // Where one training step's time goes, per kernel, for each norm side by side.
   std::vector<std::string> header{"kernel"};
   std::vector<std::string> order;

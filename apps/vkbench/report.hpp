@@ -118,7 +118,7 @@ struct EndToEnd {
     double ms = 0.0;
   };
   std::vector<StepKernel> step_kernels;
-  double step_kernel_ms = 0.0;  // their sum
+  double step_kernel_ms = 0.0;           // their sum
   double train_images_per_second = 0.0;  // batch * steps / median
   double eval_images_per_second = 0.0;
 };

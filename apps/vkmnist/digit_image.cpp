@@ -13,8 +13,8 @@
 namespace vkmnist {
 namespace {
 
-constexpr uint32_t kSide = 28;     // MNIST's image
-constexpr double kBox = 20.0;      // the digit's bounding box in it
+constexpr uint32_t kSide = 28;  // MNIST's image
+constexpr double kBox = 20.0;   // the digit's bounding box in it
 constexpr uint32_t kMaxSide = 16384;
 
 }  // namespace
@@ -25,8 +25,7 @@ GreyImage read_png_grey(const std::filesystem::path& file) {
   if (png_image_begin_read_from_file(&image, file.c_str()) == 0) {
     throw vkm::Error(fmt::format("{}: cannot read it as a PNG ({})", file.string(), image.message));
   }
-  if (image.width == 0 || image.height == 0 || image.width > kMaxSide ||
-      image.height > kMaxSide) {
+  if (image.width == 0 || image.height == 0 || image.width > kMaxSide || image.height > kMaxSide) {
     png_image_free(&image);
     throw vkm::Error(fmt::format("{}: a {}x{} image (predict takes 1..{} pixels a side)",
                                  file.string(), image.width, image.height, kMaxSide));

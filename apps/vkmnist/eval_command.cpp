@@ -89,13 +89,15 @@ std::function<int()> add_eval_command(CLI::App& app) {
                   "t10k-labels-idx1-ubyte, raw or .gz (scripts/fetch-mnist puts MNIST in "
                   "data/mnist; any 28x28 IDX set of 10 classes works, e.g. Fashion-MNIST)")
       ->capture_default_str();
-  cmd->add_option("--device", o->device, "Vulkan device: index or name substring (vkmnist devices)");
+  cmd->add_option("--device", o->device,
+                  "Vulkan device: index or name substring (vkmnist devices)");
   cmd->add_option("--batch-size", o->batch_size,
                   "Images per eval batch (the result does not depend on it beyond float rounding)")
       ->check(CLI::Range(1u, 4096u))
       ->capture_default_str();
-  cmd->add_option("--confusion", o->confusion,
-                  "Also write the confusion matrix as CSV (rows: actual digit, columns: predicted)");
+  cmd->add_option(
+      "--confusion", o->confusion,
+      "Also write the confusion matrix as CSV (rows: actual digit, columns: predicted)");
   cmd->add_flag("--json", o->json, "One JSON object on stdout instead of the text report");
   cmd->footer(
       "The net (norm, groups, affine) is read from the checkpoint's metadata. BatchNorm uses its "

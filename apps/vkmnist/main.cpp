@@ -1,8 +1,8 @@
 // vkmnist: trains and studies small MNIST CNNs on any Vulkan device. This file parses the
 // command line (train is the default subcommand), runs the chosen subcommand, and is the one
 // place errors become a message and a non-zero exit.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <cstring>
@@ -16,14 +16,18 @@
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "vkmnist — train a ~8,000-parameter MNIST CNN with BatchNorm, LayerNorm or GroupNorm entirely on a "
+      "vkmnist — train a ~8,000-parameter MNIST CNN with BatchNorm, LayerNorm or GroupNorm "
+      "entirely on a "
       "Vulkan device (NVIDIA, AMD, Intel, Apple via MoltenVK, or lavapipe on the CPU).",
       "vkmnist"};
   app.footer(
-      "Without a subcommand, vkmnist trains: `vkmnist --norm bn --l1 1e-5` reproduces the study's BN+L1 model.\n"
+      "Without a subcommand, vkmnist trains: `vkmnist --norm bn --l1 1e-5` reproduces the study's "
+      "BN+L1 model.\n"
       "Run `vkmnist <command> --help` for each command's options.\n\n"
-      "Environment: VKMNIST_VALIDATION=1 enables the Khronos validation layer; VKMNIST_NO_SUBGROUP_OPS=1 "
-      "uses shared-memory reductions only; VKMNIST_SUBGROUP_SIZE=n requests a subgroup size where the "
+      "Environment: VKMNIST_VALIDATION=1 enables the Khronos validation layer; "
+      "VKMNIST_NO_SUBGROUP_OPS=1 "
+      "uses shared-memory reductions only; VKMNIST_SUBGROUP_SIZE=n requests a subgroup size where "
+      "the "
       "device allows it; VKMNIST_NO_TEXEL_BUFFERS=1 reads activations from storage buffers instead "
       "of texel buffers.");
   app.set_version_flag("--version", std::string("vkmnist ") + VKMNIST_VERSION);
@@ -40,9 +44,9 @@ int main(int argc, char** argv) {
   // `vkmnist --norm bn` means `vkmnist train --norm bn`.
   std::vector<char*> args(argv, argv + argc);
   static char train[] = "train";
-  const bool top_level_flag = argc > 1 && (std::strcmp(argv[1], "--help") == 0 ||
-                                           std::strcmp(argv[1], "-h") == 0 ||
-                                           std::strcmp(argv[1], "--version") == 0);
+  const bool top_level_flag =
+      argc > 1 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
+                   std::strcmp(argv[1], "--version") == 0);
   static char help[] = "--help";
   if (argc == 1) {
     args.push_back(help);

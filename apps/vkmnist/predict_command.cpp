@@ -50,9 +50,9 @@ std::function<int()> add_predict_command(CLI::App& app) {
                   "A run folder (its model.safetensors) or a model.safetensors written by vkmnist")
       ->required();
   cmd->add_option("images", o->images, "PNG files, one digit each (at most 1024)")->required();
-  cmd->add_option("--out", o->out,
-                  "Also write predictions.csv here: file, predicted, then p0..p9");
-  cmd->add_option("--device", o->device, "Vulkan device: index or name substring (vkmnist devices)");
+  cmd->add_option("--out", o->out, "Also write predictions.csv here: file, predicted, then p0..p9");
+  cmd->add_option("--device", o->device,
+                  "Vulkan device: index or name substring (vkmnist devices)");
   cmd->add_flag("--json", o->json, "One JSON object on stdout instead of the table");
   cmd->footer(
       "Each image is made MNIST-like before it is classified, as the MNIST digits were made: any "
@@ -64,9 +64,10 @@ std::function<int()> add_predict_command(CLI::App& app) {
       "roughly upright: the net was trained on MNIST's rotations of at most a few degrees.");
   return [o]() -> int {
     if (o->images.size() > kMaxImages) {
-      throw vkm::Error(fmt::format("{} images: predict takes at most {} per run (vkmnist eval "
-                                   "scores a whole IDX set)",
-                                   o->images.size(), kMaxImages));
+      throw vkm::Error(
+          fmt::format("{} images: predict takes at most {} per run (vkmnist eval "
+                      "scores a whole IDX set)",
+                      o->images.size(), kMaxImages));
     }
     fs::path file = o->model;
     if (fs::is_directory(file)) file /= "model.safetensors";
@@ -142,7 +143,7 @@ std::function<int()> add_predict_command(CLI::App& app) {
       std::string row = fmt::format("| {} | **{}** | {:.3f} |", p.file, p.predicted,
                                     p.probabilities[p.predicted]);
       for (double q : p.probabilities) row += q < 0.0005 ? " · |" : fmt::format(" {:.3f} |", q);
-      std::string notes = p.preparation.empty ? "blank image: the prediction means nothing"
+      std::string notes = p.preparation.empty      ? "blank image: the prediction means nothing"
                           : p.preparation.inverted ? "inverted (dark on light)"
                                                    : "";
       fmt::print("{} {} |\n", row, notes);

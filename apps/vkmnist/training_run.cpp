@@ -343,6 +343,17 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
     write_file_atomically(folder / "predictions.csv",
                           predictions_csv(data.test, trainer.predictions()));
     stop_point("predictions", epoch + 1);
+    // The best test epoch so far (the first of equals) also as best.safetensors. A stop before
+    // the checkpoint re-runs the epoch, which writes the same file again: runs are deterministic.
+    bool best = true;
+    for (const auto& row : metrics) {
+      if (row.split == "test" && row.epoch != epoch + 1 && row.accuracy >= test.accuracy) best = false;
+    }
+    if (best) {
+      auto best_meta = meta;
+      best_meta["best_test_accuracy"] = fmt::format("{:.2f}", test.accuracy);
+      vkm::nn::save_model(folder / "best.safetensors", trainer.model(), best_meta);
+    }
     write_file_atomically(folder / "metrics.csv", metrics_csv(metrics));
     stop_point("metrics", epoch + 1);
     const std::vector<fs::path> checkpoint = checkpoint_files(folder);

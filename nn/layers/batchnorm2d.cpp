@@ -61,12 +61,14 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
   const auto texel = [&](uint32_t bindings) {
     return device.texel_reads_for(bindings, input.numel() * sizeof(float));
   };
-  forward_stats_ = &kernels.get(
-      desc("norm_forward_stats", 2, texel(0b1), vec4_views).constant(10, "VEC4", vec4).constant(19, "PACKED", packed_));
+  forward_stats_ = &kernels.get(desc("norm_forward_stats", 2, texel(0b1), vec4_views)
+                                    .constant(10, "VEC4", vec4)
+                                    .constant(19, "PACKED", packed_));
   forward_finalize_ = &kernels.get(desc("norm_forward_finalize", 5).constant(10, "RUNNING", true));
   const auto forward = [&](bool eval) -> KernelDesc {
     KernelDesc d = desc("norm_forward", 7, texel(0b1), vec4_views)
-                       .constant(10, "VEC4", vec4).constant(19, "PACKED", packed_)
+                       .constant(10, "VEC4", vec4)
+                       .constant(19, "PACKED", packed_)
                        .constant(11, "AFFINE", affine)
                        .constant(12, "RELU", relu)
                        .constant(13, "EVAL", eval);
@@ -79,7 +81,8 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
   // With the ReLU fused, both passes recompute its mask (and dropout's) from x: apply(true).
   const auto backward = [&](const char* shader, uint32_t bindings) {
     KernelDesc d = desc(shader, bindings, texel(0b11), vec4_views)
-                       .constant(10, "VEC4", vec4).constant(19, "PACKED", packed_)
+                       .constant(10, "VEC4", vec4)
+                       .constant(19, "PACKED", packed_)
                        .constant(11, "AFFINE", false);
     if (relu) apply(true).add_constants(d);
     return d;
@@ -172,8 +175,8 @@ void BatchNorm2d::record_forward_eval(Graph& graph, const Tensor& x, const Tenso
                  p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_forward_eval");
 }
 
-void BatchNorm2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy,
-                                  const Tensor& dx, uint32_t n, const Buffer* clock, uint32_t step,
+void BatchNorm2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor& dx,
+                                  uint32_t n, const Buffer* clock, uint32_t step,
                                   Statistics sums_given) const {
   NormPush p = push(n);
   p.step = step;
@@ -193,15 +196,15 @@ void BatchNorm2d::record_backward(Graph& graph, const Tensor& x, const Tensor& d
     }
   }
   if (!given) {
-    graph.dispatch(*backward_sums_, std::move(sums), p,
-                   {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_backward_sums");
+    graph.dispatch(*backward_sums_, std::move(sums), p, {packed_ ? p.planes / 4 : p.planes, 1, 1},
+                   "batchnorm_backward_sums");
   }
   graph.dispatch(*backward_finalize_,
                  {reads(partials_), reads(save_mean_), reads(save_invstd_), reads(affine_.gamma()),
                   writes(affine_.dgamma()), writes(affine_.dbeta()), writes(coef_)},
                  p, {p.channels, 1, 1}, "batchnorm_backward_finalize");
-  graph.dispatch(given ? *backward_given_ : *backward_, std::move(back), p, {packed_ ? p.planes / 4 : p.planes, 1, 1},
-                 "batchnorm_backward");
+  graph.dispatch(given ? *backward_given_ : *backward_, std::move(back), p,
+                 {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_backward");
 }
 
 }  // namespace vkm::nn

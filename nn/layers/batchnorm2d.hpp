@@ -87,11 +87,11 @@ class BatchNorm2d {
   NormAffine affine_;
   Tensor running_mean_;
   Tensor running_var_;
-  Buffer partials_;     // [N, C] vec2: per-plane statistics, then per-plane gradient sums
-  Buffer save_mean_;    // [C]
-  Buffer save_invstd_;  // [C]
+  Buffer partials_;         // [N, C] vec2: per-plane statistics, then per-plane gradient sums
+  Buffer save_mean_;        // [C]
+  Buffer save_invstd_;      // [C]
   Buffer apply_params_[2];  // NormApplyParams: training, eval (with the fused ReLU)
-  Buffer coef_;         // [C] vec4: dx coefficients
+  Buffer coef_;             // [C] vec4: dx coefficients
   const Kernel* forward_stats_;
   const Kernel* forward_finalize_;
   const Kernel* forward_train_;

@@ -114,8 +114,8 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
 // Ids 10..17 as declared in shaders/conv2d_{forward,backward_input,backward_weight}.comp.
 // The activations (x, dy) are read through texel buffers where the device offers them and
 // they fit; the weights stay storage buffers (read once per invocation at uniform addresses).
-KernelDesc Conv2d::kernel_desc(const char* shader, const char* tile_name,
-                               const Plan& p, uint32_t texel_reads, uint32_t bindings) const {
+KernelDesc Conv2d::kernel_desc(const char* shader, const char* tile_name, const Plan& p,
+                               uint32_t texel_reads, uint32_t bindings) const {
   const bool texel = device_->texel_readable(input_.numel() * sizeof(float)) &&
                      device_->texel_readable(output_shape().numel() * sizeof(float));
   KernelDesc d{.shader = shader,

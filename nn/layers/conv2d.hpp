@@ -111,8 +111,8 @@ class Conv2d {
   void check(const char* op, const char* role, const Tensor& t, const Shape& want,
              uint32_t n) const;
   Conv2dPush push(const Plan& plan, uint32_t n) const;
-  KernelDesc kernel_desc(const char* shader, const char* tile_name,
-                         const Plan& p, uint32_t texel_reads, uint32_t bindings) const;
+  KernelDesc kernel_desc(const char* shader, const char* tile_name, const Plan& p,
+                         uint32_t texel_reads, uint32_t bindings) const;
   // The input norm's bindings for a recording (placeholders without one).
   void add_input_norm(std::vector<Binding>& bindings, const InputNormStep& in) const;
 

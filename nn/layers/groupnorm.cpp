@@ -64,12 +64,14 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
   const auto texel = [&](uint32_t bindings) {
     return device.texel_reads_for(bindings, input.numel() * sizeof(float));
   };
-  forward_stats_ = &kernels.get(
-      desc("norm_forward_stats", 2, texel(0b1), vec4_views).constant(10, "VEC4", vec4).constant(19, "PACKED", packed_));
+  forward_stats_ = &kernels.get(desc("norm_forward_stats", 2, texel(0b1), vec4_views)
+                                    .constant(10, "VEC4", vec4)
+                                    .constant(19, "PACKED", packed_));
   forward_finalize_ = &kernels.get(desc("norm_forward_finalize", 5));  // no running statistics
   const auto forward = [&](bool drop) {
     KernelDesc d = desc("norm_forward", 7, texel(0b1), vec4_views)
-                       .constant(10, "VEC4", vec4).constant(19, "PACKED", packed_)
+                       .constant(10, "VEC4", vec4)
+                       .constant(19, "PACKED", packed_)
                        .constant(11, "AFFINE", affine)
                        .constant(12, "RELU", relu);
     dropout.add_constants(d, drop);
@@ -79,13 +81,15 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
   forward_dropout_ = &kernels.get(forward(true));
   // With the ReLU fused, both backward passes recompute its mask (and dropout's) from x.
   KernelDesc sums = desc("norm_backward_sums", 10, texel(0b11), vec4_views)
-                        .constant(10, "VEC4", vec4).constant(19, "PACKED", packed_);
+                        .constant(10, "VEC4", vec4)
+                        .constant(19, "PACKED", packed_);
   if (relu) apply(true).add_constants(sums);
   backward_sums_ = &kernels.get(sums);
   backward_finalize_ =
       &kernels.get(desc("groupnorm_backward_finalize", 7).constant(11, "AFFINE", affine));
   KernelDesc back = desc("norm_backward", 11, texel(0b11), vec4_views)
-                        .constant(10, "VEC4", vec4).constant(19, "PACKED", packed_)
+                        .constant(10, "VEC4", vec4)
+                        .constant(19, "PACKED", packed_)
                         .constant(11, "AFFINE", affine);
   if (relu) apply(true).add_constants(back);
   backward_ = &kernels.get(back);
@@ -181,15 +185,15 @@ void GroupNorm::record_backward(Graph& graph, const Tensor& x, const Tensor& dy,
     }
   }
   if (!given) {
-    graph.dispatch(*backward_sums_, std::move(sums), p,
-                   {packed_ ? p.planes / 4 : p.planes, 1, 1}, "groupnorm_backward_sums");
+    graph.dispatch(*backward_sums_, std::move(sums), p, {packed_ ? p.planes / 4 : p.planes, 1, 1},
+                   "groupnorm_backward_sums");
   }
   graph.dispatch(*backward_finalize_,
                  {reads(partials_), reads(save_mean_), reads(save_invstd_), reads(affine_.gamma()),
                   writes(affine_.dgamma()), writes(affine_.dbeta()), writes(coef_)},
                  p, {n * groups_ + input_.c, 1, 1}, "groupnorm_backward_finalize");
-  graph.dispatch(given ? *backward_given_ : *backward_, std::move(back), p, {packed_ ? p.planes / 4 : p.planes, 1, 1},
-                 "groupnorm_backward");
+  graph.dispatch(given ? *backward_given_ : *backward_, std::move(back), p,
+                 {packed_ ? p.planes / 4 : p.planes, 1, 1}, "groupnorm_backward");
 }
 
 }  // namespace vkm::nn

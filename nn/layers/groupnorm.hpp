@@ -81,11 +81,11 @@ class GroupNorm {
   FusedDropout dropout_;
   bool packed_ = false;  // its tensors are NC4HW4 (activation_layout of the input)
   NormAffine affine_;
-  Buffer partials_;     // [N, C] vec2: per-plane statistics, then per-plane gradient sums
-  Buffer save_mean_;    // [N, groups]
-  Buffer save_invstd_;  // [N, groups]
+  Buffer partials_;         // [N, C] vec2: per-plane statistics, then per-plane gradient sums
+  Buffer save_mean_;        // [N, groups]
+  Buffer save_invstd_;      // [N, groups]
   Buffer apply_params_[2];  // NormApplyParams: training, eval (with the fused ReLU)
-  Buffer coef_;         // [N, groups] vec4: dx coefficients
+  Buffer coef_;             // [N, groups] vec4: dx coefficients
   const Kernel* forward_stats_;
   const Kernel* forward_finalize_;
   const Kernel* forward_;          // eval, or training without dropout

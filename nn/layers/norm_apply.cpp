@@ -17,14 +17,14 @@ KernelDesc& NormApply::add_constants(KernelDesc& desc) const {
 
 NormApplyParams NormApply::params_data() const {
   const bool drop = dropout.on();
-  return {.group_channels = group_channels,
-          .affine = affine ? 1u : 0u,
-          .eval = eval ? 1u : 0u,
-          .eps = eps,
-          .drop_p = drop ? dropout.p : 0.0f,
-          .drop_scale =
-              drop ? static_cast<float>(1.0 / (1.0 - static_cast<double>(dropout.p))) : 1.0f,
-          .drop_salt = drop ? dropout.salt : 0u};
+  return {
+      .group_channels = group_channels,
+      .affine = affine ? 1u : 0u,
+      .eval = eval ? 1u : 0u,
+      .eps = eps,
+      .drop_p = drop ? dropout.p : 0.0f,
+      .drop_scale = drop ? static_cast<float>(1.0 / (1.0 - static_cast<double>(dropout.p))) : 1.0f,
+      .drop_salt = drop ? dropout.salt : 0u};
 }
 
 void NormApply::add_bindings(std::vector<Binding>& bindings, const Buffer* clock) const {

@@ -37,7 +37,7 @@ struct NormApply {
   bool affine = false;
   bool eval = false;  // BatchNorm in eval: spread is the running variance
   float eps = 1e-5f;
-  FusedDropout dropout;  // after the ReLU; off (p = 0) in eval
+  FusedDropout dropout;            // after the ReLU; off (p = 0) in eval
   const Buffer* mean = nullptr;    // [statistics]
   const Buffer* spread = nullptr;  // invstd [statistics], or the running variance (eval)
   const Buffer* gamma = nullptr;   // [C], or a placeholder without affine

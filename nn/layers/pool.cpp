@@ -26,7 +26,8 @@ uint32_t grid(size_t items) {
 // device allows: four floats per fetch.
 KernelDesc desc(KernelCache& kernels, const char* shader, uint32_t push_bytes, uint32_t bindings,
                 const Shape& input, uint32_t texel_reads) {
-  const uint32_t texel = kernels.device().texel_reads_for(texel_reads, input.numel() * sizeof(float));
+  const uint32_t texel =
+      kernels.device().texel_reads_for(texel_reads, input.numel() * sizeof(float));
   KernelDesc d{.shader = shader,
                .local_size = {kWorkgroup, 1, 1},
                .push_constant_bytes = push_bytes,
@@ -50,8 +51,8 @@ void check(const char* layer, const char* role, const Tensor& t, const Shape& wa
                             t.name(), s.str(), n, want.c, want.h, want.w));
   }
   if (t.layout() != activation_layout(want)) {
-    throw Error(fmt::format("{}: {} '{}' is not in the layout of an activation of its shape",
-                            layer, role, t.name()));
+    throw Error(fmt::format("{}: {} '{}' is not in the layout of an activation of its shape", layer,
+                            role, t.name()));
   }
 }
 

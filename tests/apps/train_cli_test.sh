@@ -28,6 +28,11 @@ done
 rm "$work/b/notes.tmpfile"
 cmp "$work/a/model.safetensors" "$work/b/model.safetensors" || fail "resumed run differs from the uninterrupted one"
 cmp "$work/a/optimizer.safetensors" "$work/b/optimizer.safetensors" || fail "optimizer state differs after --resume"
+cmp "$work/a/best.safetensors" "$work/b/best.safetensors" || fail "best.safetensors differs after --resume"
+# best.safetensors: the epoch of the best test accuracy (the first of equals), recorded in it.
+best=$(awk -F, '$2 == "test" && $5 > b { b = $5 } END { printf "%.2f", b }' "$work/a/metrics.csv")
+grep -aq "\"best_test_accuracy\":\"$best\"" "$work/a/best.safetensors" ||
+  fail "best.safetensors does not record the best test accuracy $best"
 [ "$(grep -c '^2,' "$work/b/metrics.csv")" -eq 2 ] || fail "the resumed run should add epoch 2"
 # A resumed run keeps its options: changing one is refused, not silently ignored.
 out=$("$vkmnist" --resume "$work/b" --lr 0.5 2>&1) && fail "--lr with --resume accepted"
@@ -53,7 +58,7 @@ out=$("$vkmnist" --resume "$work/x" --quiet 2>&1) && fail "resume accepted a run
 echo "$out" | grep -q 'no "options" in run.json' || fail "unclear message for an array run.json: $out"
 
 # The run folder holds what the README promises.
-for f in run.json summary.txt metrics.csv model.safetensors optimizer.safetensors predictions.csv; do
+for f in run.json summary.txt metrics.csv model.safetensors optimizer.safetensors best.safetensors predictions.csv; do
   [ -s "$work/a/$f" ] || fail "run folder lacks $f"
 done
 head -1 "$work/a/metrics.csv" | grep -qx 'epoch,split,loss,penalty,accuracy,lr,seconds' || fail "metrics.csv header"

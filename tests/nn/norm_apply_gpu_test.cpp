@@ -227,11 +227,10 @@ NormRef reference_norm(const Case& c, const Vec& z, const Affine& affine, bool t
     worst_m2 = std::max(worst_m2, e_m2);
   }
   if (worst_mean <= 1e-5 && worst_m2 <= 1e-4) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << fmt::format("{}: plane statistics: mean error {:.3g} (of the plane's scale, > 1e-5) "
-                        "or M2 relative error {:.3g} (> 1e-4), worst at plane {}: got ({}, {})",
-                        what, worst_mean, worst_m2, worst_at, got[2 * worst_at],
-                        got[2 * worst_at + 1]);
+  return ::testing::AssertionFailure() << fmt::format(
+             "{}: plane statistics: mean error {:.3g} (of the plane's scale, > 1e-5) "
+             "or M2 relative error {:.3g} (> 1e-4), worst at plane {}: got ({}, {})",
+             what, worst_mean, worst_m2, worst_at, got[2 * worst_at], got[2 * worst_at + 1]);
 }
 
 // The norm's per-plane backward sums, vec2 [N, C]: (sum g, sum g * (z - mean)) over each plane
@@ -250,9 +249,8 @@ NormRef reference_norm(const Case& c, const Vec& z, const Affine& affine, bool t
   size_t worst_at = 0;
   for (size_t q = 0; q < size_t{c.n} * c.z.c; ++q) {
     const size_t sample = q / c.z.c, channel = q % c.z.c;
-    const size_t stat = c.norm == Norm::kBatch
-                            ? channel
-                            : sample * c.groups + channel / (c.z.c / c.groups);
+    const size_t stat =
+        c.norm == Norm::kBatch ? channel : sample * c.groups + channel / (c.z.c / c.groups);
     double s1 = 0.0, s2 = 0.0, r1 = 0.0, r2 = 0.0;
     for (size_t i = q * plane; i < (q + 1) * plane; ++i) {
       const double t = g[i] * (z[i] - mean[stat]), t_all = g_all[i] * (z[i] - mean[stat]);
@@ -270,10 +268,10 @@ NormRef reference_norm(const Case& c, const Vec& z, const Affine& affine, bool t
     }
   }
   if (worst <= 1e-5) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << fmt::format("{}: norm backward sums: error {:.3g} of the terms' scale (> 1e-5) at "
-                        "plane {}: got ({}, {})",
-                        what, worst, worst_at, got[2 * worst_at], got[2 * worst_at + 1]);
+  return ::testing::AssertionFailure() << fmt::format(
+             "{}: norm backward sums: error {:.3g} of the terms' scale (> 1e-5) at "
+             "plane {}: got ({}, {})",
+             what, worst, worst_at, got[2 * worst_at], got[2 * worst_at + 1]);
 }
 
 // ---- Conv2d reading a norm's input -------------------------------------------------------------
@@ -369,8 +367,8 @@ TEST_P(NormApplyConvGpuTest, TrainingAndEvalMatchReference) {
   if (c.norm == Norm::kBatch) {
     nn::Shape s = c.z;
     s.n = c.n;
-    nn::reference::batchnorm_backward<double>(s, z_head, want_g, affine.gamma, ref.mean,
-                                              ref.invstd, want_dz, want_dgamma, want_dbeta);
+    nn::reference::batchnorm_backward<double>(s, z_head, want_g, affine.gamma, ref.mean, ref.invstd,
+                                              want_dz, want_dgamma, want_dbeta);
   } else {
     nn::Shape s = c.z;
     s.n = c.n;
@@ -384,8 +382,8 @@ TEST_P(NormApplyConvGpuTest, TrainingAndEvalMatchReference) {
                     head(got[kDx], z_count), want_g, 1e-5));
   EXPECT_TRUE(backward_sums_close("backward input " + what, got[kSums], c, z_head, want_g,
                                   want_g_all, ref.mean));
-  EXPECT_TRUE(close("norm backward (sums given) dz " + what, head(got[kDz], z_count), want_dz,
-                    1e-5));
+  EXPECT_TRUE(
+      close("norm backward (sums given) dz " + what, head(got[kDz], z_count), want_dz, 1e-5));
   if (c.affine) {
     EXPECT_TRUE(close("norm backward dgamma " + what, got[kDgamma], want_dgamma, 1e-5));
     EXPECT_TRUE(close("norm backward dbeta " + what, got[kDbeta], want_dbeta, 1e-5));
@@ -452,28 +450,27 @@ TEST_P(NormApplyConvGpuTest, TrainingAndEvalMatchReference) {
 
 // NCHW where C % 4 != 0 (3, 6), NC4HW4 where C is 4 or 8 (both sides of the conv); partial
 // batches of a built N = 5 (and n = 1, n = N); kernels 3 and 1, with and without padding.
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, NormApplyConvGpuTest,
-    ::testing::Values(
-        // BatchNorm: packed in and out, dropout, statistics written too
-        Case{Norm::kBatch, {5, 8, 7, 7}, 3, 0, true, 0.3f, 8, 3, 1, true},
-        // NCHW in, packed out, no dropout
-        Case{Norm::kBatch, {5, 3, 9, 5}, 3, 0, true, 0.0f, 4, 3, 0, false},
-        // packed in, NCHW out, 1x1, the whole batch, no affine
-        Case{Norm::kBatch, {5, 4, 9, 5}, 5, 0, false, 0.2f, 6, 1, 0, true},
-        // NCHW both, one sample
-        Case{Norm::kBatch, {4, 6, 7, 7}, 1, 0, true, 0.3f, 3, 3, 1, false},
-        // GroupNorm: LayerNorm (one group), packed in
-        Case{Norm::kGroup, {5, 8, 7, 7}, 3, 1, true, 0.3f, 4, 3, 0, true},
-        // two groups of three channels, NCHW in, packed out
-        Case{Norm::kGroup, {5, 6, 9, 5}, 3, 2, true, 0.2f, 8, 3, 1, false},
-        // InstanceNorm, packed in, 1x1, no affine
-        Case{Norm::kGroup, {5, 4, 9, 5}, 3, 4, false, 0.3f, 3, 1, 0, true},
-        // InstanceNorm, NCHW, no dropout
-        Case{Norm::kGroup, {5, 3, 7, 7}, 3, 3, true, 0.0f, 4, 3, 1, false},
-        // two groups of four: a group is one packed vec4 of channels
-        Case{Norm::kGroup, {5, 8, 9, 5}, 4, 2, true, 0.3f, 8, 1, 0, true}),
-    [](const auto& param) { return fmt::format("case{}", param.index); });
+INSTANTIATE_TEST_SUITE_P(Shapes, NormApplyConvGpuTest,
+                         ::testing::Values(
+                             // BatchNorm: packed in and out, dropout, statistics written too
+                             Case{Norm::kBatch, {5, 8, 7, 7}, 3, 0, true, 0.3f, 8, 3, 1, true},
+                             // NCHW in, packed out, no dropout
+                             Case{Norm::kBatch, {5, 3, 9, 5}, 3, 0, true, 0.0f, 4, 3, 0, false},
+                             // packed in, NCHW out, 1x1, the whole batch, no affine
+                             Case{Norm::kBatch, {5, 4, 9, 5}, 5, 0, false, 0.2f, 6, 1, 0, true},
+                             // NCHW both, one sample
+                             Case{Norm::kBatch, {4, 6, 7, 7}, 1, 0, true, 0.3f, 3, 3, 1, false},
+                             // GroupNorm: LayerNorm (one group), packed in
+                             Case{Norm::kGroup, {5, 8, 7, 7}, 3, 1, true, 0.3f, 4, 3, 0, true},
+                             // two groups of three channels, NCHW in, packed out
+                             Case{Norm::kGroup, {5, 6, 9, 5}, 3, 2, true, 0.2f, 8, 3, 1, false},
+                             // InstanceNorm, packed in, 1x1, no affine
+                             Case{Norm::kGroup, {5, 4, 9, 5}, 3, 4, false, 0.3f, 3, 1, 0, true},
+                             // InstanceNorm, NCHW, no dropout
+                             Case{Norm::kGroup, {5, 3, 7, 7}, 3, 3, true, 0.0f, 4, 3, 1, false},
+                             // two groups of four: a group is one packed vec4 of channels
+                             Case{Norm::kGroup, {5, 8, 9, 5}, 4, 2, true, 0.3f, 8, 1, 0, true}),
+                         [](const auto& param) { return fmt::format("case{}", param.index); });
 
 // ---- AvgPoolGlobal reading a norm's input ------------------------------------------------------
 
@@ -505,8 +502,7 @@ TEST_P(NormApplyPoolGpuTest, TrainingAndEvalMatchReference) {
   train_program.run();
   const auto got = y.download();
   Vec running_mean(c.z.c, 0.0), running_var(c.z.c, 1.0);
-  const Vec a =
-      reference_norm(c, widen(zv, z_count), affine, true, running_mean, running_var).a;
+  const Vec a = reference_norm(c, widen(zv, z_count), affine, true, running_mean, running_var).a;
   Vec want(y_count);
   nn::reference::avgpool_global_forward<double>(s, a, want);
   EXPECT_TRUE(close("training avgpool " + what, head(got, y_count), want, 1e-5));
@@ -571,8 +567,9 @@ TEST(NormApplyArguments, RefusesWhatCannotBeApplied) {
   EXPECT_THROW(pool.record_forward(graph, z, p, 3, {.train = true}), Error);
   // The backward applies the training norm only.
   const Buffer clock = dropout_clock(device);
-  EXPECT_THROW(conv.record_backward(graph, z, y, nullptr, 3, true, {.train = false, .clock = &clock}),
-               Error);
+  EXPECT_THROW(
+      conv.record_backward(graph, z, y, nullptr, 3, true, {.train = false, .clock = &clock}),
+      Error);
   EXPECT_THROW(conv.record_backward(graph, z, y, &dx, 3, true, {.train = false, .clock = &clock}),
                Error);
   EXPECT_EQ(graph.size(), 0u);
