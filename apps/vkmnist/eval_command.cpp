@@ -78,6 +78,7 @@ std::function<int()> add_eval_command(CLI::App& app) {
     std::string device;
     uint32_t batch_size = 128;
     std::string confusion;
+    std::string predictions;
     bool json = false;
   };
   auto o = std::make_shared<Options>();
@@ -98,6 +99,9 @@ std::function<int()> add_eval_command(CLI::App& app) {
   cmd->add_option(
       "--confusion", o->confusion,
       "Also write the confusion matrix as CSV (rows: actual digit, columns: predicted)");
+  cmd->add_option("--predictions", o->predictions,
+                  "Also write every test image's prediction as CSV: index,label,predicted (the "
+                  "predictions.csv of a run folder)");
   cmd->add_flag("--json", o->json, "One JSON object on stdout instead of the text report");
   cmd->footer(
       "The net (norm, groups, affine) is read from the checkpoint's metadata. BatchNorm uses its "
@@ -131,6 +135,13 @@ std::function<int()> add_eval_command(CLI::App& app) {
       ++confusion[actual][predictions[i]];
     }
     if (!o->confusion.empty()) write_file_atomically(o->confusion, confusion_csv(confusion));
+    if (!o->predictions.empty()) {
+      std::string csv = "index,label,predicted\n";
+      for (size_t i = 0; i < predictions.size(); ++i) {
+        csv += fmt::format("{},{},{}\n", i, test.labels.labels[i], predictions[i]);
+      }
+      write_file_atomically(o->predictions, csv);
+    }
 
     uint32_t wrong = static_cast<uint32_t>(predictions.size());
     for (uint32_t d = 0; d < vkm::nn::kClasses; ++d) wrong -= confusion[d][d];

@@ -63,10 +63,17 @@ void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& pa
   const std::string tmp = temporary(file);
   begin(tmp, width, height);
   const int rows = static_cast<int>((panels.size() + columns - 1) / columns);
-  plssub(columns, rows);
-  plschr(0, 1.1);
-  for (const Panel& panel : panels) {
-    pladv(0);
+  plschr(0, 0.6);  // one page, no subpages: characters are sized against the whole page
+  pladv(0);
+  // The panels in a grid above one legend for all of them (the curves are the same models in
+  // every panel), so no legend covers a curve. Page coordinates run 0..1 up from the bottom.
+  constexpr double kLegendStrip = 0.07;
+  const double cell_w = 1.0 / columns, cell_h = (1.0 - kLegendStrip) / rows;
+  for (size_t index = 0; index < panels.size(); ++index) {
+    const Panel& panel = panels[index];
+    const int col = static_cast<int>(index) % columns, row = static_cast<int>(index) / columns;
+    const double left = col * cell_w, top = 1.0 - row * cell_h;
+    plvpor(left + 0.08, left + cell_w - 0.03, top - cell_h + 0.09, top - 0.05);
     // On a log axis PLplot draws log10 of the values; non-positive values cannot be shown.
     const auto shown = [&](double v) { return panel.log_y ? (v > 0 ? std::log10(v) : NAN) : v; };
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
@@ -74,33 +81,30 @@ void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& pa
       for (double v : c.x) x0 = std::min(x0, v), x1 = std::max(x1, v);
       for (double v : c.y) {
         const double y = shown(v);
-        if (std::isfinite(y) && !(y < panel.y_floor)) y0 = std::min(y0, y), y1 = std::max(y1, y);
+        if (std::isfinite(y)) y0 = std::min(y0, y), y1 = std::max(y1, y);
       }
     }
     if (!std::isfinite(x0)) x0 = 0, x1 = 1;
     if (!std::isfinite(y0)) y0 = 0, y1 = 1;
-    if (std::isfinite(panel.y_floor)) y0 = std::min(y0, panel.y_floor);
-    if (x1 == x0) x1 = x0 + 1;
     if (y1 == y0) y1 = y0 + 1;
+    // Epochs: whole-number ticks while there are few; a single epoch centred in its panel; a
+    // little room on each side so the markers at the ends show whole.
+    const double x_tick = x1 - x0 <= 10 ? 1.0 : 0.0;
+    const double x_pad = x1 == x0 ? 0.5 : 0.02 * (x1 - x0);
     const double pad = 0.05 * (y1 - y0);
-    plvsta();
     plcol0(15);
-    plwind(x0, x1, std::isfinite(panel.y_floor) ? panel.y_floor : y0 - pad, y1 + pad);
+    plwind(x0 - x_pad, x1 + x_pad, y0 - pad, y1 + pad);
     // A log axis spanning less than a decade would show no labels at all (PLplot labels only
     // powers of ten): there the ticks fall on the log10 scale and are labelled with their values.
     const bool short_log = panel.log_y && y1 - y0 < 1.0;
     if (short_log) plslabelfunc(power_of_ten_label, nullptr);
-    plbox("bcnstg", 0, 0, !panel.log_y ? "bcnstvg" : short_log ? "bcnstvog" : "bcnstlvg", 0, 0);
+    plbox("bcnstg", x_tick, x_tick > 0 ? 1 : 0,
+          !panel.log_y ? "bcnstvg" : short_log ? "bcnstvog" : "bcnstlvg", 0, 0);
     if (short_log) plslabelfunc(nullptr, nullptr);
     pllab(panel.x_label.c_str(), panel.y_label.c_str(), panel.title.c_str());
-    std::vector<PLINT> opts, colors, widths_int;
-    std::vector<PLFLT> line_widths;
-    std::vector<PLINT> styles;
-    std::vector<const char*> texts;
     for (size_t i = 0; i < panel.curves.size(); ++i) {
       const auto& c = panel.curves[i];
-      const PLINT color = static_cast<PLINT>(1 + i % 6);
-      plcol0(color);
+      plcol0(static_cast<PLINT>(1 + i % 6));
       plwidth(2.0);
       std::vector<PLFLT> y(c.y.size());
       std::transform(c.y.begin(), c.y.end(), y.begin(), shown);
@@ -111,27 +115,29 @@ void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& pa
         plssym(0.0, 1.4);
         plpoin(static_cast<PLINT>(c.x.size()), c.x.data(), y.data(), kMarker);
       }
-      opts.push_back(PL_LEGEND_LINE);
-      colors.push_back(color);
-      styles.push_back(1);
-      line_widths.push_back(2.0);
-      texts.push_back(c.label.c_str());
     }
     plwidth(1.0);
-    if (!panel.curves.empty()) {
-      PLFLT legend_width = 0, legend_height = 0;
-      const auto n = static_cast<PLINT>(panel.curves.size());
-      std::vector<PLINT> text_colors(n, 15), zeros(n, 0);
-      std::vector<PLFLT> zero_f(n, 0.0), ones_f(n, 1.0);
-      std::vector<const char*> symbols(n, "");
-      plcol0(15);
-      pllegend(&legend_width, &legend_height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-               (panel.legend_bottom ? PL_POSITION_BOTTOM : PL_POSITION_TOP) | PL_POSITION_RIGHT |
-                   PL_POSITION_INSIDE,
-               0.02, 0.02, 0.1, 0, 15, 1, 0, 0, n, opts.data(), 1.0, 0.8, 1.8, 0.0,
-               text_colors.data(), texts.data(), nullptr, nullptr, nullptr, nullptr, colors.data(),
-               styles.data(), line_widths.data(), nullptr, nullptr, nullptr, nullptr);
+  }
+  // The legend: one row below the grid, the curves of the first panel (every panel has them).
+  if (!panels.empty() && !panels.front().curves.empty()) {
+    const auto& curves = panels.front().curves;
+    const auto n = static_cast<PLINT>(curves.size());
+    std::vector<PLINT> opts(n, PL_LEGEND_LINE), colors(n), styles(n, 1), text_colors(n, 15);
+    std::vector<PLFLT> line_widths(n, 2.0);
+    std::vector<const char*> texts;
+    for (PLINT i = 0; i < n; ++i) {
+      colors[i] = 1 + i % 6;
+      texts.push_back(curves[i].label.c_str());
     }
+    plvpor(0.0, 1.0, 0.0, kLegendStrip);
+    plwind(0.0, 1.0, 0.0, 1.0);
+    plcol0(15);
+    PLFLT legend_width = 0, legend_height = 0;
+    pllegend(&legend_width, &legend_height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+             PL_POSITION_BOTTOM | PL_POSITION_INSIDE, 0.0, 0.15, 0.04, 0, 15, 1, 1, n, n,
+             opts.data(), 0.8, 0.55, 1.5, 0.0, text_colors.data(), texts.data(), nullptr, nullptr,
+             nullptr, nullptr, colors.data(), styles.data(), line_widths.data(), nullptr, nullptr,
+             nullptr, nullptr);
   }
   finish(tmp, file);
 }

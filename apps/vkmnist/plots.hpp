@@ -22,12 +22,11 @@ struct Panel {
   std::string x_label;
   std::string y_label;
   std::vector<Curve> curves;
-  bool log_y = false;          // logarithmic y axis (losses that fall by orders of magnitude)
-  double y_floor = NAN;        // when set, the y axis starts here and what lies below is clipped
-  bool legend_bottom = false;  // legend in the lower right corner instead of the upper right
+  bool log_y = false;  // logarithmic y axis (values that fall by orders of magnitude)
 };
 
-// Panels laid out in a grid of `columns`, each with its own axes and legend.
+// Panels laid out in a grid of `columns`, each with its own axes, above one legend for all of
+// them (the first panel's curves: every panel shows the same models). Every point is shown.
 void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& panels, int columns,
                  int width = 1400, int height = 1000);
 

@@ -24,12 +24,13 @@ std::vector<std::vector<uint32_t>> confusion_matrix(const vkm::nn::Dataset& test
 
 namespace {
 
-Curve curve(const StudyModel& m, const std::string& split, bool accuracy) {
+// A model's loss, or its error rate in percent (100 - accuracy), per epoch of one split.
+Curve curve(const StudyModel& m, const std::string& split, bool error) {
   Curve c{m.title, {}, {}};
   for (const auto& r : m.run.metrics) {
     if (r.split != split) continue;
     c.x.push_back(r.epoch);
-    c.y.push_back(accuracy ? r.accuracy : r.loss);
+    c.y.push_back(error ? 100.0 - r.accuracy : r.loss);
   }
   return c;
 }
@@ -62,25 +63,18 @@ std::string confusion_markdown(const std::vector<std::vector<uint32_t>>& m) {
 
 void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
                  const vkm::nn::Dataset& test, const std::string& command_line) {
-  // Losses on a log axis; accuracies from a floor that leaves out the first quarter of the run,
-  // so that the last epochs' differences of a tenth of a percent can be read.
-  std::vector<Panel> panels = {{"Training loss (log scale)", "epoch", "mean NLL", {}, true},
-                               {"Test loss (log scale)", "epoch", "mean NLL", {}, true},
-                               {"Training accuracy", "epoch", "accuracy (%)", {}, false, NAN, true},
-                               {"Test accuracy", "epoch", "accuracy (%)", {}, false, NAN, true}};
+  // Losses and error rates (100 - accuracy) on log axes: every epoch is shown, from the first
+  // epoch's tens of percent to the last epochs' differences of a tenth of a percent.
+  std::vector<Panel> panels = {
+      {"Training loss (log scale)", "epoch", "mean NLL", {}, true},
+      {"Test loss (log scale)", "epoch", "mean NLL", {}, true},
+      {"Training error (log scale)", "epoch", "error (%) = 100 - accuracy", {}, true},
+      {"Test error (log scale)", "epoch", "error (%) = 100 - accuracy", {}, true}};
   for (const auto& m : models) {
     panels[0].curves.push_back(curve(m, "train", false));
     panels[1].curves.push_back(curve(m, "test", false));
     panels[2].curves.push_back(curve(m, "train", true));
     panels[3].curves.push_back(curve(m, "test", true));
-  }
-  for (Panel& panel : {std::ref(panels[2]), std::ref(panels[3])}) {
-    double floor = INFINITY;
-    for (const Curve& c : panel.curves) {
-      if (!c.y.empty()) floor = std::min(floor, c.y[c.y.size() / 4]);
-    }
-    if (std::isfinite(floor))
-      panel.y_floor = std::floor(floor * 2.0 - 1.0) / 2.0;  // a half percent below
   }
   plot_panels(folder / "curves.png", panels, 2);
 
