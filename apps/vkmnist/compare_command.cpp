@@ -151,7 +151,7 @@ std::function<int()> add_compare_command(CLI::App& app) {
     if (base.no_affine) command += " --no-affine";
     if (base.train_limit) command += fmt::format(" --train-limit {}", base.train_limit);
     if (base.test_limit) command += fmt::format(" --test-limit {}", base.test_limit);
-    write_study(folder, models, data.test, command);
+    write_study(folder, models, data.train.images.count, data.test, command);
     if (!base.json) fmt::print("study written to {}/report.md\n", folder.string());
     return 0;
   };

@@ -99,7 +99,10 @@ void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& pa
     const bool short_log = panel.log_y && y1 - y0 < 1.0;
     if (short_log) plslabelfunc(power_of_ten_label, nullptr);
     plbox("bcnstg", x_tick, x_tick > 0 ? 1 : 0,
-          !panel.log_y ? "bcnstvg" : short_log ? "bcnstvog" : "bcnstlvg", 0, 0);
+          !panel.log_y ? "bcnstvg"
+          : short_log  ? "bcnstvog"
+                       : "bcnstlvg",
+          0, 0);
     if (short_log) plslabelfunc(nullptr, nullptr);
     pllab(panel.x_label.c_str(), panel.y_label.c_str(), panel.title.c_str());
     for (size_t i = 0; i < panel.curves.size(); ++i) {

@@ -62,7 +62,8 @@ std::string confusion_markdown(const std::vector<std::vector<uint32_t>>& m) {
 }  // namespace
 
 void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
-                 const vkm::nn::Dataset& test, const std::string& command_line) {
+                 uint32_t train_images, const vkm::nn::Dataset& test,
+                 const std::string& command_line) {
   // Losses and error rates (100 - accuracy) on log axes: every epoch is shown, from the first
   // epoch's tens of percent to the last epochs' differences of a tenth of a percent.
   std::vector<Panel> panels = {
@@ -124,12 +125,20 @@ void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
   write_file_atomically(folder / "results.csv", results);
 
   const std::string device = models.empty() ? "" : models.front().run.device;
+  const auto test_images = test.images.count;
+  std::string data_line =
+      fmt::format("Data: {} training and {} test images.", train_images, test_images);
+  if (train_images < 60000 || test_images < 10000) {
+    data_line +=
+        " **A subset of MNIST** (--train-limit / --test-limit): a quick run whose figures are not "
+        "comparable with a study on the whole set (60,000 and 10,000 images).";
+  }
   std::string report = fmt::format(
       "# Normalization study: BatchNorm + L1 vs LayerNorm vs GroupNorm on MNIST\n\n"
       "The same ~8,000-parameter CNN trained three times with the same seed, schedule and "
       "augmentation; "
       "only the normalization (and BN's L1 penalty) differs. Trained entirely on {} by vkmnist.\n\n"
-      "Command: `{}`\n\n## Results\n\n{}\n[results.csv](results.csv)\n\n"
+      "Command: `{}`\n\n{}\n\n## Results\n\n{}\n[results.csv](results.csv)\n\n"
       "## Loss and accuracy\n\n![loss and accuracy curves](curves.png)\n\n"
       "Training figures are measured on the augmented images in training mode (dropout on); test "
       "figures "
@@ -137,7 +146,7 @@ void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
       "The first ten misclassified test images of each final model, with predicted and true "
       "labels.\n\n{}"
       "## Confusion matrices (final models)\n\n{}",
-      device, command_line, table, grids, confusions);
+      device, command_line, data_line, table, grids, confusions);
   write_file_atomically(folder / "report.md", report);
 }
 

@@ -21,6 +21,7 @@ std::vector<std::vector<uint32_t>> confusion_matrix(const vkm::nn::Dataset& test
                                                     const std::vector<uint32_t>& predictions);
 
 void write_study(const std::filesystem::path& folder, const std::vector<StudyModel>& models,
-                 const vkm::nn::Dataset& test, const std::string& command_line);
+                 uint32_t train_images, const vkm::nn::Dataset& test,
+                 const std::string& command_line);
 
 }  // namespace vkmnist

@@ -73,6 +73,9 @@ def main():
             if distinct < 16:
                 sys.exit(f"compare_check: {name} looks blank ({distinct} distinct byte values)")
         report = open(os.path.join(out, "report.md")).read()
+        # A study on a subset of the data says so.
+        if "Data: 1500 training and 400 test images. **A subset of MNIST**" not in report:
+            sys.exit("compare_check: report.md does not say the study used a subset")
         links = re.findall(r"\]\(([^)]+)\)", report)
         if len(links) < 10:
             sys.exit(f"compare_check: report.md has only {len(links)} links")
