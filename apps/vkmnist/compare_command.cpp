@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "apps/vkmnist/commands.hpp"
+#include "apps/vkmnist/interrupt.hpp"
 #include "apps/vkmnist/run_folder.hpp"
 #include "apps/vkmnist/study_report.hpp"
 #include "apps/vkmnist/training_run.hpp"
@@ -56,6 +57,7 @@ std::function<int()> add_compare_command(CLI::App& app) {
       throw vkm::Error(fmt::format("{} already holds a finished study (report.md){}",
                                    folder.string(), resuming ? "" : ": choose another --out"));
     }
+    set_resume_hint("vkmnist compare --resume " + shell_quoted(folder.string()), /*outer=*/true);
     std::vector<std::string> norms = {"bn", "ln", "gn"};
     if (*instance || (resuming && fs::exists(folder / "in" / "run.json"))) norms.push_back("in");
     TrainOptions base = *o;

@@ -20,7 +20,7 @@ std::function<int()> add_summary_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("--norm", o->norm, "bn, ln, gn or in")
-      ->check(CLI::IsMember({"bn", "ln", "gn", "in"}))
+      ->transform(CLI::IsMember({"bn", "ln", "gn", "in"}, CLI::ignore_case))
       ->capture_default_str();
   cmd->add_option("--groups", o->groups, "GroupNorm's groups (1, 2, 4 or 8)")
       ->capture_default_str();

@@ -18,7 +18,7 @@ void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
     c.add_option("--norm", o.norm,
                  "Normalization after each conv: bn (BatchNorm), ln (LayerNorm), gn (GroupNorm), "
                  "in (InstanceNorm: one group per channel)")
-        ->check(CLI::IsMember({"bn", "ln", "gn", "in"}))
+        ->transform(CLI::IsMember({"bn", "ln", "gn", "in"}, CLI::ignore_case))
         ->capture_default_str();
     c.add_option("--l1", o.l1,
                  "L1 penalty λ₁: adds λ₁·Σ|w| over all parameters to the loss (the study uses 1e-5 "

@@ -1,6 +1,8 @@
 // A training run: folder, checkpoints, resume, reporting.
 #include "apps/vkmnist/training_run.hpp"
 
+#include "apps/vkmnist/interrupt.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -302,6 +304,7 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
     stop_point("summary", 0);
   }
 
+  set_resume_hint("vkmnist --resume " + shell_quoted(folder.string()));
   if (!o.quiet && !o.json) {
     fmt::print(stderr, "vkmnist: {} on {} — {} parameters, {} steps/epoch, run folder {}\n",
                vkm::nn::norm_long_name(config.net.norm), device, trainer.model().parameter_count(),
@@ -347,7 +350,8 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
     // the checkpoint re-runs the epoch, which writes the same file again: runs are deterministic.
     bool best = true;
     for (const auto& row : metrics) {
-      if (row.split == "test" && row.epoch != epoch + 1 && row.accuracy >= test.accuracy) best = false;
+      if (row.split == "test" && row.epoch != epoch + 1 && row.accuracy >= test.accuracy)
+        best = false;
     }
     if (best) {
       auto best_meta = meta;
@@ -386,6 +390,12 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
           lr, train.seconds, train.samples / std::max(train.seconds, 1e-9));
       std::fflush(stdout);
     }
+  }
+  if (last_epoch < config.epochs && !o.json) {
+    fmt::print(stderr,
+               "vkmnist: stopped after epoch {} of {} (--stop-after); continue with: "
+               "vkmnist --resume {}\n",
+               last_epoch, config.epochs, shell_quoted(folder.string()));
   }
   result.metrics = metrics;
   result.predictions = trainer.predictions();

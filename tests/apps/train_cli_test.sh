@@ -14,7 +14,9 @@ common="--data $data --train-limit 1000 --test-limit 300 --batch-size 64 --quiet
 
 # An uninterrupted run, and the same run stopped after one epoch and resumed.
 "$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --epochs 2 --out "$work/a"
-"$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --epochs 2 --out "$work/b" --stop-after 1
+out=$("$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --epochs 2 --out "$work/b" --stop-after 1 2>&1)
+echo "$out" | grep -q "stopped after epoch 1 of 2 (--stop-after); continue with: vkmnist --resume $work/b" ||
+  fail "--stop-after gave no hint how to continue: $out"
 [ "$(grep -c '^1,' "$work/b/metrics.csv")" -eq 2 ] || fail "the stopped run should hold epoch 1 only"
 grep -q '^2,' "$work/b/metrics.csv" && fail "the stopped run went on to epoch 2"
 # What an interrupted write leaves behind is removed when the run resumes (names as both writers
@@ -29,6 +31,20 @@ rm "$work/b/notes.tmpfile"
 cmp "$work/a/model.safetensors" "$work/b/model.safetensors" || fail "resumed run differs from the uninterrupted one"
 cmp "$work/a/optimizer.safetensors" "$work/b/optimizer.safetensors" || fail "optimizer state differs after --resume"
 cmp "$work/a/best.safetensors" "$work/b/best.safetensors" || fail "best.safetensors differs after --resume"
+# Ctrl-C (SIGINT) mid-run: exit 130, one line saying how to continue, and that continues to the
+# uninterrupted run's weights.
+"$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --epochs 2 --out "$work/i" 2> "$work/i.err" &
+pid=$!
+while [ ! -e "$work/i/metrics.csv" ] && kill -0 $pid 2>/dev/null; do sleep 0.1; done
+kill -INT $pid 2>/dev/null || true
+rc=0; wait $pid || rc=$?
+if [ $rc -ne 0 ]; then  # (a run that finished before the signal arrived proves nothing here)
+  [ $rc -eq 130 ] || fail "interrupted run exited $rc, not 130"
+  grep -q "interrupted; every completed epoch is kept. Continue with: vkmnist --resume $work/i" "$work/i.err" ||
+    fail "no resume hint after Ctrl-C: $(cat "$work/i.err")"
+  "$vkmnist" --resume "$work/i" --quiet > /dev/null
+fi
+cmp "$work/a/model.safetensors" "$work/i/model.safetensors" || fail "a run interrupted by Ctrl-C and resumed differs"
 # best.safetensors: the epoch of the best test accuracy (the first of equals), recorded in it.
 best=$(awk -F, '$2 == "test" && $5 > b { b = $5 } END { printf "%.2f", b }' "$work/a/metrics.csv")
 grep -aq "\"best_test_accuracy\":\"$best\"" "$work/a/best.safetensors" ||
