@@ -73,18 +73,20 @@ void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
   c.add_option("--data", o.data,
                "Folder with the MNIST IDX files (scripts/fetch-mnist puts them in data/mnist)")
       ->capture_default_str();
-  c.add_option(
-       "--out", o.out,
-       "Run folder for metrics.csv, model.safetensors, ... (default runs/<norm>-<date>-<time>)")
+  c.add_option("--out", o.out,
+               with_norm ? "Run folder for metrics.csv, model.safetensors, ... (default "
+                           "runs/<norm>-<date>-<time>)"
+                         : "Study folder: a run folder per model, figures and report.md (default "
+                           "runs/compare-<date>-<time>)")
       ->check(CLI::Validator(
           [](const std::string& s) {
             return s.empty() ? std::string("must name a folder, not be empty") : std::string();
           },
           "FOLDER"));
   c.add_option("--train-limit", o.train_limit,
-               "Train on the first N training images only (quick runs)");
+               "Train on the first N training images only (quick runs; 0, the default: all)");
   c.add_option("--test-limit", o.test_limit,
-               "Evaluate on the first N test images only (quick runs)");
+               "Evaluate on the first N test images only (quick runs; 0, the default: all)");
   c.add_option(
       "--stop-after", o.stop_after,
       "Stop after this many epochs (of --epochs), as if interrupted; continue later with --resume");
