@@ -255,7 +255,26 @@ std::string compare_text(const std::vector<NamedReport>& reports, bool brief) {
     legend += fmt::format("[{}] {}: {}{}\n", i + 1, reports[i].file, r.device.name,
                           r.date.empty() ? "" : ", measured " + r.date);
   }
-  return t.str() + "\n" + legend;
+  // Images/s and per-step figures depend on the batch: say so when the files differ in it.
+  std::vector<uint32_t> batches;
+  for (const NamedReport& n : reports) {
+    const DeviceReport& r = n.report;
+    const uint32_t b = r.settings.batch > 0    ? r.settings.batch
+                       : !r.end_to_end.empty() ? r.end_to_end[0].batch
+                                               : 0;
+    if (b > 0 && std::find(batches.begin(), batches.end(), b) == batches.end())
+      batches.push_back(b);
+  }
+  std::string warning;
+  if (batches.size() > 1) {
+    std::string list;
+    for (uint32_t b : batches) list += (list.empty() ? "" : ", ") + std::to_string(b);
+    warning = fmt::format(
+        "Warning: these files were measured at different batch sizes ({}): their images/s and "
+        "per-step figures do not compare across them.\n\n",
+        list);
+  }
+  return warning + t.str() + "\n" + legend;
 }
 
 }  // namespace vkbench

@@ -156,7 +156,8 @@ def main():
         result = run([vkbench, "compare", report_file, report_file, torch_file])
         table = result.stdout
         for needle in (report["device"]["name"], "PyTorch 9.9 CPU", "train images/s, bn", "2346",
-                       "FMA vec4, GFLOP/s", "conv2d_forward", "norm_forward (bn)", "[3]"):
+                       "FMA vec4, GFLOP/s", "conv2d_forward", "norm_forward (bn)", "[3]",
+                       "different batch sizes (5, 128)"):
             if needle not in table:
                 fail(f"compare output lacks '{needle}':\n{table}")
 
