@@ -184,19 +184,55 @@ Data load_data(const TrainOptions& o) {
           limited(vkm::nn::load_mnist(o.data, false), o.test_limit)};
 }
 
-std::string summary_table(const vkm::nn::NetConfig& config) {
-  std::string out =
-      fmt::format("{:<12} {:<28} {:>16} {:>8}\n", "Layer", "Type", "Output shape", "Param #");
-  out += std::string(67, '-') + "\n";
-  for (const auto& r : vkm::nn::seed_net_summary(config)) {
-    out +=
-        fmt::format("{:<12} {:<28} {:>16} {:>8}\n", r.name, r.type,
-                    fmt::format("[{}, {}, {}]", r.output.c, r.output.h, r.output.w), r.parameters);
+namespace {
+
+// Thousands separated by commas: 8008 -> "8,008".
+std::string grouped(size_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
   }
-  out += std::string(67, '-') + "\n";
-  out += fmt::format("Total params: {}\nTrainable params: {}\n",
-                     vkm::nn::seed_net_parameter_count(config),
-                     vkm::nn::seed_net_parameter_count(config));
+  return out;
+}
+
+}  // namespace
+
+std::string summary_table(const vkm::nn::NetConfig& config) {
+  // As torchsummary prints it: the batch dimension as -1, parameter counts, and the sizes in MB
+  // of one image's input, of every layer's output (forward and its gradient in backward), and of
+  // the parameters.
+  const std::string rule = std::string(72, '-') + "\n";
+  std::string out =
+      fmt::format("{:<12} {:<28} {:>20} {:>9}\n", "Layer", "Type", "Output shape", "Param #");
+  out += rule;
+  size_t outputs = 0;
+  for (const auto& r : vkm::nn::seed_net_summary(config)) {
+    out += fmt::format("{:<12} {:<28} {:>20} {:>9}\n", r.name, r.type,
+                       fmt::format("[-1, {}, {}, {}]", r.output.c, r.output.h, r.output.w),
+                       grouped(r.parameters));
+    outputs += size_t{r.output.c} * r.output.h * r.output.w;
+  }
+  const size_t parameters = vkm::nn::seed_net_parameter_count(config);
+  out += rule;
+  out += fmt::format("Total params: {}\nTrainable params: {}\nNon-trainable params: 0\n",
+                     grouped(parameters), grouped(parameters));
+  if (config.norm == vkm::nn::NormKind::kBatch) {
+    size_t channels = 0;
+    for (const auto& spec : vkm::nn::seed_net_blocks()) channels += spec.norm ? spec.c_out : 0;
+    out +=
+        fmt::format("Buffers (BatchNorm running mean and variance): {}\n", grouped(2 * channels));
+  }
+  constexpr double kMB = 1024.0 * 1024.0;
+  const double input = vkm::nn::kImageSize * vkm::nn::kImageSize * 4.0 / kMB;
+  const double passes = 2.0 * double(outputs) * 4.0 / kMB;
+  const double params = double(parameters) * 4.0 / kMB;
+  out += rule;
+  out += fmt::format(
+      "Input size (MB): {:.2f}\nForward/backward pass size (MB): {:.2f}\nParams size (MB): "
+      "{:.2f}\nEstimated Total Size (MB): {:.2f}\n",
+      input, passes, params, input + passes + params);
+  out += rule;
   return out;
 }
 

@@ -78,7 +78,7 @@ for f in run.json summary.txt metrics.csv model.safetensors optimizer.safetensor
   [ -s "$work/a/$f" ] || fail "run folder lacks $f"
 done
 head -1 "$work/a/metrics.csv" | grep -qx 'epoch,split,loss,penalty,accuracy,lr,seconds' || fail "metrics.csv header"
-grep -q 'Total params: 8008' "$work/a/summary.txt" || fail "summary.txt parameter count"
+grep -q 'Total params: 8,008' "$work/a/summary.txt" || fail "summary.txt parameter count"
 [ "$(wc -l < "$work/a/predictions.csv")" -eq 301 ] || fail "predictions.csv should hold 300 test images"
 grep -q '"norm": "gn"' "$work/a/run.json" || fail "run.json options"
 grep -q '"lr": 0.1,' "$work/a/run.json" || fail "run.json should record gn's default peak learning rate 0.1"
