@@ -85,14 +85,13 @@ std::vector<uint8_t> prepare_digit(const GreyImage& image, DigitPreparation* wha
       y1 = std::max(y1, y + 1);
     }
   }
-  info.box_width = x1 - x0;
-  info.box_height = y1 - y0;
+  const uint32_t box_width = x1 - x0, box_height = y1 - y0;
 
   // Scaled so the longer side is 20 pixels: each target pixel is the mean of k x k bilinear
   // samples of its footprint in the source (area averaging when shrinking).
-  const double scale = kBox / std::max(info.box_width, info.box_height);
-  const uint32_t tw = std::max(1u, static_cast<uint32_t>(std::lround(info.box_width * scale)));
-  const uint32_t th = std::max(1u, static_cast<uint32_t>(std::lround(info.box_height * scale)));
+  const double scale = kBox / std::max(box_width, box_height);
+  const uint32_t tw = std::max(1u, static_cast<uint32_t>(std::lround(box_width * scale)));
+  const uint32_t th = std::max(1u, static_cast<uint32_t>(std::lround(box_height * scale)));
   const int k = std::clamp(static_cast<int>(std::ceil(2.0 / scale)), 2, 32);
   const auto at = [&](double x, double y) {  // bilinear, zero outside
     const double fx = std::floor(x - 0.5), fy = std::floor(y - 0.5);

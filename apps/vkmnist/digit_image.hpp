@@ -23,10 +23,8 @@ GreyImage read_png_grey(const std::filesystem::path& file);
 
 // What prepare_digit did, for the user.
 struct DigitPreparation {
-  bool inverted = false;   // dark strokes on a light background were inverted
-  uint32_t box_width = 0;  // the strokes' bounding box in the source, pixels
-  uint32_t box_height = 0;
-  bool empty = false;  // no strokes found: the image is blank
+  bool inverted = false;  // dark strokes on a light background were inverted
+  bool empty = false;     // no strokes found: the image is blank
 };
 
 // The 28x28 MNIST-like image (row-major, 0..255) of a digit image.

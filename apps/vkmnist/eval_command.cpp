@@ -9,13 +9,13 @@
 #include <string>
 
 #include "apps/vkmnist/commands.hpp"
+#include "apps/vkmnist/model_argument.hpp"
 #include "apps/vkmnist/run_folder.hpp"
 #include "engine/device.hpp"
 #include "engine/error.hpp"
 #include "engine/kernel.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/data/idx.hpp"
-#include "nn/safetensors.hpp"
 #include "nn/seed_net.hpp"
 #include "nn/trainer.hpp"
 
@@ -24,17 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Confusion = std::array<std::array<uint32_t, vkm::nn::kClasses>, vkm::nn::kClasses>;
-
-// A run folder means its model.safetensors.
-fs::path model_file(const fs::path& given) {
-  const fs::path file = fs::is_directory(given) ? given / "model.safetensors" : given;
-  if (!fs::exists(file)) {
-    throw vkm::Error(fmt::format(
-        "{}: no such checkpoint (give a run folder holding model.safetensors, or the file)",
-        file.string()));
-  }
-  return file;
-}
 
 // Rows: the actual digit; columns: the predicted one.
 std::string confusion_markdown(const Confusion& c) {
@@ -109,12 +98,7 @@ std::function<int()> add_eval_command(CLI::App& app) {
   return [o]() -> int {
     // The checkpoint and the data are checked before the device is touched.
     const fs::path file = model_file(o->model);
-    const vkm::nn::Metadata meta = vkm::nn::read_safetensors(file).metadata;
-    vkm::nn::TrainConfig config;
-    config.net = vkm::nn::checkpoint_net_config(meta);
-    config.batch_size = o->batch_size;
-    config.epochs = 1;
-    config.augment = false;
+    const vkm::nn::TrainConfig config = evaluation_config(file, o->batch_size);
     const vkm::nn::Dataset test = vkm::nn::load_mnist(o->data, false);
 
     vkm::Context context(vkm::ContextOptions{.device = o->device});

@@ -11,12 +11,12 @@
 
 #include "apps/vkmnist/commands.hpp"
 #include "apps/vkmnist/digit_image.hpp"
+#include "apps/vkmnist/model_argument.hpp"
 #include "apps/vkmnist/run_folder.hpp"
 #include "engine/device.hpp"
 #include "engine/error.hpp"
 #include "engine/kernel.hpp"
 #include "nn/checkpoint.hpp"
-#include "nn/safetensors.hpp"
 #include "nn/seed_net.hpp"
 #include "nn/trainer.hpp"
 
@@ -69,13 +69,7 @@ std::function<int()> add_predict_command(CLI::App& app) {
                       "scores a whole IDX set)",
                       o->images.size(), kMaxImages));
     }
-    fs::path file = o->model;
-    if (fs::is_directory(file)) file /= "model.safetensors";
-    if (!fs::exists(file)) {
-      throw vkm::Error(fmt::format(
-          "{}: no such checkpoint (give a run folder holding model.safetensors, or the file)",
-          file.string()));
-    }
+    const fs::path file = model_file(o->model);
     // Every image is read and prepared before the device is touched.
     const auto count = static_cast<uint32_t>(o->images.size());
     std::vector<Prediction> out(count);
@@ -87,12 +81,8 @@ std::function<int()> add_predict_command(CLI::App& app) {
       const auto digit = prepare_digit(read_png_grey(o->images[i]), &out[i].preparation);
       set.images.pixels.insert(set.images.pixels.end(), digit.begin(), digit.end());
     }
-    const vkm::nn::Metadata meta = vkm::nn::read_safetensors(file).metadata;
-    vkm::nn::TrainConfig config;
-    config.net = vkm::nn::checkpoint_net_config(meta);
-    config.batch_size = count;  // one batch: the model's log-probabilities hold every image's
-    config.epochs = 1;
-    config.augment = false;
+    // One batch: the model's log-probabilities then hold every image's.
+    const vkm::nn::TrainConfig config = evaluation_config(file, count);
 
     vkm::Context context(vkm::ContextOptions{.device = o->device});
     vkm::KernelCache kernels(context.device);

@@ -135,8 +135,7 @@ KernelDesc Conv2d::kernel_desc(const char* shader, const char* tile_name, const 
 }
 
 void Conv2d::apply_input_norm(const NormApply& train, const NormApply& eval) {
-  input_norm_train_ = train;
-  input_norm_eval_ = eval;
+  input_norm_ = InputNorm{train, eval};
   for (auto& row : forward_) row[0] = row[1] = nullptr;
   backward_weight_ = nullptr;
   backward_input_ = nullptr;
@@ -144,41 +143,12 @@ void Conv2d::apply_input_norm(const NormApply& train, const NormApply& eval) {
 
 // Without an input norm, the bindings from norm_apply.glsl's NA_BINDING (forward 4, backward
 // weight 3, backward input 5) are placeholders.
-const Kernel& Conv2d::forward_kernel(bool eval, bool stats) const {
-  const Kernel*& kernel = forward_[eval ? 1 : 0][stats ? 1 : 0];
-  if (kernel == nullptr) {
-    KernelDesc d = kernel_desc("conv2d_forward", "CO_TILE", forward_plan_, 0b001, 10);
-    if (stats) d.constant(15, "STATS", true);
-    if (input_norm_train_) (eval ? *input_norm_eval_ : *input_norm_train_).add_constants(d);
-    kernel = &kernels_->get(d);
+const Kernel& Conv2d::kernel(const Kernel*& slot, KernelDesc desc, const NormApply* apply) const {
+  if (slot == nullptr) {
+    if (apply != nullptr) apply->add_constants(desc);
+    slot = &kernels_->get(desc);
   }
-  return *kernel;
-}
-
-const Kernel& Conv2d::backward_weight_kernel() const {
-  if (backward_weight_ == nullptr) {
-    KernelDesc d = kernel_desc("conv2d_backward_weight", "CO_TILE", weight_plan_, 0b011, 9);
-    if (input_norm_train_) input_norm_train_->add_constants(d);
-    backward_weight_ = &kernels_->get(d);
-  }
-  return *backward_weight_;
-}
-
-const Kernel& Conv2d::backward_input_kernel() const {
-  if (backward_input_ == nullptr) {
-    KernelDesc d = kernel_desc("conv2d_backward_input", "CI_TILE", input_plan_, 0b1001, 11);
-    if (input_norm_train_) input_norm_train_->add_constants(d);
-    backward_input_ = &kernels_->get(d);
-  }
-  return *backward_input_;
-}
-
-void Conv2d::add_input_norm(std::vector<Binding>& bindings, const InputNormStep& in) const {
-  if (!input_norm_train_) {
-    add_unused_norm_apply(bindings, unused_);
-  } else {
-    (in.train ? *input_norm_train_ : *input_norm_eval_).add_bindings(bindings, in.clock);
-  }
+  return *slot;
 }
 
 Shape Conv2d::output_shape() const {
@@ -250,17 +220,20 @@ void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint
   std::vector<Binding> bindings{reads(x.buffer()), reads(weight_.value.buffer()),
                                 writes(y.buffer()),
                                 stats != nullptr ? writes(*stats) : reads(unused_)};
-  add_input_norm(bindings, in);
-  const bool eval = input_norm_train_ && !in.train;
-  graph.dispatch(forward_kernel(eval, stats != nullptr), std::move(bindings), push_constants,
-                 {push_constants.lanes, p.tiles, 1}, "conv2d_forward " + name_);
+  add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
+  KernelDesc desc = kernel_desc("conv2d_forward", "CO_TILE", p, 0b001, 10);
+  if (stats != nullptr) desc.constant(15, "STATS", true);
+  const Kernel& forward = kernel(
+      forward_[input_norm_ && !in.train ? 1 : 0][stats != nullptr ? 1 : 0], desc, input_norm(in));
+  graph.dispatch(forward, std::move(bindings), push_constants, {push_constants.lanes, p.tiles, 1},
+                 "conv2d_forward " + name_);
 }
 
 void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor* dx,
                              uint32_t n, bool reduce_weight, const InputNormStep& in) const {
   check("conv2d_backward", "input", x, input_, n);
   check("conv2d_backward", "output gradient", dy, output_shape(), n);
-  if (input_norm_train_ && !in.train) {
+  if (input_norm_ && !in.train) {
     throw Error(fmt::format("conv2d_backward '{}': backward needs the training input norm", name_));
   }
   if (dx != nullptr) {
@@ -270,25 +243,31 @@ void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, co
     push_constants.step = in.step;
     std::vector<Binding> bindings{reads(dy.buffer()), reads(weight_.value.buffer()),
                                   writes(dx->buffer())};
-    if (input_norm_train_) {
-      if (input_norm_train_->sums == nullptr)
+    if (input_norm_) {
+      if (input_norm_->train.sums == nullptr)
         throw Error(fmt::format("conv2d_backward '{}': the input norm has no sums buffer", name_));
       bindings.push_back(reads(x.buffer()));
-      bindings.push_back(writes(*input_norm_train_->sums));
+      bindings.push_back(writes(*input_norm_->train.sums));
     } else {
       bindings.push_back(reads(unused_));
       bindings.push_back(reads(unused_));
     }
-    add_input_norm(bindings, in);
-    graph.dispatch(backward_input_kernel(), std::move(bindings), push_constants,
+    add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
+    const Kernel& backward_input =
+        kernel(backward_input_, kernel_desc("conv2d_backward_input", "CI_TILE", p, 0b1001, 11),
+               input_norm(in));
+    graph.dispatch(backward_input, std::move(bindings), push_constants,
                    {push_constants.lanes, p.tiles, 1}, "conv2d_backward_input " + name_);
   }
   const Plan& p = weight_plan_;
   Conv2dPush push_constants = push(p, n);
   push_constants.step = in.step;
   std::vector<Binding> bindings{reads(x.buffer()), reads(dy.buffer()), writes(partials_)};
-  add_input_norm(bindings, in);
-  graph.dispatch(backward_weight_kernel(), std::move(bindings), push_constants,
+  add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
+  const Kernel& backward_weight =
+      kernel(backward_weight_, kernel_desc("conv2d_backward_weight", "CO_TILE", p, 0b011, 9),
+             input_norm(in));
+  graph.dispatch(backward_weight, std::move(bindings), push_constants,
                  {push_constants.lanes, p.tiles, 1}, "conv2d_backward_weight " + name_);
   if (!reduce_weight) return;
   const uint32_t count = static_cast<uint32_t>(weight_.grad.numel());

@@ -74,7 +74,7 @@ class Conv2d {
   // x, in forward and backward weight: `train` in training recordings, `eval` in eval ones
   // (BatchNorm2d / GroupNorm::apply). Its output is never stored.
   void apply_input_norm(const NormApply& train, const NormApply& eval);
-  bool applies_input_norm() const { return input_norm_train_.has_value(); }
+  bool applies_input_norm() const { return input_norm_.has_value(); }
 
   // x: [N, c_in, H, W] -> y: [N, c_out, H_out, W_out], first n samples. With `stats`, also each
   // output plane's (mean, M2) as vec2 [n, c_out]: the forward statistics of the norm that
@@ -113,8 +113,10 @@ class Conv2d {
   Conv2dPush push(const Plan& plan, uint32_t n) const;
   KernelDesc kernel_desc(const char* shader, const char* tile_name, const Plan& p,
                          uint32_t texel_reads, uint32_t bindings) const;
-  // The input norm's bindings for a recording (placeholders without one).
-  void add_input_norm(std::vector<Binding>& bindings, const InputNormStep& in) const;
+  // The input norm a recording applies (null without one).
+  const NormApply* input_norm(const InputNormStep& in) const {
+    return input_norm_ ? &input_norm_->at(in) : nullptr;
+  }
 
   const Device* device_;
   KernelCache* kernels_;
@@ -125,13 +127,11 @@ class Conv2d {
   bool packed_in_ = false, packed_out_ = false;  // NC4HW4 input / output (activation_layout)
   Parameter weight_;
   Plan forward_plan_, input_plan_, weight_plan_;
-  std::optional<NormApply> input_norm_train_, input_norm_eval_;
-  // Made on first use (lavapipe takes seconds to compile each; a model uses a few of them):
-  // [input norm: none or training, eval][writes the plane statistics].
-  const Kernel& forward_kernel(bool eval, bool stats) const;
-  const Kernel& backward_weight_kernel() const;
-  const Kernel& backward_input_kernel() const;
-  mutable const Kernel* forward_[2][2] = {};
+  std::optional<InputNorm> input_norm_;
+  // Pipelines are made on first use (lavapipe takes seconds to compile each; a model uses a few
+  // of them): `slot` is filled from `desc` with `apply`'s constants.
+  const Kernel& kernel(const Kernel*& slot, KernelDesc desc, const NormApply* apply) const;
+  mutable const Kernel* forward_[2][2] = {};  // [eval][writes the plane statistics]
   mutable const Kernel* backward_weight_ = nullptr;
   mutable const Kernel* backward_input_ = nullptr;
   const Kernel* backward_weight_reduce_;

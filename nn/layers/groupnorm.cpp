@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <optional>
 #include <vector>
 
 #include "engine/error.hpp"
@@ -177,12 +178,11 @@ void GroupNorm::record_backward(Graph& graph, const Tensor& x, const Tensor& dy,
   std::vector<Binding> back{reads(x.buffer()), reads(dy.buffer()), reads(affine_.gamma()),
                             reads(coef_), writes(dx.buffer())};
   const bool given = sums_given == Statistics::kGiven;
+  // The mask is recomputed here unless the gradient came through it (kGiven).
+  const std::optional<NormApply> mask =
+      relu_ && !given ? std::optional<NormApply>(apply(true)) : std::nullopt;
   for (auto* b : {&sums, &back}) {
-    if (relu_ && !given) {
-      apply(true).add_bindings(*b, clock);
-    } else {
-      add_unused_norm_apply(*b, affine_.unused());
-    }
+    add_norm_apply_bindings(*b, mask ? &*mask : nullptr, clock, affine_.unused());
   }
   if (!given) {
     graph.dispatch(*backward_sums_, std::move(sums), p, {packed_ ? p.planes / 4 : p.planes, 1, 1},

@@ -40,7 +40,12 @@ void NormApply::add_bindings(std::vector<Binding>& bindings, const Buffer* clock
   bindings.push_back(reads(*params));
 }
 
-void add_unused_norm_apply(std::vector<Binding>& bindings, const Buffer& unused) {
+void add_norm_apply_bindings(std::vector<Binding>& bindings, const NormApply* apply,
+                             const Buffer* clock, const Buffer& unused) {
+  if (apply != nullptr) {
+    apply->add_bindings(bindings, clock);
+    return;
+  }
   for (int i = 0; i < 6; ++i) bindings.push_back(reads(unused));
 }
 

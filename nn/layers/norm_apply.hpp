@@ -65,8 +65,16 @@ struct InputNormStep {
   uint32_t step = 0;              // the step within the epoch (the dropout mask)
 };
 
-// Six placeholder bindings for a kernel that declares norm_apply.glsl but applies nothing.
-void add_unused_norm_apply(std::vector<Binding>& bindings, const Buffer& unused);
+// A layer's input norm in both modes (Conv2d, AvgPoolGlobal::apply_input_norm).
+struct InputNorm {
+  NormApply train, eval;
+  const NormApply& at(const InputNormStep& in) const { return in.train ? train : eval; }
+};
+
+// Appends the six bindings of norm_apply.glsl: `apply`'s (NormApply::add_bindings), or `unused`
+// six times where it is null (a kernel that declares them but applies nothing).
+void add_norm_apply_bindings(std::vector<Binding>& bindings, const NormApply* apply,
+                             const Buffer* clock, const Buffer& unused);
 
 // A device buffer holding `apply`'s NormApplyParams (a norm layer keeps one per mode).
 Buffer upload_norm_apply_params(Device& device, const NormApply& apply, const std::string& name);

@@ -111,8 +111,7 @@ AvgPoolGlobal::AvgPoolGlobal(KernelCache& kernels, Shape input)
 }
 
 void AvgPoolGlobal::apply_input_norm(const NormApply& train, const NormApply& eval) {
-  input_norm_train_ = train;
-  input_norm_eval_ = eval;
+  input_norm_ = InputNorm{train, eval};
   forward_[0] = forward_[1] = nullptr;
 }
 
@@ -121,7 +120,7 @@ const Kernel& AvgPoolGlobal::forward_kernel(bool eval) const {
   if (kernel == nullptr) {
     KernelDesc d =
         desc(*kernels_, "avgpool_global_forward", sizeof(AvgPoolGlobalPush), 8, input_, 0b01);
-    if (input_norm_train_) (eval ? *input_norm_eval_ : *input_norm_train_).add_constants(d);
+    if (input_norm_) (eval ? input_norm_->eval : input_norm_->train).add_constants(d);
     kernel = &kernels_->get(d);
   }
   return *kernel;
@@ -140,12 +139,9 @@ void AvgPoolGlobal::record_forward(Graph& graph, const Tensor& x, const Tensor& 
   AvgPoolGlobalPush p = push(n);
   p.step = in.step;
   std::vector<Binding> bindings{reads(x.buffer()), writes(y.buffer())};
-  if (!input_norm_train_) {
-    add_unused_norm_apply(bindings, unused_);
-  } else {
-    (in.train ? *input_norm_train_ : *input_norm_eval_).add_bindings(bindings, in.clock);
-  }
-  graph.dispatch(forward_kernel(input_norm_train_ && !in.train), std::move(bindings), p,
+  add_norm_apply_bindings(bindings, input_norm_ ? &input_norm_->at(in) : nullptr, in.clock,
+                          unused_);
+  graph.dispatch(forward_kernel(input_norm_ && !in.train), std::move(bindings), p,
                  {grid(p.planes), 1, 1}, "avgpool_global_forward");
 }
 

@@ -79,7 +79,7 @@ class AvgPoolGlobal {
   AvgPoolGlobalPush push(uint32_t n) const;
 
   Shape input_;
-  std::optional<NormApply> input_norm_train_, input_norm_eval_;
+  std::optional<InputNorm> input_norm_;
   // Made on first use: [input norm: none or training, eval].
   const Kernel& forward_kernel(bool eval) const;
   KernelCache* kernels_;
