@@ -20,11 +20,11 @@
 
 namespace vkm::nn {
 
-// One row of the table: conv -> [norm + ReLU (+ dropout, fused into the norm's kernels)] ->
-// [max-pool | global avg-pool], with each stage's output and its gradient ([max_batch, C, H, W]
-// each). The norm's output `a` (ReLU'd, and in training dropped) is stored only for a max-pool;
-// everywhere else the layer that reads it (the next conv, the global average pool) applies the
-// norm to z as it loads it (NormApply), and the norm's backward recomputes the mask from z.
+// One row of the table: conv -> [norm + ReLU (+ dropout)] -> [max-pool | global avg-pool], with
+// each stage's output and its gradient ([max_batch, C, H, W] each). The norm's output (ReLU'd,
+// and in training dropped) is never stored: the layer that reads it (the next conv, a pool)
+// applies the norm to z as it loads it (NormApply), its backward goes on through the ReLU and
+// dropout and finishes the norm's backward sums, and the norm's own backward is one pass.
 struct Block {
   BlockSpec spec;
   Conv2d conv;
@@ -32,10 +32,9 @@ struct Block {
   std::optional<GroupNorm> gn;
   std::optional<MaxPool2d> maxpool;
   std::optional<AvgPoolGlobal> avgpool;
-  Tensor z, dz;             // conv output
-  std::optional<Tensor> a;  // norm + ReLU (+ dropout) output, where a max-pool reads it
-  // The gradient of the norm's output; where the next conv applies the norm, the gradient
-  // reaching the normalized value (that conv's backward goes on through the ReLU and dropout).
+  Tensor z, dz;  // conv output
+  // The gradient reaching the norm's normalized value: its reader's backward went on through the
+  // ReLU and dropout.
   std::optional<Tensor> da;
   std::optional<Tensor> p, dp;  // pool output
 
@@ -55,11 +54,11 @@ struct Block {
         gn.emplace(device, kernels, name, shape, config.norm_groups(shape.c), config.affine, true,
                    dropout);
       }
-      if (s.maxpool_after) a.emplace(device, shape, name + ".out");
       da.emplace(device, shape, name + ".out.grad");
     }
     if (s.maxpool_after) {
       maxpool.emplace(kernels, shape);
+      if (s.norm) maxpool->apply_input_norm(norm_apply(true), norm_apply(false));
       p.emplace(device, maxpool->output_shape(), s.pool_name() + ".out");
       dp.emplace(device, maxpool->output_shape(), s.pool_name() + ".out.grad");
     } else if (s.avgpool_after) {
@@ -72,7 +71,8 @@ struct Block {
 
   // The norm as its reader applies it (training or eval).
   NormApply norm_apply(bool train) const { return bn ? bn->apply(train) : gn->apply(train); }
-  // The next block's conv applies this block's norm: there is a norm and no pool between.
+  // The next block's conv applies this block's norm: there is a norm and no pool between (else
+  // the pool applies it).
   bool norm_applied_by_next() const { return spec.norm && !p; }
 
   // The tensor the next block reads (z where it applies the norm itself), and the gradient of it
@@ -236,31 +236,12 @@ void Model::record_forward(Graph& graph, bool train, const Buffer* clock, uint32
   const Tensor* x = input_.get();
   const InputNormStep in{.train = train, .clock = clock, .step = step};
   for (const auto& b : blocks_) {
-    // The conv writes the norm's plane statistics as it writes z (BatchNorm needs them only in
-    // training; GroupNorm always).
-    const Buffer* stats = b->gn            ? &b->gn->statistics()
-                          : b->bn && train ? &b->bn->statistics()
-                                           : nullptr;
-    b->conv.record_forward(graph, *x, b->z, n, stats, in);
-    if (b->bn) {
-      if (b->a && train) {
-        b->bn->record_forward_train(graph, b->z, *b->a, n, clock, step, Statistics::kGiven);
-      } else if (b->a) {
-        b->bn->record_forward_eval(graph, b->z, *b->a, n);
-      } else if (train) {
-        b->bn->record_statistics(graph, b->z, n, Statistics::kGiven);
-      }
-    }
-    if (b->gn) {
-      if (b->a) {
-        b->gn->record_forward(graph, b->z, *b->a, n, train ? clock : nullptr, step,
-                              Statistics::kGiven);
-      } else {
-        b->gn->record_statistics(graph, b->z, n, Statistics::kGiven);
-      }
-    }
-    if (b->maxpool) b->maxpool->record_forward(graph, b->a ? *b->a : b->z, *b->p, n);
-    if (b->avgpool) b->avgpool->record_forward(graph, b->a ? *b->a : b->z, *b->p, n, in);
+    // The conv writes the norm's plane statistics as it writes z and finishes them (BatchNorm
+    // needs them only in training; GroupNorm always).
+    const NormStats stats = b->gn ? b->gn->stats() : b->bn && train ? b->bn->stats() : NormStats{};
+    b->conv.record_forward(graph, *x, b->z, n, &stats, in);
+    if (b->maxpool) b->maxpool->record_forward(graph, b->z, *b->p, n, in);
+    if (b->avgpool) b->avgpool->record_forward(graph, b->z, *b->p, n, in);
     x = &b->output();
   }
 }
@@ -271,20 +252,19 @@ void Model::record_train_step(Graph& graph, const Buffer& clock, const Buffer& l
     throw Error(fmt::format("batch of {} (model built for 1..{})", n, max_batch_));
   record_forward(graph, true, &clock, step, n);
   const Tensor& logits = blocks_.back()->z;
-  loss_->record_forward(graph, logits, labels_, *log_probs_, stats, step, train_predictions_, 0, n);
-  loss_->record_backward(graph, *log_probs_, labels_, blocks_.back()->dz, n);
+  loss_->record_forward(graph, logits, labels_, *log_probs_, stats, step, train_predictions_, 0, n,
+                        &blocks_.back()->dz);
 
   const InputNormStep in{.train = true, .clock = &clock, .step = step};
   for (size_t i = blocks_.size(); i-- > 0;) {
     const Block& b = *blocks_[i];
-    const Tensor& grad = b.da ? *b.da : b.dz;  // of the norm's output, or of z without a norm
-    if (b.avgpool) b.avgpool->record_backward(graph, *b.dp, grad, n);
-    if (b.maxpool) b.maxpool->record_backward(graph, b.a ? *b.a : b.z, *b.dp, grad, n);
-    // Where the next conv read this norm's output, its backward went on through the ReLU and
-    // dropout and wrote the norm's backward sums.
-    const Statistics sums = b.norm_applied_by_next() ? Statistics::kGiven : Statistics::kCompute;
-    if (b.bn) b.bn->record_backward(graph, b.z, *b.da, b.dz, n, &clock, step, sums);
-    if (b.gn) b.gn->record_backward(graph, b.z, *b.da, b.dz, n, &clock, step, sums);
+    const Tensor& grad = b.da ? *b.da : b.dz;  // reaching the normalized value, or of z
+    if (b.avgpool) b.avgpool->record_backward(graph, b.z, *b.dp, grad, n, in);
+    if (b.maxpool) b.maxpool->record_backward(graph, b.z, *b.dp, grad, n, in);
+    // The layer that read the norm's output went on through its ReLU and dropout and wrote and
+    // finished the norm's backward sums.
+    if (b.bn) b.bn->record_backward(graph, b.z, *b.da, b.dz, n, &clock, step, Statistics::kGiven);
+    if (b.gn) b.gn->record_backward(graph, b.z, *b.da, b.dz, n, &clock, step, Statistics::kGiven);
     const Tensor& x = i == 0 ? *input_ : blocks_[i - 1]->output();
     const Tensor* dx = i == 0 ? nullptr : &blocks_[i - 1]->output_grad();
     b.conv.record_backward(graph, x, b.dz, dx, n, /*reduce_weight=*/false, in);

@@ -15,13 +15,17 @@
 // (norm_apply.glsl); this kernel then goes on through that norm's ReLU and dropout: it stores
 // g = the gradient reaching the normalized value (zero where the ReLU stopped it or the element
 // was dropped) instead of the gradient of the activation, and writes the norm's backward sums
-// per plane, sums[n * C_IN + c] = (sum g, sum g * (z - mean)), as norm_backward_sums.comp would.
+// per plane, sums[n * C_IN + c] = (sum g, sum g * (z - mean)), as norm_backward_sums.comp would;
+// the last workgroup to finish turns them into the norm's dgamma, dbeta and dx coefficients
+// (norm_finalize.glsl).
 #include "base.glsl"
 #include "reads.glsl"
 #include "clock.glsl"
 #include "rng.glsl"
-#define NA_BINDING 5
+#define NA_BINDING 4
 #include "norm_apply.glsl"
+#define NB_BINDING 10
+#include "norm_finalize.glsl"
 
 layout(constant_id = 10) const uint C_IN = 1;     // the forward convolution's channels
 layout(constant_id = 11) const uint C_OUT = 1;
@@ -49,8 +53,7 @@ READONLY_FLOATS4(0, dy);
 layout(set = 0, binding = 1) readonly buffer Weight { float weight[]; };
 layout(set = 0, binding = 2) writeonly buffer DX { float dx[]; };
 layout(set = 0, binding = 2) writeonly buffer DX4 { vec4 dx4[]; };
-READONLY_FLOATS4(3, z);  // NA_ON: the norm's input, [N, C_IN, h, w] like dx
-layout(set = 0, binding = 4) writeonly buffer Sums { vec2 sums[]; };  // NA_ON: [N, C_IN]
+READONLY_FLOATS4(3, z);  // NA_ON: the norm's input, [N, C_IN, h, w] like dx; sums: nb_partials
 
 float wt[CI_TILE * C_OUT * K * K];  // the tile's flipped weights: wt[c, o, a, b] = w[o, c, K-1-a, K-1-b]
 float win[C_OUT * WIN * K];         // the window [C_OUT, WIN, K]
@@ -169,7 +172,7 @@ void convolve(uint dy_base, uint dx_base, bool live, uint ho, uint wo, uint n_in
     }
   }
   if (NA_ON && live) {
-    [[unroll]] for (uint c = 0; c < CI_TILE; ++c) sums[n_index * C_IN + c0 + c] = vec2(s1[c], s2[c]);
+    [[unroll]] for (uint c = 0; c < CI_TILE; ++c) nb_partials[n_index * C_IN + c0 + c] = vec2(s1[c], s2[c]);
   }
 }
 
@@ -194,4 +197,5 @@ void main() {
     convolve(safe * C_OUT * ho * wo, (safe * C_IN + c0) * p.h * p.w, sample_index < p.n, ho, wo,
              safe, c0);
   }
+  if (NA_ON) nb_finish(p.n, C_IN, p.h * p.w);
 }

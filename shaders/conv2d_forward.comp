@@ -19,8 +19,10 @@
 #include "reads.glsl"
 #include "clock.glsl"
 #include "rng.glsl"
-#define NA_BINDING 4
+#define NA_BINDING 3
 #include "norm_apply.glsl"
+#define NF_BINDING 9
+#include "norm_finalize.glsl"
 
 layout(constant_id = 10) const uint C_IN = 1;
 layout(constant_id = 11) const uint C_OUT = 1;
@@ -29,7 +31,8 @@ layout(constant_id = 13) const uint CO_TILE = 1;  // output channels per dispatc
 layout(constant_id = 14) const uint ROWS = 1;     // output rows per step of the window
 // Also write each output plane's statistics for the norm that follows (its forward_stats pass,
 // fused here): the plane's mean and M2 = sum (y - mean)^2, from sums shifted by the plane's first
-// output, by the formula of batchnorm/groupnorm_forward_stats.comp.
+// output, by the formula of norm_forward_stats.comp; the last workgroup to finish merges them
+// into the norm's statistics (norm_finalize.glsl).
 layout(constant_id = 15) const bool STATS = false;
 // NC4HW4 tensors (nn::Layout): x (PACKED_IN), y (PACKED_OUT; then CO_TILE % 4 == 0). A packed
 // tensor's values for channels 4g .. 4g + 3 at a pixel are one vec4, at the NCHW formula's index
@@ -54,7 +57,6 @@ READONLY_FLOATS4(0, x);
 layout(set = 0, binding = 1) readonly buffer Weight { float weight[]; };
 layout(set = 0, binding = 2) writeonly buffer Y { float y[]; };
 layout(set = 0, binding = 2) writeonly buffer Y4 { vec4 y4[]; };
-layout(set = 0, binding = 3) writeonly buffer Stats { vec2 stats[]; };  // [N, C_OUT] (STATS only)
 
 float wt[CO_TILE * C_IN * K * K];  // the tile's weights [CO_TILE, C_IN, K, K]
 #include "conv_window.glsl"
@@ -136,7 +138,7 @@ void convolve(uint x_base, uint y_base, uint stats_base, bool live, uint ho, uin
   if (STATS && live) {
     const float count = float(ho * wo);
     [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
-      stats[stats_base + o] = vec2(shift[o] + s1[o] / count, max(s2[o] - s1[o] * s1[o] / count, 0.0));
+      nf_partials[stats_base + o] = vec2(shift[o] + s1[o] / count, max(s2[o] - s1[o] * s1[o] / count, 0.0));
     }
   }
 }
@@ -154,4 +156,5 @@ void main() {
     convolve(safe * C_IN * p.h * p.w, (safe * C_OUT + first_channel) * ho * wo,
              safe * C_OUT + first_channel, sample_index < p.n, ho, wo);
   }
+  if (STATS) nf_finish(p.n, C_OUT, ho * wo);
 }

@@ -4,7 +4,9 @@
 // predictions[offset + i] = argmax (first maximum wins), and stats[slot] = (sum over the batch of
 // the per-sample NLL, number of correct predictions). One workgroup: each invocation handles
 // samples i, i + size, ...; the two totals go through workgroup_sum (deterministic, no atomics).
-// The row maximum is subtracted before exp, so logits of any magnitude stay finite.
+// The row maximum is subtracted before exp, so logits of any magnitude stay finite. GRADIENT
+// (training): also dlogits = (exp(log_probs) - onehot(labels)) / n, the gradient of the batch's
+// mean NLL.
 #include "base.glsl"
 #include "reduce.glsl"
 
@@ -15,11 +17,14 @@ layout(push_constant) uniform Push {
   uint prediction_offset;
 } p;
 
+layout(constant_id = 10) const bool GRADIENT = false;
+
 layout(set = 0, binding = 0) readonly buffer Logits { float logits[]; };
 layout(set = 0, binding = 1) readonly buffer Labels { uint labels[]; };
 layout(set = 0, binding = 2) writeonly buffer LogProbs { float log_probs[]; };
 layout(set = 0, binding = 3) writeonly buffer Stats { vec2 stats[]; };  // [slots] (nll sum, correct)
 layout(set = 0, binding = 4) writeonly buffer Predictions { uint predictions[]; };
+layout(set = 0, binding = 5) writeonly buffer DLogits { float dlogits[]; };  // GRADIENT
 
 void main() {
   vec2 acc = vec2(0.0);
@@ -37,8 +42,13 @@ void main() {
     float sum = 0.0;
     for (uint k = 0; k < p.classes; ++k) sum += exp(logits[row + k] - top);
     const float log_sum = log(sum);
-    for (uint k = 0; k < p.classes; ++k) log_probs[row + k] = (logits[row + k] - top) - log_sum;
     const uint label = labels[i];
+    const float inv_n = 1.0 / float(p.n);
+    for (uint k = 0; k < p.classes; ++k) {
+      const float log_prob = (logits[row + k] - top) - log_sum;
+      log_probs[row + k] = log_prob;
+      if (GRADIENT) dlogits[row + k] = (exp(log_prob) - (k == label ? 1.0 : 0.0)) * inv_n;
+    }
     // A label out of range contributes nothing rather than reading another row.
     const float nll = label < p.classes ? log_sum - (logits[row + label] - top) : 0.0;
     acc += vec2(nll, arg == label ? 1.0 : 0.0);

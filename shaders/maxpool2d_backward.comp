@@ -1,21 +1,36 @@
 #version 460
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 // 2x2 max pooling, stride 2, backward: dy [N, C, H/2, W/2] -> dx [N, C, H, W]. Each window's
 // gradient goes to its first maximum in row-major order (the reference's rule; ties are common
-// after a ReLU), every other element gets zero, including a dropped odd last row/column. Each
-// invocation owns one output row: the two input rows under it, plus the odd last input row when
-// it owns the last output row, so every dx element is written exactly once. PACKED (NC4HW4
-// tensors): an element is a vec4 of four channels, each routed on its own; the rows are
-// n * C/4 * out_h.
+// after a ReLU), every other element gets zero, including a dropped odd last row/column, so every
+// dx element is written exactly once. Each invocation owns one plane (grid-stride over the
+// n * C planes). PACKED (NC4HW4 tensors): an element is a vec4 of four channels, each routed on
+// its own, and an invocation owns four planes (n * C/4 of them).
+//
+// NA_ON: x is a norm's input z that the forward pooled after the norm, its ReLU and dropout
+// (norm_apply.glsl). The windows' maxima are found among those activations, and the gradient goes
+// on through the ReLU and dropout: dx is the gradient reaching the normalized value. The kernel
+// also writes the norm's backward sums per plane, (sum dx, sum dx * (z - mean)), and its last
+// workgroup finishes them (norm_finalize.glsl), as conv2d_backward_input.comp does.
 #include "base.glsl"
 #include "reads.glsl"
+#include "clock.glsl"
+#include "rng.glsl"
+#define NA_BINDING 3
+#include "norm_apply.glsl"
+#define NB_BINDING 9
+#include "norm_finalize.glsl"
 
 layout(push_constant) uniform Push {
-  uint rows;  // n * C * out_h
+  uint rows;  // n * C * out_h (n * C/4 * out_h packed)
   uint in_h;
   uint in_w;
   uint out_h;
   uint out_w;
+  uint step;      // NA_ON: the step within the epoch (dropout)
+  uint channels;  // C
+  uint pad;
 } p;
 
 layout(constant_id = 10) const bool PACKED = false;
@@ -25,63 +40,112 @@ READONLY_FLOATS4(1, dy);
 layout(set = 0, binding = 2) writeonly buffer DX { float dx[]; };
 layout(set = 0, binding = 2) writeonly buffer DX4 { vec4 dx4[]; };
 
-// The window's gradient to its first maximum, channel by channel (PACKED).
-void route4(uint i, uint j, uint k, uint l, vec4 g) {
-  const vec4 a = LOAD4(x, i), b = LOAD4(x, j), c = LOAD4(x, k), d = LOAD4(x, l);
-  const vec4 m = max(max(a, b), max(c, d));
-  const bvec4 at_a = equal(a, m);
-  const bvec4 at_b = bvec4(uvec4(not(at_a)) & uvec4(equal(b, m)));
-  const bvec4 at_c = bvec4(uvec4(not(at_a)) & uvec4(not(at_b)) & uvec4(equal(c, m)));
-  const bvec4 at_d = bvec4(uvec4(not(at_a)) & uvec4(not(at_b)) & uvec4(not(at_c)));
-  dx4[i] = mix(vec4(0.0), g, at_a);
-  dx4[j] = mix(vec4(0.0), g, at_b);
-  dx4[k] = mix(vec4(0.0), g, at_c);
-  dx4[l] = mix(vec4(0.0), g, at_d);
-}
-
-void main() {
-  const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-  for (uint row = gl_GlobalInvocationID.x; row < p.rows; row += stride) {
-    const uint plane = row / p.out_h;
-    const uint oy = row - plane * p.out_h;
-    const uint top = plane * p.in_h * p.in_w + 2 * oy * p.in_w;
+// One plane q (NCHW index q = n * C + c).
+void plane(uint q, NaStream stream) {
+  const uint size = p.in_h * p.in_w;
+  const vec3 k = NA_ON ? na_coefficients(q / p.channels, q % p.channels, p.channels) : vec3(0.0);
+  float s1 = 0.0, s2 = 0.0;
+  for (uint oy = 0; oy < p.out_h; ++oy) {
+    const uint top = q * size + 2 * oy * p.in_w;
     const uint bottom = top + p.in_w;
-    if (PACKED) {
-      for (uint ox = 0; ox < p.out_w; ++ox) {
-        const uint i = top + 2 * ox;
-        route4(i, i + 1, bottom + 2 * ox, bottom + 2 * ox + 1, LOAD4(dy, row * p.out_w + ox));
-      }
-      if ((p.in_w & 1u) != 0) {
-        dx4[top + p.in_w - 1] = vec4(0.0);
-        dx4[bottom + p.in_w - 1] = vec4(0.0);
-      }
-      if ((p.in_h & 1u) != 0 && oy == p.out_h - 1) {
-        for (uint i = 0; i < p.in_w; ++i) dx4[bottom + p.in_w + i] = vec4(0.0);
-      }
-      continue;
-    }
     for (uint ox = 0; ox < p.out_w; ++ox) {
-      const uint i = top + 2 * ox;
-      const float a = LOAD(x, i), b = LOAD(x, i + 1), c = LOAD(x, bottom + 2 * ox), d = LOAD(x, bottom + 2 * ox + 1);
-      const float g = LOAD(dy, row * p.out_w + ox);
+      const uint e[4] = uint[4](top + 2 * ox, top + 2 * ox + 1, bottom + 2 * ox, bottom + 2 * ox + 1);
+      float z[4], v[4];
+      [[unroll]] for (uint t = 0; t < 4; ++t) {
+        z[t] = LOAD(x, e[t]);
+        v[t] = NA_ON ? na_apply(z[t], k, stream, e[t]) : z[t];
+      }
+      const float g = LOAD(dy, (q * p.out_h + oy) * p.out_w + ox);
       // The first maximum: a unless something later is strictly larger, and so on.
-      const float m = max(max(a, b), max(c, d));
-      const bool at_a = a == m;
-      const bool at_b = !at_a && b == m;
-      const bool at_c = !at_a && !at_b && c == m;
-      const bool at_d = !at_a && !at_b && !at_c;
-      dx[i] = at_a ? g : 0.0;
-      dx[i + 1] = at_b ? g : 0.0;
-      dx[bottom + 2 * ox] = at_c ? g : 0.0;
-      dx[bottom + 2 * ox + 1] = at_d ? g : 0.0;
+      const float m = max(max(v[0], v[1]), max(v[2], v[3]));
+      bool taken = false;
+      [[unroll]] for (uint t = 0; t < 4; ++t) {
+        const bool at = !taken && (t == 3 || v[t] == m);
+        taken = taken || at;
+        float d = at ? g : 0.0;
+        if (NA_ON) {
+          d = na_backward(z[t], k, stream, e[t], d);
+          s1 += d;
+          s2 += d * (z[t] - k.x);
+        }
+        dx[e[t]] = d;
+      }
     }
     if ((p.in_w & 1u) != 0) {  // the dropped last column
       dx[top + p.in_w - 1] = 0.0;
       dx[bottom + p.in_w - 1] = 0.0;
     }
-    if ((p.in_h & 1u) != 0 && oy == p.out_h - 1) {  // the dropped last row
-      const uint last = bottom + p.in_w;
-      for (uint i = 0; i < p.in_w; ++i) dx[last + i] = 0.0;
+  }
+  if ((p.in_h & 1u) != 0) {  // the dropped last row
+    const uint last = q * size + (p.in_h - 1) * p.in_w;
+    for (uint i = 0; i < p.in_w; ++i) dx[last + i] = 0.0;
+  }
+  if (NA_ON) nb_partials[q] = vec2(s1, s2);
+}
+
+// Four planes 4q .. 4q + 3 at once (PACKED: vec4 elements of packed plane q).
+void plane4(uint q, NaStream stream) {
+  const uint size = p.in_h * p.in_w;
+  vec3 k[4];
+  if (NA_ON) {
+    [[unroll]] for (uint c = 0; c < 4; ++c) k[c] = na_coefficients(4 * q / p.channels, (4 * q + c) % p.channels, p.channels);
+  }
+  vec4 s1 = vec4(0.0), s2 = vec4(0.0);
+  for (uint oy = 0; oy < p.out_h; ++oy) {
+    const uint top = q * size + 2 * oy * p.in_w;
+    const uint bottom = top + p.in_w;
+    for (uint ox = 0; ox < p.out_w; ++ox) {
+      const uint e[4] = uint[4](top + 2 * ox, top + 2 * ox + 1, bottom + 2 * ox, bottom + 2 * ox + 1);
+      vec4 z[4], v[4];
+      [[unroll]] for (uint t = 0; t < 4; ++t) {
+        z[t] = LOAD4(x, e[t]);
+        v[t] = z[t];
+        if (NA_ON) {
+          [[unroll]] for (uint c = 0; c < 4; ++c) v[t][c] = na_apply(z[t][c], k[c], stream, (4 * q + c) * size + e[t] - q * size);
+        }
+      }
+      const vec4 g = LOAD4(dy, (q * p.out_h + oy) * p.out_w + ox);
+      const vec4 m = max(max(v[0], v[1]), max(v[2], v[3]));
+      bvec4 taken = bvec4(false);
+      [[unroll]] for (uint t = 0; t < 4; ++t) {
+        vec4 d;
+        [[unroll]] for (uint c = 0; c < 4; ++c) {
+          const bool at = !taken[c] && (t == 3 || v[t][c] == m[c]);
+          taken[c] = taken[c] || at;
+          d[c] = at ? g[c] : 0.0;
+          if (NA_ON) {
+            d[c] = na_backward(z[t][c], k[c], stream, (4 * q + c) * size + e[t] - q * size, d[c]);
+            s1[c] += d[c];
+            s2[c] += d[c] * (z[t][c] - k[c].x);
+          }
+        }
+        dx4[e[t]] = d;
+      }
+    }
+    if ((p.in_w & 1u) != 0) {
+      dx4[top + p.in_w - 1] = vec4(0.0);
+      dx4[bottom + p.in_w - 1] = vec4(0.0);
     }
   }
+  if ((p.in_h & 1u) != 0) {
+    const uint last = q * size + (p.in_h - 1) * p.in_w;
+    for (uint i = 0; i < p.in_w; ++i) dx4[last + i] = vec4(0.0);
+  }
+  if (NA_ON) {
+    [[unroll]] for (uint c = 0; c < 4; ++c) nb_partials[4 * q + c] = vec2(s1[c], s2[c]);
+  }
+}
+
+void main() {
+  const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+  const uint planes = p.rows / p.out_h;
+  const NaStream stream = na_stream(p.step);
+  for (uint q = gl_GlobalInvocationID.x; q < planes; q += stride) {
+    if (PACKED) {
+      plane4(q, stream);
+    } else {
+      plane(q, stream);
+    }
+  }
+  if (NA_ON) nb_finish(PACKED ? 4 * planes / p.channels : planes / p.channels, p.channels, p.in_h * p.in_w);
 }

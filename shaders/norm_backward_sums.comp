@@ -1,28 +1,29 @@
 #version 460
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
-// Norm backward (BatchNorm2d, GroupNorm), pass 1 of 3: per H x W plane, the sums the gradient
+// Norm backward (BatchNorm2d, GroupNorm), pass 1 of 2: per H x W plane, the sums the gradient
 // needs. With g = dy, or with the ReLU (and dropout) fused after the norm (NA_ON) the gradient
 // reaching the normalized value, its mask recomputed from x (norm_apply.glsl), invocation
 // p = n * C + c writes partials[p] = (sum g, sum g * (x - mean)) over plane (n, c), mean its
 // statistic's (statistic_of in norm_push.glsl: its channel's for BatchNorm, its group's for
-// GroupNorm). VEC4: H*W % 4 == 0, planes are read as vec4. PACKED: four planes per invocation
-// (norm_push.glsl).
+// GroupNorm). The last workgroup to finish turns them into dgamma, dbeta and the dx coefficients
+// (norm_finalize.glsl). VEC4: H*W % 4 == 0, planes are read as vec4. PACKED: four planes per
+// invocation (norm_push.glsl).
 #include "base.glsl"
 #include "norm_push.glsl"
 #include "reads.glsl"
 #include "clock.glsl"
 #include "rng.glsl"
-#define NA_BINDING 4
+#define NA_BINDING 2
 #include "norm_apply.glsl"
+#define NB_BINDING 8
+#include "norm_finalize.glsl"
 
 layout(constant_id = 10) const bool VEC4 = false;
 layout(constant_id = 19) const bool PACKED = false;  // NC4HW4 x and dy (norm_push.glsl)
 
 READONLY_FLOATS4(0, x);   // [N, C, H, W]
-READONLY_FLOATS4(1, dy);  // [N, C, H, W]
-layout(set = 0, binding = 2) readonly buffer Mean { float mean[]; };  // [statistics]
-layout(set = 0, binding = 3) writeonly buffer Partials { vec2 partials[]; };  // [N, C]
+READONLY_FLOATS4(1, dy);  // [N, C, H, W]; the partials are nb_partials [N, C]
 
 // The four planes of invocation q at once (PACKED).
 void sums4(uint q) {
@@ -30,7 +31,7 @@ void sums4(uint q) {
   vec3 k[4];
   const uint n_index = 4 * q / p.channels;
   [[unroll]] for (uint c = 0; c < 4; ++c) {
-    m[c] = mean[statistic_of(4 * q + c)];
+    m[c] = nb_mean[statistic_of(4 * q + c)];
     if (NA_ON) k[c] = na_coefficients(n_index, (4 * q + c) % p.channels, p.channels);
   }
   const NaStream stream = na_stream(p.step);
@@ -44,17 +45,11 @@ void sums4(uint q) {
     a += g;
     b += g * (xv - m);
   }
-  [[unroll]] for (uint c = 0; c < 4; ++c) partials[4 * q + c] = vec2(a[c], b[c]);
+  [[unroll]] for (uint c = 0; c < 4; ++c) nb_partials[4 * q + c] = vec2(a[c], b[c]);
 }
 
-void main() {
-  if (PACKED) {
-    if (gl_GlobalInvocationID.x < p.planes / 4) sums4(gl_GlobalInvocationID.x);
-    return;
-  }
-  const uint plane = gl_GlobalInvocationID.x;
-  if (plane >= p.planes) return;
-  const float m = mean[statistic_of(plane)];
+void sums(uint plane) {
+  const float m = nb_mean[statistic_of(plane)];
   const vec3 k = NA_ON ? na_coefficients(plane / p.channels, plane % p.channels, p.channels) : vec3(0.0);
   const NaStream stream = na_stream(p.step);
   const uint base = plane * p.plane;
@@ -83,5 +78,15 @@ void main() {
       s2 += g * (xv - m);
     }
   }
-  partials[plane] = vec2(s1, s2);
+  nb_partials[plane] = vec2(s1, s2);
+}
+
+void main() {
+  const uint i = gl_GlobalInvocationID.x;
+  if (PACKED) {
+    if (i < p.planes / 4) sums4(i);
+  } else if (i < p.planes) {
+    sums(i);
+  }
+  nb_finish(p.n, p.channels, p.plane);
 }

@@ -1,14 +1,16 @@
 // The kernel-table case of a convolution: forward, backward to the input and to the weight (its
 // per-lane partial sums: the training step adds them up in its single update dispatch, timed in
 // the update's row; here the host adds them for the check), checked against nn/reference/conv2d
-// in double. Where a norm follows, the forward also writes its plane
-// statistics, as in the training step (checked: the means and M2 of the reference output).
+// in double. Where a norm follows, the forward also writes its plane statistics and finishes them
+// into the norm's, as in the training step (checked: the means and M2 of the reference output).
 #include <fmt/format.h>
 
 #include <cmath>
+#include <optional>
 
 #include "apps/vkbench/kernel_case.hpp"
 #include "apps/vkbench/kernel_cases.hpp"
+#include "nn/layers/batchnorm2d.hpp"
 #include "nn/layers/conv2d.hpp"
 #include "nn/reference/conv2d.hpp"
 #include "nn/tensor.hpp"
@@ -33,9 +35,11 @@ std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& s
   device.fill(conv.weight_partials_buffer(), 0x7fc00000u);  // NaN
 
   const size_t planes = size_t{out.n} * out.c;
-  const vkm::Buffer stats = device.buffer(planes * 2 * sizeof(float), "statistics");
+  std::optional<nn::BatchNorm2d> norm;  // whose statistics the forward writes and finishes
+  if (spec.norm) norm.emplace(device, ctx.kernels, spec.norm_name(), out, true, false);
+  const nn::NormStats stats = norm ? norm->stats() : nn::NormStats{};
   vkm::Graph graph;
-  conv.record_forward(graph, x, y, in.n, spec.norm ? &stats : nullptr);
+  conv.record_forward(graph, x, y, in.n, &stats);
   conv.record_backward(graph, x, dy, first ? nullptr : &dx, in.n, /*reduce_weight=*/false);
 
   const nn::reference::Conv2dGeometry g{in.n, in.c, in.h, in.w, spec.c_out, spec.k, 0};
@@ -51,7 +55,7 @@ std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& s
     if (spec.norm) {
       const auto want_stats = plane_statistics<double>(want, size_t{out.h} * out.w);
       std::vector<float> got_stats(planes * 2);
-      device.download(stats, std::as_writable_bytes(std::span(got_stats)));
+      device.download(norm->statistics(), std::as_writable_bytes(std::span(got_stats)));
       checker.compare("plane statistics", got_stats, want_stats);
     }
     if (!first) {

@@ -115,6 +115,13 @@ void profile_step(const BenchContext& ctx, nn::Model& model, const vkm::Buffer& 
     it->ms += median;
     e.step_kernel_ms += median;
   }
+  for (const vkm::Node& node : graph.nodes()) {  // grouped as the timings are, by label
+    const std::string kernel = node.label.substr(0, node.label.find(' '));
+    auto it = std::find_if(e.step_kernels.begin(), e.step_kernels.end(),
+                           [&](const EndToEnd::StepKernel& k) { return k.kernel == kernel; });
+    if (it == e.step_kernels.end()) continue;
+    for (const vkm::Binding& b : node.bindings) it->bytes += double(b.buffer->size());
+  }
 }
 
 EndToEnd measure_end_to_end(const BenchContext& ctx, nn::Model& model, const std::string& norm) {

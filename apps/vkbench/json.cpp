@@ -192,7 +192,8 @@ ordered_json to_json(const DeviceReport& r) {
       ej["step_kernel_ms"] = e.step_kernel_ms;
       ordered_json step = ordered_json::array();
       for (const auto& k : e.step_kernels) {
-        step.push_back({{"kernel", k.kernel}, {"dispatches", k.dispatches}, {"ms", k.ms}});
+        step.push_back(
+            {{"kernel", k.kernel}, {"dispatches", k.dispatches}, {"ms", k.ms}, {"bytes", k.bytes}});
       }
       ej["step_kernels"] = step;
     }
@@ -278,7 +279,8 @@ DeviceReport report_from_json(const ordered_json& j) {
     for (const auto& k : e.value("step_kernels", ordered_json::array())) {
       row.step_kernels.push_back({.kernel = k.value("kernel", std::string()),
                                   .dispatches = k.value("dispatches", 0u),
-                                  .ms = k.value("ms", 0.0)});
+                                  .ms = k.value("ms", 0.0),
+                                  .bytes = k.value("bytes", 0.0)});
     }
     r.end_to_end.push_back(row);
   }

@@ -23,9 +23,10 @@ namespace {
 
 using Vec = std::vector<double>;
 
-// FLOPs per element: normalize (subtract, multiply, multiply-add, ReLU), gradient sums (ReLU mask,
-// xhat, two adds, a multiply), dx (xhat, three multiply-adds).
-constexpr double kNormalize = 4, kGradSums = 5, kGradInput = 6;
+// FLOPs per element: plane statistics (subtract, add, multiply-add), normalize (subtract,
+// multiply, multiply-add, ReLU), gradient sums (ReLU mask, xhat, two adds, a multiply), dx (xhat,
+// three multiply-adds). The merges of the planes in each pass's last workgroup are not counted.
+constexpr double kStatistics = 3, kNormalize = 4, kGradSums = 5, kGradInput = 6;
 
 }  // namespace
 
@@ -56,27 +57,18 @@ std::vector<KernelRow> norm_case(const BenchContext& ctx, const std::string& lay
   params[0]->value.upload(gamma);
   params[1]->value.upload(beta);
   for (const nn::Tensor* t : {&y, &dx, &params[0]->grad, &params[1]->grad}) t->fill(NAN);
-  // As in the training step, the conv before the norm wrote each plane's (mean, M2): here they
-  // come from the host, so the norm's own statistics pass is not part of the case.
-  const size_t planes = size_t{s.n} * s.c;
-  const auto stats64 = plane_statistics<float>(xv, size_t{s.h} * s.w);
-  const std::vector<float> stats(stats64.begin(), stats64.end());
-  device.upload(batch_norm ? bn->statistics() : gn->statistics(), std::as_bytes(std::span(stats)));
-
   vkm::Graph graph;
   if (batch_norm) {
-    bn->record_forward_train(graph, x, y, s.n, &clock, 0, nn::Statistics::kGiven);
+    bn->record_forward_train(graph, x, y, s.n, &clock, 0);
     bn->record_backward(graph, x, dy, dx, s.n, &clock, 0);
   } else {
-    gn->record_forward(graph, x, y, s.n, &clock, 0, nn::Statistics::kGiven);
+    gn->record_forward(graph, x, y, s.n, &clock, 0);
     gn->record_backward(graph, x, dy, dx, s.n, &clock, 0);
   }
   const double e = double(s.numel());
-  const std::string prefix = batch_norm ? "batchnorm" : "groupnorm";
-  const auto rows = rows_per_node(graph, {{"norm_forward_finalize", 4 * double(planes)},
+  const auto rows = rows_per_node(graph, {{"norm_forward_stats", kStatistics * e},
                                           {"norm_forward", kNormalize * e},
                                           {"norm_backward_sums", kGradSums * e},
-                                          {prefix + "_backward_finalize", 4 * double(planes)},
                                           {"norm_backward", kGradInput * e}});
 
   auto check = [&](Checker& checker) {

@@ -164,6 +164,7 @@ std::string end_to_end_text(const DeviceReport& r) {
     if (e.step_kernels.empty()) continue;
     header.push_back(">" + e.norm + " dispatches");
     header.push_back(">" + e.norm + " ms");
+    header.push_back(">" + e.norm + " MB");
     for (const auto& k : e.step_kernels) {
       if (std::find(order.begin(), order.end(), k.kernel) == order.end()) order.push_back(k.kernel);
     }
@@ -178,10 +179,12 @@ std::string end_to_end_text(const DeviceReport& r) {
                                    [&](const auto& x) { return x.kernel == name; });
       row.push_back(it == e.step_kernels.end() ? "—" : std::to_string(it->dispatches));
       row.push_back(it == e.step_kernels.end() ? "—" : number(it->ms));
+      row.push_back(it == e.step_kernels.end() || it->bytes <= 0.0 ? "—" : number(it->bytes / 1e6));
     }
     k.add(row);
   }
-  return out + "\nOne training step profiled, per kernel (dispatches and summed median ms)\n" +
+  return out +
+         "\nOne training step profiled, per kernel (dispatches, summed median ms, and MB bound)\n" +
          k.str();
 }
 

@@ -116,6 +116,7 @@ struct EndToEnd {
     std::string kernel;
     uint32_t dispatches = 0;
     double ms = 0.0;
+    double bytes = 0.0;  // the buffers its dispatches bind, each read or written once
   };
   std::vector<StepKernel> step_kernels;
   double step_kernel_ms = 0.0;           // their sum

@@ -48,10 +48,13 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
   save_mean_ = device.buffer(input.c * sizeof(float), name_ + " save_mean");
   save_invstd_ = device.buffer(input.c * sizeof(float), name_ + " save_invstd");
   coef_ = device.buffer(input.c * 4 * sizeof(float), name_ + " dx coefficients");
-  if (relu) {  // what a reader of the output needs to apply this norm (apply())
-    apply_params_[0] = upload_norm_apply_params(device, apply(true), name_ + " apply (train)");
-    apply_params_[1] = upload_norm_apply_params(device, apply(false), name_ + " apply (eval)");
+  for (Buffer* counter : {&forward_counter_, &backward_counter_}) {
+    *counter = device.buffer(sizeof(uint32_t), name_ + " workgroups done");
+    device.fill(*counter, 0);
   }
+  // The norm's parameters as data: for its readers (apply()) and its statistics' finish.
+  apply_params_[0] = upload_norm_apply_params(device, describe(true), name_ + " params (train)");
+  apply_params_[1] = upload_norm_apply_params(device, describe(false), name_ + " params (eval)");
 
   // Specialization constants (ids as in the shaders): VEC4 (10) when planes can be read as vec4,
   // AFFINE (11), RELU (12), EVAL (13).
@@ -62,10 +65,9 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
   const auto texel = [&](uint32_t bindings) {
     return device.texel_reads_for(bindings, input.numel() * sizeof(float));
   };
-  forward_stats_ = &kernels.get(desc("norm_forward_stats", 2, texel(0b1), vec4_views)
+  forward_stats_ = &kernels.get(desc("norm_forward_stats", 8, texel(0b1), vec4_views)
                                     .constant(10, "VEC4", vec4)
                                     .constant(19, "PACKED", packed_));
-  forward_finalize_ = &kernels.get(desc("norm_forward_finalize", 5).constant(10, "RUNNING", true));
   const auto forward = [&](bool eval) -> KernelDesc {
     KernelDesc d = desc("norm_forward", 7, texel(0b1), vec4_views)
                        .constant(10, "VEC4", vec4)
@@ -88,9 +90,7 @@ BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name,
     if (relu) apply(true).add_constants(d);
     return d;
   };
-  backward_sums_ = &kernels.get(backward("norm_backward_sums", 10));
-  backward_finalize_ =
-      &kernels.get(desc("batchnorm_backward_finalize", 7).constant(11, "AFFINE", affine));
+  backward_sums_ = &kernels.get(backward("norm_backward_sums", 17));
   backward_ = &kernels.get(backward("norm_backward", 11));
   // The gradient already through the ReLU and dropout (Statistics::kGiven): no mask.
   backward_given_ = relu ? &kernels.get(desc("norm_backward", 11, texel(0b11), vec4_views)
@@ -122,14 +122,11 @@ void BatchNorm2d::record_statistics(Graph& graph, const Tensor& x, uint32_t n,
                                     Statistics stats) const {
   const NormPush p = push(n);
   check("forward", x, "input", n);
-  if (stats == Statistics::kCompute) {
-    graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p,
-                   {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_forward_stats");
-  }
-  graph.dispatch(*forward_finalize_,
-                 {reads(partials_), writes(save_mean_), writes(save_invstd_),
-                  reads_writes(running_mean_.buffer()), reads_writes(running_var_.buffer())},
-                 p, {p.channels, 1, 1}, "batchnorm_forward_finalize");
+  if (stats == Statistics::kGiven) return;  // the producer wrote and finished them
+  std::vector<Binding> bindings{reads(x.buffer())};
+  this->stats().add_forward_bindings(bindings);
+  graph.dispatch(*forward_stats_, std::move(bindings), p, {packed_ ? p.planes / 4 : p.planes, 1, 1},
+                 "batchnorm_forward_stats");
 }
 
 void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
@@ -150,10 +147,15 @@ void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tens
 
 NormApply BatchNorm2d::apply(bool train) const {
   if (!relu_) throw Error(fmt::format("{}: only a norm with its ReLU fused can be applied", name_));
+  return describe(train);
+}
+
+NormApply BatchNorm2d::describe(bool train) const {
   return {.group_channels = 0,
           .affine = affine_.affine(),
           .eval = !train,
           .eps = eps_,
+          .momentum = momentum_,
           .dropout = train ? dropout_ : FusedDropout{},
           .mean = train ? &save_mean_ : &running_mean_.buffer(),
           .spread = train ? &save_invstd_ : &running_var_.buffer(),
@@ -161,7 +163,22 @@ NormApply BatchNorm2d::apply(bool train) const {
           .beta = &affine_.beta(),
           .unused = &affine_.unused(),
           .params = &apply_params_[train ? 0 : 1],
-          .sums = train ? &partials_ : nullptr};
+          .stats = train ? stats() : NormStats{}};
+}
+
+NormStats BatchNorm2d::stats() const {
+  return {.partials = &partials_,
+          .forward_counter = &forward_counter_,
+          .backward_counter = &backward_counter_,
+          .params = &apply_params_[0],
+          .mean = &save_mean_,
+          .invstd = &save_invstd_,
+          .running_mean = &running_mean_.buffer(),
+          .running_var = &running_var_.buffer(),
+          .gamma = &affine_.gamma(),
+          .dgamma = &affine_.dgamma(),
+          .dbeta = &affine_.dbeta(),
+          .coef = &coef_};
 }
 
 void BatchNorm2d::record_forward_eval(Graph& graph, const Tensor& x, const Tensor& y,
@@ -184,8 +201,7 @@ void BatchNorm2d::record_backward(Graph& graph, const Tensor& x, const Tensor& d
   check("backward", x, "input", n);
   check("backward", dy, "output gradient", n);
   check("backward", dx, "input gradient", n);
-  std::vector<Binding> sums{reads(x.buffer()), reads(dy.buffer()), reads(save_mean_),
-                            writes(partials_)};
+  std::vector<Binding> sums{reads(x.buffer()), reads(dy.buffer())};
   std::vector<Binding> back{reads(x.buffer()), reads(dy.buffer()), reads(affine_.gamma()),
                             reads(coef_), writes(dx.buffer())};
   const bool given = sums_given == Statistics::kGiven;
@@ -195,14 +211,11 @@ void BatchNorm2d::record_backward(Graph& graph, const Tensor& x, const Tensor& d
   for (auto* b : {&sums, &back}) {
     add_norm_apply_bindings(*b, mask ? &*mask : nullptr, clock, affine_.unused());
   }
-  if (!given) {
+  if (!given) {  // else the producer of dy wrote and finished the sums
+    stats().add_backward_bindings(sums);
     graph.dispatch(*backward_sums_, std::move(sums), p, {packed_ ? p.planes / 4 : p.planes, 1, 1},
                    "batchnorm_backward_sums");
   }
-  graph.dispatch(*backward_finalize_,
-                 {reads(partials_), reads(save_mean_), reads(save_invstd_), reads(affine_.gamma()),
-                  writes(affine_.dgamma()), writes(affine_.dbeta()), writes(coef_)},
-                 p, {p.channels, 1, 1}, "batchnorm_backward_finalize");
   graph.dispatch(given ? *backward_given_ : *backward_, std::move(back), p,
                  {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_backward");
 }

@@ -2,16 +2,18 @@
 // forward normalizes with the batch's per-channel statistics and moves the running estimates
 // (unbiased variance, momentum); eval forward uses the running estimates; backward gives dx and,
 // when affine, dgamma and dbeta. The kernels are the norm family's (shaders/norm_*.comp, shared
-// with GroupNorm: a statistic here spans one channel over the batch) but for the backward
-// finalize. Three dispatches per training direction, one for eval:
-//   forward:  norm_forward_stats (per plane; skipped when the conv before wrote them) ->
-//             norm_forward_finalize (per channel: saved mean/invstd, running stats) ->
+// with GroupNorm: a statistic here spans one channel over the batch). At most two dispatches per
+// training direction, one for eval:
+//   forward:  norm_forward_stats (per plane; its last workgroup merges the planes into the saved
+//             mean/invstd and moves the running statistics, norm_finalize.glsl; skipped when the
+//             conv before wrote and finished them: stats()) ->
 //             norm_forward (y; skipped where the layer that reads y applies the norm itself as
 //             it reads x: apply(), nn/layers/norm_apply.hpp)
-//   backward: norm_backward_sums (per plane) -> batchnorm_backward_finalize (per channel:
-//             dgamma, dbeta, dx coefficients with gamma folded in) -> norm_backward (dx); both
-//             recompute the fused ReLU and dropout mask from x rather than read y.
-// All reductions run in a fixed order without atomics: reruns are bitwise identical.
+//   backward: norm_backward_sums (per plane; its last workgroup writes dgamma, dbeta and the dx
+//             coefficients with gamma folded in; skipped when the conv that read the output
+//             wrote them) -> norm_backward (dx); both recompute the fused ReLU and dropout mask
+//             from x rather than read y.
+// All reductions run in a fixed order without float atomics: reruns are bitwise identical.
 #pragma once
 
 #include <cstdint>
@@ -43,8 +45,11 @@ class BatchNorm2d {
   size_t parameter_count() const { return affine_.parameter_count(); }
   const Tensor& running_mean() const { return running_mean_; }
   const Tensor& running_var() const { return running_var_; }
-  // vec2 [N, C]: each plane's (mean, M2), for a producer that computes them (Statistics::kGiven).
+  // vec2 [N, C]: each plane's (mean, M2) in the forward, its backward sums in the backward.
   const Buffer& statistics() const { return partials_; }
+  // What a producer of the per-plane parts binds to finish the statistics itself
+  // (Statistics::kGiven): Conv2d's forward (statistics) and backward input (sums).
+  NormStats stats() const;
 
   // x, y: [N, C, H, W], first n samples. Also updates the running statistics and saves the
   // batch's mean and invstd for record_backward. With dropout, y is the dropped activation and
@@ -73,6 +78,7 @@ class BatchNorm2d {
 
  private:
   NormPush push(uint32_t n) const;
+  NormApply describe(bool train) const;  // apply() without its check for the fused ReLU
   void check(const char* op, const Tensor& t, const char* role, uint32_t n) const {
     check_norm_tensor(name_, input_, op, t, role, n);
   }
@@ -90,14 +96,14 @@ class BatchNorm2d {
   Buffer partials_;         // [N, C] vec2: per-plane statistics, then per-plane gradient sums
   Buffer save_mean_;        // [C]
   Buffer save_invstd_;      // [C]
-  Buffer apply_params_[2];  // NormApplyParams: training, eval (with the fused ReLU)
+  Buffer forward_counter_;  // norm_finalize.glsl's counters of workgroups done
+  Buffer backward_counter_;
+  Buffer apply_params_[2];  // NormApplyParams: training, eval
   Buffer coef_;             // [C] vec4: dx coefficients
   const Kernel* forward_stats_;
-  const Kernel* forward_finalize_;
   const Kernel* forward_train_;
   const Kernel* forward_eval_;
   const Kernel* backward_sums_;
-  const Kernel* backward_finalize_;
   const Kernel* backward_;
   const Kernel* backward_given_;  // dy already through the ReLU and dropout
 };

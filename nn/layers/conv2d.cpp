@@ -141,8 +141,9 @@ void Conv2d::apply_input_norm(const NormApply& train, const NormApply& eval) {
   backward_input_ = nullptr;
 }
 
-// Without an input norm, the bindings from norm_apply.glsl's NA_BINDING (forward 4, backward
-// weight 3, backward input 5) are placeholders.
+// Without an input norm, the bindings from norm_apply.glsl's NA_BINDING (forward 3, backward
+// weight 3, backward input 4) are placeholders; so are norm_finalize.glsl's (forward 9, backward
+// input 10) where no statistics are finished.
 const Kernel& Conv2d::kernel(const Kernel*& slot, KernelDesc desc, const NormApply* apply) const {
   if (slot == nullptr) {
     if (apply != nullptr) apply->add_constants(desc);
@@ -205,23 +206,25 @@ void Conv2d::check(const char* op, const char* role, const Tensor& t, const Shap
 }
 
 void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
-                            const Buffer* stats, const InputNormStep& in) const {
+                            const NormStats* stats, const InputNormStep& in) const {
   check("conv2d_forward", "input", x, input_, n);
   check("conv2d_forward", "output", y, output_shape(), n);
-  if (stats != nullptr && stats->size() < size_t{n} * c_out_ * 2 * sizeof(float)) {
-    throw Error(fmt::format(
-        "conv2d_forward '{}': statistics buffer '{}' holds {} bytes, {} samples "
-        "of {} channels need {}",
-        name_, stats->name(), stats->size(), n, c_out_, size_t{n} * c_out_ * 2 * sizeof(float)));
+  if (stats != nullptr && !stats->present()) stats = nullptr;
+  if (stats != nullptr && stats->partials->size() < size_t{n} * c_out_ * 2 * sizeof(float)) {
+    throw Error(
+        fmt::format("conv2d_forward '{}': statistics buffer '{}' holds {} bytes, {} samples "
+                    "of {} channels need {}",
+                    name_, stats->partials->name(), stats->partials->size(), n, c_out_,
+                    size_t{n} * c_out_ * 2 * sizeof(float)));
   }
   const Plan& p = forward_plan_;
   Conv2dPush push_constants = push(p, n);
   push_constants.step = in.step;
   std::vector<Binding> bindings{reads(x.buffer()), reads(weight_.value.buffer()),
-                                writes(y.buffer()),
-                                stats != nullptr ? writes(*stats) : reads(unused_)};
+                                writes(y.buffer())};
   add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
-  KernelDesc desc = kernel_desc("conv2d_forward", "CO_TILE", p, 0b001, 10);
+  add_forward_stats_bindings(bindings, stats, unused_);
+  KernelDesc desc = kernel_desc("conv2d_forward", "CO_TILE", p, 0b001, 16);
   if (stats != nullptr) desc.constant(15, "STATS", true);
   const Kernel& forward = kernel(
       forward_[input_norm_ && !in.train ? 1 : 0][stats != nullptr ? 1 : 0], desc, input_norm(in));
@@ -242,19 +245,14 @@ void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, co
     Conv2dPush push_constants = push(p, n);
     push_constants.step = in.step;
     std::vector<Binding> bindings{reads(dy.buffer()), reads(weight_.value.buffer()),
-                                  writes(dx->buffer())};
-    if (input_norm_) {
-      if (input_norm_->train.sums == nullptr)
-        throw Error(fmt::format("conv2d_backward '{}': the input norm has no sums buffer", name_));
-      bindings.push_back(reads(x.buffer()));
-      bindings.push_back(writes(*input_norm_->train.sums));
-    } else {
-      bindings.push_back(reads(unused_));
-      bindings.push_back(reads(unused_));
-    }
+                                  writes(dx->buffer()), reads(input_norm_ ? x.buffer() : unused_)};
+    if (input_norm_ && !input_norm_->train.stats.present())
+      throw Error(fmt::format("conv2d_backward '{}': the input norm has no statistics", name_));
     add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
+    add_backward_stats_bindings(bindings, input_norm_ ? &input_norm_->train.stats : nullptr,
+                                unused_);
     const Kernel& backward_input =
-        kernel(backward_input_, kernel_desc("conv2d_backward_input", "CI_TILE", p, 0b1001, 11),
+        kernel(backward_input_, kernel_desc("conv2d_backward_input", "CI_TILE", p, 0b1001, 19),
                input_norm(in));
     graph.dispatch(backward_input, std::move(bindings), push_constants,
                    {push_constants.lanes, p.tiles, 1}, "conv2d_backward_input " + name_);

@@ -76,18 +76,20 @@ class Conv2d {
   void apply_input_norm(const NormApply& train, const NormApply& eval);
   bool applies_input_norm() const { return input_norm_.has_value(); }
 
-  // x: [N, c_in, H, W] -> y: [N, c_out, H_out, W_out], first n samples. With `stats`, also each
-  // output plane's (mean, M2) as vec2 [n, c_out]: the forward statistics of the norm that
-  // follows (BatchNorm2d / GroupNorm::statistics()), so it need not read y for them. `in`: how
-  // the input norm applies, where there is one.
+  // x: [N, c_in, H, W] -> y: [N, c_out, H_out, W_out], first n samples. With `stats` (the norm
+  // that follows: BatchNorm2d / GroupNorm::stats()), also that norm's forward statistics: each
+  // output plane's (mean, M2), merged by the last workgroup into the norm's mean and invstd (and
+  // BatchNorm's running estimates), so the norm need not read y nor dispatch anything for them.
+  // `in`: how the input norm applies, where there is one.
   void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
-                      const Buffer* stats = nullptr, const InputNormStep& in = {}) const;
+                      const NormStats* stats = nullptr, const InputNormStep& in = {}) const;
   // dy: [N, c_out, H_out, W_out]. Writes weight().grad (overwrites, not accumulates) and, when dx
   // is not null, dx: [N, c_in, H, W]. With an input norm, dx goes on through its dropout and
   // ReLU: it is the gradient reaching the normalized value, and the norm's per-plane backward
-  // sums (NormApply::sums) are written with it (the norm's record_backward, Statistics::kGiven,
-  // takes both). reduce_weight false: stops at the weight gradient's partial sums
-  // (weight_partials()), which the caller's update reduces. `in` as in record_forward (training).
+  // sums are written and finished with it (NormApply::stats: dgamma, dbeta, the dx coefficients;
+  // the norm's record_backward, Statistics::kGiven, then applies them). reduce_weight false: stops
+  // at the weight gradient's partial sums (weight_partials()), which the caller's update reduces.
+  // `in` as in record_forward (training).
   void record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor* dx,
                        uint32_t n, bool reduce_weight = true, const InputNormStep& in = {}) const;
 

@@ -51,10 +51,13 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
   save_mean_ = device.buffer(segments * sizeof(float), name_ + " save_mean");
   save_invstd_ = device.buffer(segments * sizeof(float), name_ + " save_invstd");
   coef_ = device.buffer(segments * 4 * sizeof(float), name_ + " dx coefficients");
-  if (relu) {  // what a reader of the output needs to apply this norm (apply())
-    apply_params_[0] = upload_norm_apply_params(device, apply(true), name_ + " apply (train)");
-    apply_params_[1] = upload_norm_apply_params(device, apply(false), name_ + " apply (eval)");
+  for (Buffer* counter : {&forward_counter_, &backward_counter_}) {
+    *counter = device.buffer(sizeof(uint32_t), name_ + " workgroups done");
+    device.fill(*counter, 0);
   }
+  // The norm's parameters as data: for its readers (apply()) and its statistics' finish.
+  apply_params_[0] = upload_norm_apply_params(device, describe(true), name_ + " params (train)");
+  apply_params_[1] = upload_norm_apply_params(device, describe(false), name_ + " params (eval)");
 
   // Specialization constants (ids as in the shaders): VEC4 (10) when planes can be read as vec4,
   // AFFINE (11), RELU (12).
@@ -65,10 +68,9 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
   const auto texel = [&](uint32_t bindings) {
     return device.texel_reads_for(bindings, input.numel() * sizeof(float));
   };
-  forward_stats_ = &kernels.get(desc("norm_forward_stats", 2, texel(0b1), vec4_views)
+  forward_stats_ = &kernels.get(desc("norm_forward_stats", 8, texel(0b1), vec4_views)
                                     .constant(10, "VEC4", vec4)
                                     .constant(19, "PACKED", packed_));
-  forward_finalize_ = &kernels.get(desc("norm_forward_finalize", 5));  // no running statistics
   const auto forward = [&](bool drop) {
     KernelDesc d = desc("norm_forward", 7, texel(0b1), vec4_views)
                        .constant(10, "VEC4", vec4)
@@ -81,13 +83,11 @@ GroupNorm::GroupNorm(Device& device, KernelCache& kernels, std::string name, Sha
   forward_ = &kernels.get(forward(false));
   forward_dropout_ = &kernels.get(forward(true));
   // With the ReLU fused, both backward passes recompute its mask (and dropout's) from x.
-  KernelDesc sums = desc("norm_backward_sums", 10, texel(0b11), vec4_views)
+  KernelDesc sums = desc("norm_backward_sums", 17, texel(0b11), vec4_views)
                         .constant(10, "VEC4", vec4)
                         .constant(19, "PACKED", packed_);
   if (relu) apply(true).add_constants(sums);
   backward_sums_ = &kernels.get(sums);
-  backward_finalize_ =
-      &kernels.get(desc("groupnorm_backward_finalize", 7).constant(11, "AFFINE", affine));
   KernelDesc back = desc("norm_backward", 11, texel(0b11), vec4_views)
                         .constant(10, "VEC4", vec4)
                         .constant(19, "PACKED", packed_)
@@ -122,14 +122,11 @@ void GroupNorm::record_statistics(Graph& graph, const Tensor& x, uint32_t n,
                                   Statistics stats) const {
   const NormPush p = push(n);
   check("forward", x, "input", n);
-  if (stats == Statistics::kCompute) {
-    graph.dispatch(*forward_stats_, {reads(x.buffer()), writes(partials_)}, p,
-                   {packed_ ? p.planes / 4 : p.planes, 1, 1}, "groupnorm_forward_stats");
-  }
-  graph.dispatch(*forward_finalize_,
-                 {reads(partials_), writes(save_mean_), writes(save_invstd_),
-                  reads(affine_.unused()), reads(affine_.unused())},
-                 p, {n * groups_, 1, 1}, "groupnorm_forward_finalize");
+  if (stats == Statistics::kGiven) return;  // the producer wrote and finished them
+  std::vector<Binding> bindings{reads(x.buffer())};
+  this->stats().add_forward_bindings(bindings);
+  graph.dispatch(*forward_stats_, std::move(bindings), p, {packed_ ? p.planes / 4 : p.planes, 1, 1},
+                 "groupnorm_forward_stats");
 }
 
 void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
@@ -151,6 +148,10 @@ void GroupNorm::record_forward(Graph& graph, const Tensor& x, const Tensor& y, u
 
 NormApply GroupNorm::apply(bool train) const {
   if (!relu_) throw Error(fmt::format("{}: only a norm with its ReLU fused can be applied", name_));
+  return describe(train);
+}
+
+NormApply GroupNorm::describe(bool train) const {
   return {.group_channels = input_.c / groups_,
           .affine = affine_.affine(),
           .eval = false,  // a sample's own statistics, in eval too
@@ -162,7 +163,22 @@ NormApply GroupNorm::apply(bool train) const {
           .beta = &affine_.beta(),
           .unused = &affine_.unused(),
           .params = &apply_params_[train ? 0 : 1],
-          .sums = train ? &partials_ : nullptr};
+          .stats = train ? stats() : NormStats{}};
+}
+
+NormStats GroupNorm::stats() const {
+  return {.partials = &partials_,
+          .forward_counter = &forward_counter_,
+          .backward_counter = &backward_counter_,
+          .params = &apply_params_[0],
+          .mean = &save_mean_,
+          .invstd = &save_invstd_,
+          .running_mean = &affine_.unused(),
+          .running_var = &affine_.unused(),
+          .gamma = &affine_.gamma(),
+          .dgamma = &affine_.dgamma(),
+          .dbeta = &affine_.dbeta(),
+          .coef = &coef_};
 }
 
 void GroupNorm::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor& dx,
@@ -173,8 +189,7 @@ void GroupNorm::record_backward(Graph& graph, const Tensor& x, const Tensor& dy,
   check("backward", x, "input", n);
   check("backward", dy, "output gradient", n);
   check("backward", dx, "input gradient", n);
-  std::vector<Binding> sums{reads(x.buffer()), reads(dy.buffer()), reads(save_mean_),
-                            writes(partials_)};
+  std::vector<Binding> sums{reads(x.buffer()), reads(dy.buffer())};
   std::vector<Binding> back{reads(x.buffer()), reads(dy.buffer()), reads(affine_.gamma()),
                             reads(coef_), writes(dx.buffer())};
   const bool given = sums_given == Statistics::kGiven;
@@ -184,14 +199,11 @@ void GroupNorm::record_backward(Graph& graph, const Tensor& x, const Tensor& dy,
   for (auto* b : {&sums, &back}) {
     add_norm_apply_bindings(*b, mask ? &*mask : nullptr, clock, affine_.unused());
   }
-  if (!given) {
+  if (!given) {  // else the producer of dy wrote and finished the sums
+    stats().add_backward_bindings(sums);
     graph.dispatch(*backward_sums_, std::move(sums), p, {packed_ ? p.planes / 4 : p.planes, 1, 1},
                    "groupnorm_backward_sums");
   }
-  graph.dispatch(*backward_finalize_,
-                 {reads(partials_), reads(save_mean_), reads(save_invstd_), reads(affine_.gamma()),
-                  writes(affine_.dgamma()), writes(affine_.dbeta()), writes(coef_)},
-                 p, {n * groups_ + input_.c, 1, 1}, "groupnorm_backward_finalize");
   graph.dispatch(given ? *backward_given_ : *backward_, std::move(back), p,
                  {packed_ ? p.planes / 4 : p.planes, 1, 1}, "groupnorm_backward");
 }

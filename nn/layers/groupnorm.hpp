@@ -1,16 +1,17 @@
 // GroupNorm on the device (PyTorch semantics; LayerNorm over (C, H, W) is one group), with an
 // optional fused ReLU and dropout: each sample's C / groups consecutive channels are normalized
 // together, then scaled and shifted per channel. The kernels are the norm family's
-// (shaders/norm_*.comp, shared with BatchNorm2d: a statistic here spans a sample's group) but for
-// the backward finalize. Three dispatches per direction:
-//   forward:  norm_forward_stats (per plane; skipped when the conv before wrote them) ->
-//             norm_forward_finalize (per group: saved mean/invstd) -> norm_forward (y; skipped
-//             where the layer that reads y applies the norm itself as it reads x: apply(),
-//             nn/layers/norm_apply.hpp)
-//   backward: norm_backward_sums (per plane) -> groupnorm_backward_finalize (per group: dx
-//             coefficients; per channel: dgamma, dbeta) -> norm_backward (dx); both recompute
-//             the fused ReLU and dropout mask from x rather than read y.
-// All reductions run in a fixed order without atomics: reruns are bitwise identical.
+// (shaders/norm_*.comp, shared with BatchNorm2d: a statistic here spans a sample's group). At
+// most two dispatches per direction:
+//   forward:  norm_forward_stats (per plane; its last workgroup merges the planes into the saved
+//             mean/invstd per group, norm_finalize.glsl; skipped when the conv before wrote and
+//             finished them: stats()) -> norm_forward (y; skipped where the layer that reads y
+//             applies the norm itself as it reads x: apply(), nn/layers/norm_apply.hpp)
+//   backward: norm_backward_sums (per plane; its last workgroup writes the dx coefficients per
+//             group and dgamma, dbeta per channel; skipped when the conv that read the output
+//             wrote them) -> norm_backward (dx); both recompute the fused ReLU and dropout mask
+//             from x rather than read y.
+// All reductions run in a fixed order without float atomics: reruns are bitwise identical.
 #pragma once
 
 #include <cstdint>
@@ -57,6 +58,9 @@ class GroupNorm {
   NormApply apply(bool train) const;
   // vec2 [N, C]: each plane's (mean, M2), for a producer that computes them (Statistics::kGiven).
   const Buffer& statistics() const { return partials_; }
+  // What a producer of the per-plane parts binds to finish the statistics itself
+  // (Statistics::kGiven): Conv2d's forward (statistics) and backward input (sums).
+  NormStats stats() const;
   // Uses the statistics saved by the record_forward of the same step. dy: the gradient of this
   // layer's output; with the fused ReLU and dropout, their mask is recomputed from x (clock and
   // step as in the forward). Writes (overwrites) weight/bias grads when affine.
@@ -69,6 +73,7 @@ class GroupNorm {
 
  private:
   NormPush push(uint32_t n) const;
+  NormApply describe(bool train) const;  // apply() without its check for the fused ReLU
   void check(const char* op, const Tensor& t, const char* role, uint32_t n) const {
     check_norm_tensor(name_, input_, op, t, role, n);
   }
@@ -84,14 +89,14 @@ class GroupNorm {
   Buffer partials_;         // [N, C] vec2: per-plane statistics, then per-plane gradient sums
   Buffer save_mean_;        // [N, groups]
   Buffer save_invstd_;      // [N, groups]
-  Buffer apply_params_[2];  // NormApplyParams: training, eval (with the fused ReLU)
+  Buffer forward_counter_;  // norm_finalize.glsl's counters of workgroups done
+  Buffer backward_counter_;
+  Buffer apply_params_[2];  // NormApplyParams: training, eval
   Buffer coef_;             // [N, groups] vec4: dx coefficients
   const Kernel* forward_stats_;
-  const Kernel* forward_finalize_;
   const Kernel* forward_;          // eval, or training without dropout
   const Kernel* forward_dropout_;  // training with the fused dropout
   const Kernel* backward_sums_;
-  const Kernel* backward_finalize_;
   const Kernel* backward_;
   const Kernel* backward_given_;  // dy already through the ReLU and dropout
 };

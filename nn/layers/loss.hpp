@@ -1,6 +1,6 @@
 // The classifier's loss on the device: log-softmax + NLL (PyTorch's log_softmax + nll_loss).
-// Forward writes the log-probabilities, the argmax predictions and one (NLL sum, correct count)
-// pair per step for the reports; backward gives the gradient of the batch's mean NLL.
+// One dispatch writes the log-probabilities, the argmax predictions, one (NLL sum, correct count)
+// pair per step for the reports and, in training, the gradient of the batch's mean NLL.
 #pragma once
 
 #include <cstdint>
@@ -22,15 +22,6 @@ struct LogSoftmaxNllForwardPush {
 static_assert(sizeof(LogSoftmaxNllForwardPush) == 16,
               "mirrors Push in log_softmax_nll_forward.comp");
 
-struct LogSoftmaxNllBackwardPush {
-  uint32_t n;
-  uint32_t classes;
-  float inv_n;  // 1 / n: the loss is the batch mean
-  uint32_t pad;
-};
-static_assert(sizeof(LogSoftmaxNllBackwardPush) == 16,
-              "mirrors Push in log_softmax_nll_backward.comp");
-
 class LogSoftmaxNll {
  public:
   LogSoftmaxNll(KernelCache& kernels, uint32_t max_batch, uint32_t classes);
@@ -41,12 +32,12 @@ class LogSoftmaxNll {
   // stats: Buffer of float pairs [slots][2]; writes slot `slot` = (sum over the n samples of the
   // per-sample NLL, correct count as float). No atomics: one slot per step, the host sums them.
   // predictions: Buffer of uint32; writes predictions[prediction_offset + i] = argmax for i < n.
+  // dlogits (training): [N, classes, 1, 1] = (exp(log_probs) - onehot(labels)) / n, the
+  // gradient of the batch's mean NLL, in the same dispatch.
   void record_forward(Graph& graph, const Tensor& logits, const Buffer& labels,
                       const Tensor& log_probs, const Buffer& stats, uint32_t slot,
-                      const Buffer& predictions, uint32_t prediction_offset, uint32_t n) const;
-  // dlogits: [N, classes, 1, 1] = (exp(log_probs) - onehot(labels)) / n
-  void record_backward(Graph& graph, const Tensor& log_probs, const Buffer& labels,
-                       const Tensor& dlogits, uint32_t n) const;
+                      const Buffer& predictions, uint32_t prediction_offset, uint32_t n,
+                      const Tensor* dlogits = nullptr) const;
 
  private:
   void check(const char* op, uint32_t n, const Buffer& labels,
@@ -55,7 +46,7 @@ class LogSoftmaxNll {
   uint32_t max_batch_;
   uint32_t classes_;
   const Kernel* forward_;
-  const Kernel* backward_;
+  const Kernel* forward_gradient_;  // with dlogits
 };
 
 }  // namespace vkm::nn

@@ -24,7 +24,8 @@ NormApplyParams NormApply::params_data() const {
       .eps = eps,
       .drop_p = drop ? dropout.p : 0.0f,
       .drop_scale = drop ? static_cast<float>(1.0 / (1.0 - static_cast<double>(dropout.p))) : 1.0f,
-      .drop_salt = drop ? dropout.salt : 0u};
+      .drop_salt = drop ? dropout.salt : 0u,
+      .momentum = momentum};
 }
 
 void NormApply::add_bindings(std::vector<Binding>& bindings, const Buffer* clock) const {

@@ -14,6 +14,7 @@
 #include "engine/kernel.hpp"
 #include "engine/memory.hpp"
 #include "nn/layers/norm_affine.hpp"
+#include "nn/layers/norm_stats.hpp"
 
 namespace vkm::nn {
 
@@ -26,9 +27,10 @@ struct NormApplyParams {
   float drop_p;
   float drop_scale;
   uint32_t drop_salt;
-  uint32_t pad = 0;
+  float momentum;  // BatchNorm's running statistics (norm_finalize.glsl)
 };
-static_assert(sizeof(NormApplyParams) == 32, "mirrors NaParams in norm_apply.glsl");
+static_assert(sizeof(NormApplyParams) == 32,
+              "mirrors NaParams in norm_apply.glsl and NormFinalizeParams in norm_finalize.glsl");
 
 struct NormApply {
   // 0: a statistic per channel over the batch (BatchNorm); else per sample and group of this many
@@ -37,6 +39,7 @@ struct NormApply {
   bool affine = false;
   bool eval = false;  // BatchNorm in eval: spread is the running variance
   float eps = 1e-5f;
+  float momentum = 0.1f;           // BatchNorm's running statistics
   FusedDropout dropout;            // after the ReLU; off (p = 0) in eval
   const Buffer* mean = nullptr;    // [statistics]
   const Buffer* spread = nullptr;  // invstd [statistics], or the running variance (eval)
@@ -44,9 +47,9 @@ struct NormApply {
   const Buffer* beta = nullptr;
   const Buffer* unused = nullptr;  // bound as the clock without dropout
   const Buffer* params = nullptr;  // NormApplyParams of the fields above (upload_norm_apply_params)
-  // vec2 [N, C]: the norm's per-plane backward sums, which a consumer's backward to its input
-  // (Conv2d) writes as it goes through the ReLU and dropout (training only).
-  const Buffer* sums = nullptr;
+  // Training: the norm's statistics, whose backward sums a consumer's backward to its input
+  // (Conv2d) writes and finishes as it goes through the ReLU and dropout.
+  NormStats stats;
 
   // Specialization constants 30 (NA_ON) and 35 (NA_DROPOUT) of norm_apply.glsl: the rest is
   // data (params), so layers whose norms differ only in kind, groups or salt share pipelines.

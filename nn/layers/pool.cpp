@@ -62,49 +62,74 @@ void check_batch(const char* layer, uint32_t n, uint32_t max_n) {
   }
 }
 
+// A pool's kernel, made on first use with its input norm's constants (where it applies one).
+const Kernel& pool_kernel(KernelCache& kernels, const Kernel*& slot, const char* shader,
+                          uint32_t push_bytes, uint32_t bindings, const Shape& input,
+                          uint32_t texel_reads, const NormApply* apply) {
+  if (slot == nullptr) {
+    KernelDesc d = desc(kernels, shader, push_bytes, bindings, input, texel_reads);
+    if (apply != nullptr) apply->add_constants(d);
+    slot = &kernels.get(d);
+  }
+  return *slot;
+}
+
 }  // namespace
 
 MaxPool2d::MaxPool2d(KernelCache& kernels, Shape input)
-    : input_(input),
-      forward_(
-          &kernels.get(desc(kernels, "maxpool2d_forward", sizeof(MaxPool2dPush), 2, input, 0b01))),
-      backward_(&kernels.get(
-          desc(kernels, "maxpool2d_backward", sizeof(MaxPool2dPush), 3, input, 0b011))) {
+    : input_(input), kernels_(&kernels), unused_(kernels.device().buffer(16, "maxpool2d unused")) {
   if (input.h < 2 || input.w < 2) {
     throw Error(fmt::format("maxpool 2x2 needs an input of at least 2 x 2, got {}", input.str()));
   }
 }
 
-MaxPool2dPush MaxPool2d::push(uint32_t n) const {
-  const Shape out = output_shape();
-  return {n * channel_units(input_) * out.h, input_.h, input_.w, out.h, out.w};
+void MaxPool2d::apply_input_norm(const NormApply& train, const NormApply& eval) {
+  input_norm_ = InputNorm{train, eval};
+  forward_[0] = forward_[1] = backward_ = nullptr;
 }
 
-void MaxPool2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n) const {
+MaxPool2dPush MaxPool2d::push(uint32_t n, uint32_t step) const {
+  const Shape out = output_shape();
+  return {n * channel_units(input_) * out.h, input_.h, input_.w, out.h, out.w, step, input_.c};
+}
+
+void MaxPool2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
+                               const InputNormStep& in) const {
   check_batch("maxpool2d_forward", n, input_.n);
   check("maxpool2d_forward", "input", x, input_, n);
   check("maxpool2d_forward", "output", y, output_shape(), n);
-  const MaxPool2dPush p = push(n);
-  graph.dispatch(*forward_, {reads(x.buffer()), writes(y.buffer())}, p, {grid(p.rows), 1, 1},
-                 "maxpool2d_forward");
+  const MaxPool2dPush p = push(n, in.step);
+  const NormApply* norm = input_norm_ ? &input_norm_->at(in) : nullptr;
+  std::vector<Binding> bindings{reads(x.buffer()), writes(y.buffer())};
+  add_norm_apply_bindings(bindings, norm, in.clock, unused_);
+  const Kernel& kernel =
+      pool_kernel(*kernels_, forward_[norm && !in.train ? 1 : 0], "maxpool2d_forward",
+                  sizeof(MaxPool2dPush), 8, input_, 0b01, norm);
+  graph.dispatch(kernel, std::move(bindings), p, {grid(p.rows), 1, 1}, "maxpool2d_forward");
 }
 
 void MaxPool2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor& dx,
-                                uint32_t n) const {
+                                uint32_t n, const InputNormStep& in) const {
   check_batch("maxpool2d_backward", n, input_.n);
   check("maxpool2d_backward", "input", x, input_, n);
   check("maxpool2d_backward", "output gradient", dy, output_shape(), n);
   check("maxpool2d_backward", "input gradient", dx, input_, n);
-  const MaxPool2dPush p = push(n);
-  graph.dispatch(*backward_, {reads(x.buffer()), reads(dy.buffer()), writes(dx.buffer())}, p,
-                 {grid(p.rows), 1, 1}, "maxpool2d_backward");
+  if (input_norm_ && !in.train) {
+    throw Error("maxpool2d_backward: backward needs the training input norm");
+  }
+  const MaxPool2dPush p = push(n, in.step);
+  const NormApply* norm = input_norm_ ? &input_norm_->train : nullptr;
+  std::vector<Binding> bindings{reads(x.buffer()), reads(dy.buffer()), writes(dx.buffer())};
+  add_norm_apply_bindings(bindings, norm, in.clock, unused_);
+  add_backward_stats_bindings(bindings, norm ? &norm->stats : nullptr, unused_);
+  const Kernel& kernel = pool_kernel(*kernels_, backward_, "maxpool2d_backward",
+                                     sizeof(MaxPool2dPush), 18, input_, 0b011, norm);
+  graph.dispatch(kernel, std::move(bindings), p, {grid(p.rows / p.out_h), 1, 1},
+                 "maxpool2d_backward");
 }
 
 AvgPoolGlobal::AvgPoolGlobal(KernelCache& kernels, Shape input)
-    : input_(input),
-      kernels_(&kernels),
-      backward_(&kernels.get(
-          desc(kernels, "avgpool_global_backward", sizeof(AvgPoolGlobalPush), 2, input, 0b01))) {
+    : input_(input), kernels_(&kernels) {
   if (input.plane() == 0)
     throw Error(fmt::format("global average pool of an empty plane: {}", input.str()));
   unused_ = kernels.device().buffer(16, "avgpool_global unused");
@@ -112,18 +137,7 @@ AvgPoolGlobal::AvgPoolGlobal(KernelCache& kernels, Shape input)
 
 void AvgPoolGlobal::apply_input_norm(const NormApply& train, const NormApply& eval) {
   input_norm_ = InputNorm{train, eval};
-  forward_[0] = forward_[1] = nullptr;
-}
-
-const Kernel& AvgPoolGlobal::forward_kernel(bool eval) const {
-  const Kernel*& kernel = forward_[eval ? 1 : 0];
-  if (kernel == nullptr) {
-    KernelDesc d =
-        desc(*kernels_, "avgpool_global_forward", sizeof(AvgPoolGlobalPush), 8, input_, 0b01);
-    if (input_norm_) (eval ? input_norm_->eval : input_norm_->train).add_constants(d);
-    kernel = &kernels_->get(d);
-  }
-  return *kernel;
+  forward_[0] = forward_[1] = backward_ = nullptr;
 }
 
 AvgPoolGlobalPush AvgPoolGlobal::push(uint32_t n) const {
@@ -138,21 +152,34 @@ void AvgPoolGlobal::record_forward(Graph& graph, const Tensor& x, const Tensor& 
   check("avgpool_global_forward", "output", y, output_shape(), n);
   AvgPoolGlobalPush p = push(n);
   p.step = in.step;
+  const NormApply* norm = input_norm_ ? &input_norm_->at(in) : nullptr;
   std::vector<Binding> bindings{reads(x.buffer()), writes(y.buffer())};
-  add_norm_apply_bindings(bindings, input_norm_ ? &input_norm_->at(in) : nullptr, in.clock,
-                          unused_);
-  graph.dispatch(forward_kernel(input_norm_ && !in.train), std::move(bindings), p,
-                 {grid(p.planes), 1, 1}, "avgpool_global_forward");
+  add_norm_apply_bindings(bindings, norm, in.clock, unused_);
+  const Kernel& kernel =
+      pool_kernel(*kernels_, forward_[norm && !in.train ? 1 : 0], "avgpool_global_forward",
+                  sizeof(AvgPoolGlobalPush), 8, input_, 0b01, norm);
+  graph.dispatch(kernel, std::move(bindings), p, {grid(p.planes), 1, 1}, "avgpool_global_forward");
 }
 
-void AvgPoolGlobal::record_backward(Graph& graph, const Tensor& dy, const Tensor& dx,
-                                    uint32_t n) const {
+void AvgPoolGlobal::record_backward(Graph& graph, const Tensor& x, const Tensor& dy,
+                                    const Tensor& dx, uint32_t n, const InputNormStep& in) const {
   check_batch("avgpool_global_backward", n, input_.n);
+  check("avgpool_global_backward", "input", x, input_, n);
   check("avgpool_global_backward", "output gradient", dy, output_shape(), n);
   check("avgpool_global_backward", "input gradient", dx, input_, n);
-  const AvgPoolGlobalPush p = push(n);
-  graph.dispatch(*backward_, {reads(dy.buffer()), writes(dx.buffer())}, p, {grid(p.planes), 1, 1},
-                 "avgpool_global_backward");
+  if (input_norm_ && !in.train) {
+    throw Error("avgpool_global_backward: backward needs the training input norm");
+  }
+  AvgPoolGlobalPush p = push(n);
+  p.step = in.step;
+  const NormApply* norm = input_norm_ ? &input_norm_->train : nullptr;
+  std::vector<Binding> bindings{reads(dy.buffer()), writes(dx.buffer()),
+                                reads(norm ? x.buffer() : unused_)};
+  add_norm_apply_bindings(bindings, norm, in.clock, unused_);
+  add_backward_stats_bindings(bindings, norm ? &norm->stats : nullptr, unused_);
+  const Kernel& kernel = pool_kernel(*kernels_, backward_, "avgpool_global_backward",
+                                     sizeof(AvgPoolGlobalPush), 18, input_, 0b101, norm);
+  graph.dispatch(kernel, std::move(bindings), p, {grid(p.planes), 1, 1}, "avgpool_global_backward");
 }
 
 }  // namespace vkm::nn

@@ -33,7 +33,7 @@ layout(set = 0, binding = NA_BINDING + 5) readonly buffer NaParams {
   float drop_p;
   float drop_scale;
   uint drop_salt;
-  uint pad;
+  float momentum;  // BatchNorm's running statistics (norm_finalize.glsl)
 } na;
 
 // (mean, scale, shift) of channel c of sample `n_index` in a tensor of `channels` channels.

@@ -17,10 +17,9 @@ import tempfile
 
 SHADERS = {
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
-    "norm_forward_finalize", "norm_forward", "norm_backward_sums", "batchnorm_backward_finalize",
-    "norm_backward", "groupnorm_backward_finalize",
+    "norm_forward_stats", "norm_forward", "norm_backward_sums", "norm_backward",
     "maxpool2d_forward", "maxpool2d_backward", "avgpool_global_forward",
-    "avgpool_global_backward", "log_softmax_nll_forward", "log_softmax_nll_backward", "sgd_update_segments",
+    "avgpool_global_backward", "log_softmax_nll_forward", "sgd_update_segments",
 }
 
 

@@ -1,6 +1,7 @@
 // Conv2d on the device vs the CPU reference: forward, backward to the input and to the weight
 // over awkward shapes and the seed net's layers, poisoned outputs, partial batches, bitwise
-// determinism. Conv2dGpuTiming.DISABLED_SeedNetForwardBackward times the net's nine convolutions
+// determinism; the forward's statistics for the norm that follows, finished by its last
+// workgroup. Conv2dGpuTiming.DISABLED_SeedNetForwardBackward times the net's nine convolutions
 // (run it with --gtest_also_run_disabled_tests).
 #include <gtest/gtest.h>
 
@@ -16,6 +17,7 @@
 
 #include "engine/error.hpp"
 #include "engine/graph.hpp"
+#include "nn/layers/batchnorm2d.hpp"
 #include "nn/layers/conv2d.hpp"
 #include "nn/reference/conv2d.hpp"
 #include "tests/support/compare.hpp"
@@ -97,18 +99,23 @@ TEST_P(Conv2dGpuTest, MatchesReferenceAndIsBitwiseDeterministic) {
     EXPECT_TRUE(bitwise_equal(fmt::format("rerun output {} {}", i, what), got[i], again[i]));
   }
 
-  // The forward that also writes each plane's (mean, M2) for the norm that follows: the same y
-  // bit for bit, and statistics that are y's own (computed here in double), none past n.
+  // The forward that also writes each plane's (mean, M2) for the norm that follows and finishes
+  // them into that norm's statistics (its last workgroup): the same y bit for bit, statistics
+  // that are y's own (computed here in double), none past n, and BatchNorm's running estimates
+  // moved by the batch's channel means and unbiased variances, once per run (the workgroup
+  // counter is back at zero after each).
   const size_t planes = size_t{c.input.n} * c.c_out;
-  Buffer stats = device().buffer(planes * 2 * sizeof(float), "stats");
-  device().fill(stats, 0x7FC00000u);
+  const nn::BatchNorm2d norm(device(), kernels(), "norm", out, /*affine=*/false, /*relu=*/false);
+  const nn::NormStats norm_stats = norm.stats();
+  device().fill(norm.statistics(), 0x7FC00000u);
   y.fill(NAN);
   Graph with_stats;
-  conv.record_forward(with_stats, x, y, c.n, &stats);
-  Program(device(), with_stats).run();
+  conv.record_forward(with_stats, x, y, c.n, &norm_stats);
+  Program stats_program(device(), with_stats);
+  stats_program.run();
   EXPECT_TRUE(bitwise_equal("forward with statistics " + what, y.download(), got[0]));
   std::vector<float> got_stats(planes * 2);
-  device().download(stats, std::as_writable_bytes(std::span(got_stats)));
+  device().download(norm.statistics(), std::as_writable_bytes(std::span(got_stats)));
   // Errors measured against the plane's scale sqrt(M2 / count + mean^2): a mean near zero is as
   // precise as its plane's values allow, not relative to itself.
   const size_t plane = size_t{out.h} * out.w;
@@ -129,6 +136,40 @@ TEST_P(Conv2dGpuTest, MatchesReferenceAndIsBitwiseDeterministic) {
   EXPECT_LE(worst_m2, 1e-5) << what << ": plane M2 relative error " << worst_m2 << ", mean "
                             << worst_mean;
   EXPECT_TRUE(tail_untouched(got_stats, c.n, 2 * c.c_out)) << what << ": statistics past n written";
+
+  // Each channel's mean and biased variance over the n samples, in double.
+  std::vector<double> channel_mean(c.c_out), channel_var(c.c_out);
+  const double count = static_cast<double>(c.n) * static_cast<double>(plane);
+  for (uint32_t o = 0; o < c.c_out; ++o) {
+    double sum = 0.0, squares = 0.0;
+    for (size_t s = 0; s < c.n; ++s) {
+      for (size_t i = 0; i < plane; ++i) sum += got[0][(s * c.c_out + o) * plane + i];
+    }
+    channel_mean[o] = sum / count;
+    for (size_t s = 0; s < c.n; ++s) {
+      for (size_t i = 0; i < plane; ++i) {
+        const double d = got[0][(s * c.c_out + o) * plane + i] - channel_mean[o];
+        squares += d * d;
+      }
+    }
+    channel_var[o] = squares / count;
+  }
+  // After r runs from (0, 1): mean (1 - 0.9^r) m, variance 0.9^r + (1 - 0.9^r) v_unbiased.
+  for (int runs = 1; runs <= 2; ++runs) {
+    if (runs == 2) stats_program.run();
+    const double moved = 1.0 - std::pow(0.9, runs);
+    const auto running_mean = norm.running_mean().download();
+    const auto running_var = norm.running_var().download();
+    double worst = 0.0;
+    for (uint32_t o = 0; o < c.c_out; ++o) {
+      const double unbiased = count > 1.0 ? channel_var[o] * count / (count - 1.0) : channel_var[o];
+      const double scale = std::sqrt(channel_var[o] + channel_mean[o] * channel_mean[o]) + 1e-30;
+      worst = std::max(worst, std::abs(running_mean[o] - moved * channel_mean[o]) / scale);
+      worst = std::max(worst, std::abs(running_var[o] - (1.0 - moved) - moved * unbiased) /
+                                  (scale * scale + 1e-30));
+    }
+    EXPECT_LE(worst, 1e-5) << what << ": running statistics after " << runs << " run(s)";
+  }
 }
 
 // Output shapes: the seed net's nine layers (batch 128 where the reference stays quick), then

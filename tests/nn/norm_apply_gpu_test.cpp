@@ -1,15 +1,16 @@
 // A norm applied by the kernel that reads its output (nn::NormApply, the "input norm" fusion) vs
 // the CPU reference: Conv2d's forward (with and without its output planes' statistics), backward
-// weight and backward input, and AvgPoolGlobal's forward, each reading a BatchNorm2d's or a
-// GroupNorm's input z and computing a = dropout(relu(norm(z))) as it loads; the conv's backward
-// input going on through the dropout and ReLU and writing the norm's backward sums, and the
-// norm's backward from those (Statistics::kGiven). Training: the batch's statistics from
-// record_statistics in the same graph, the fused dropout; eval: BatchNorm's running statistics,
-// GroupNorm's per-sample ones, nothing dropped. Awkward shapes: partial batches, channel counts
-// that are and are not packed (NC4HW4 / NCHW), kernels 3 and 1, padding, odd non-square planes;
-// groups 1, 2 and C; poisoned outputs, samples past n left untouched, bitwise reruns. The
-// reference runs in double from z; a ReLU that flips on a value within rounding of 0 changes a
-// only by that value, far below the tolerances (the gradient's mask: see the conv test).
+// weight and backward input, and AvgPoolGlobal's and MaxPool2d's forward and backward, each
+// reading a BatchNorm2d's or a GroupNorm's input z and computing a = dropout(relu(norm(z))) as it
+// loads; the backward to the input going on through the dropout and ReLU and writing (and
+// finishing) the norm's backward sums, and the norm's backward from those (Statistics::kGiven).
+// Training: the batch's statistics from record_statistics in the same graph, the fused dropout;
+// eval: BatchNorm's running statistics, GroupNorm's per-sample ones, nothing dropped. Awkward
+// shapes: partial batches, channel counts that are and are not packed (NC4HW4 / NCHW), kernels 3
+// and 1, padding, odd non-square planes; groups 1, 2 and C; poisoned outputs, samples past n left
+// untouched, bitwise reruns. The reference runs in double from z; a ReLU that flips on a value
+// within rounding of 0 changes a only by that value, far below the tolerances (the gradient's mask:
+// see the conv test).
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -298,8 +299,11 @@ TEST_P(NormApplyConvGpuTest, TrainingAndEvalMatchReference) {
   nn::Tensor z(device(), c.z, "z"), y(device(), out, "y"), dy(device(), out, "dy"),
       dx(device(), c.z, "dx"), dz(device(), c.z, "dz");
   const size_t stats_floats = size_t{c.z.n} * c.c_out * 2;
-  Buffer stats = device().buffer(stats_floats * sizeof(float), "plane statistics");
-  const Buffer* stats_out = c.stats ? &stats : nullptr;
+  // The norm after the conv, whose plane statistics the forward writes (c.stats).
+  const nn::BatchNorm2d next(device(), kernels(), "next", out, false, false);
+  const Buffer& stats = next.statistics();
+  const nn::NormStats next_stats = c.stats ? next.stats() : nn::NormStats{};
+  const nn::NormStats* stats_out = &next_stats;
   const auto zv = norm_input(c.z, stream + 2);
   const auto ws = uniform(conv.weight().value.numel(), -0.5f, 0.5f, stream + 3);
   const auto dys = uniform(out.numel(), -1.0f, 1.0f, stream + 4);
@@ -472,44 +476,109 @@ INSTANTIATE_TEST_SUITE_P(Shapes, NormApplyConvGpuTest,
                              Case{Norm::kGroup, {5, 8, 9, 5}, 4, 2, true, 0.3f, 8, 1, 0, true}),
                          [](const auto& param) { return fmt::format("case{}", param.index); });
 
-// ---- AvgPoolGlobal reading a norm's input ------------------------------------------------------
+// ---- The pools reading a norm's input -----------------------------------------------------------
 
 class NormApplyPoolGpuTest : public GpuTest, public ::testing::WithParamInterface<Case> {};
 
-TEST_P(NormApplyPoolGpuTest, TrainingAndEvalMatchReference) {
-  const Case& c = GetParam();
-  const std::string what = name(c);
+// One training step of a pool that applies the norm, as nn::Model records it: the norm's
+// statistics, the pool's forward, its backward going on through the ReLU and dropout (writing
+// and finishing the norm's backward sums), the norm's backward from those (Statistics::kGiven);
+// then an eval forward. Pool: nn::AvgPoolGlobal or nn::MaxPool2d; reference_forward/backward:
+// the reference pool on the activations.
+template <typename Pool, typename RefForward, typename RefBackward>
+void check_pool(const Case& c, const std::string& kind, RefForward reference_forward,
+                RefBackward reference_backward) {
+  const std::string what = kind + " " + name(c);
   const uint64_t stream = stream_of(c);
-  DeviceNorm norm(device(), c);
-  nn::AvgPoolGlobal pool(kernels(), c.z);
+  DeviceNorm norm(gpu().device, c);
+  Pool pool(kernels(), c.z);
   pool.apply_input_norm(norm.apply(true), norm.apply(false));
   const nn::Shape out = pool.output_shape();
-  const Buffer clock = dropout_clock(device());
+  const Buffer clock = dropout_clock(gpu().device);
   const Affine affine = upload_affine(norm, c, stream);
-  nn::Tensor z(device(), c.z, "z"), y(device(), out, "y");
+  nn::Tensor z(gpu().device, c.z, "z"), y(gpu().device, out, "y"), dy(gpu().device, out, "dy"),
+      g(gpu().device, c.z, "g"), dz(gpu().device, c.z, "dz");
   nn::Shape s = c.z;
   s.n = c.n;
-  const size_t z_count = s.numel(), y_count = size_t{c.n} * c.z.c;
+  nn::Shape o = out;
+  o.n = c.n;
+  const size_t z_count = s.numel(), y_count = o.numel();
 
   // Training.
   const auto zv = norm_input(c.z, stream + 2);
+  const auto dys = uniform(out.numel(), -1.0f, 1.0f, stream + 3);
   z.upload(zv);
+  dy.upload(dys);
+  const nn::InputNormStep step{.train = true, .clock = &clock, .step = kDropoutStep};
   Graph train;
   norm.record_statistics(train, z, c.n);
-  pool.record_forward(train, z, y, c.n, {.train = true, .clock = &clock, .step = kDropoutStep});
-  Program train_program(device(), train);
-  y.fill(NAN);
-  train_program.run();
-  const auto got = y.download();
+  pool.record_forward(train, z, y, c.n, step);
+  pool.record_backward(train, z, dy, g, c.n, step);
+  norm.record_backward_given(train, z, g, dz, c.n, clock);
+  Program train_program(gpu().device, train);
+  const auto run_train = [&] {
+    for (const nn::Tensor* t : {&y, &g, &dz}) t->fill(NAN);
+    for (nn::Parameter* p : norm.parameters()) p->grad.fill(NAN);
+    gpu().device.fill(norm.statistics(), 0x7FC00000u);
+    train_program.run();
+    std::vector<std::vector<float>> r{y.download(), g.download(), dz.download()};
+    std::vector<float> sums(size_t{c.z.n} * c.z.c * 2);
+    gpu().device.download(norm.statistics(), std::as_writable_bytes(std::span(sums)));
+    r.push_back(sums);
+    for (nn::Parameter* p : norm.parameters()) r.push_back(p->grad.download());
+    return r;
+  };
+  enum { kY, kG, kDz, kSums, kDgamma, kDbeta };
+  const auto got = run_train();
+
   Vec running_mean(c.z.c, 0.0), running_var(c.z.c, 1.0);
-  const Vec a = reference_norm(c, widen(zv, z_count), affine, true, running_mean, running_var).a;
-  Vec want(y_count);
-  nn::reference::avgpool_global_forward<double>(s, a, want);
-  EXPECT_TRUE(close("training avgpool " + what, head(got, y_count), want, 1e-5));
-  EXPECT_TRUE(untouched_after(got, y_count)) << what << ": training pool wrote samples >= n";
-  y.fill(NAN);
-  train_program.run();
-  EXPECT_TRUE(bitwise_equal("rerun training avgpool " + what, y.download(), got));
+  const Vec z_head = widen(zv, z_count);
+  const NormRef ref = reference_norm(c, z_head, affine, true, running_mean, running_var);
+  Vec want(y_count), want_da(z_count);
+  reference_forward(s, ref.a, want);
+  reference_backward(s, ref.a, widen(dys, y_count), want_da);
+  // On through the dropout and the ReLU; at the ReLU's edge the device's decision is taken from
+  // its g, as in the conv test.
+  const double drop_scale = 1.0 / (1.0 - static_cast<double>(c.dropout));
+  Vec want_g(z_count), want_g_all(z_count);
+  size_t ambiguous = 0;
+  for (size_t i = 0; i < z_count; ++i) {
+    bool pass = ref.v[i] > 0.0;
+    if (std::abs(ref.v[i]) < 1e-5) {
+      ++ambiguous;
+      pass = got[kG][i] != 0.0f;
+    }
+    want_g_all[i] = want_da[i] * drop_scale;
+    want_g[i] = pass && ref.keep[i] ? want_g_all[i] : 0.0;
+  }
+  EXPECT_LE(ambiguous, z_count / 100) << what << ": too many values at the ReLU's edge";
+  Vec want_dz(z_count), want_dgamma(affine.gamma.size()), want_dbeta(affine.gamma.size());
+  if (c.norm == Norm::kBatch) {
+    nn::reference::batchnorm_backward<double>(s, z_head, want_g, affine.gamma, ref.mean, ref.invstd,
+                                              want_dz, want_dgamma, want_dbeta);
+  } else {
+    nn::reference::groupnorm_backward<double>(s, c.groups, z_head, want_g, affine.gamma, ref.mean,
+                                              ref.invstd, want_dz, want_dgamma, want_dbeta);
+  }
+  EXPECT_TRUE(close("training forward " + what, head(got[kY], y_count), want, 1e-5));
+  EXPECT_TRUE(close("backward (through the ReLU and dropout) " + what, head(got[kG], z_count),
+                    want_g, 1e-5));
+  EXPECT_TRUE(
+      backward_sums_close("backward " + what, got[kSums], c, z_head, want_g, want_g_all, ref.mean));
+  EXPECT_TRUE(
+      close("norm backward (sums given) dz " + what, head(got[kDz], z_count), want_dz, 1e-5));
+  if (c.affine) {
+    EXPECT_TRUE(close("norm backward dgamma " + what, got[kDgamma], want_dgamma, 1e-5));
+    EXPECT_TRUE(close("norm backward dbeta " + what, got[kDbeta], want_dbeta, 1e-5));
+  }
+  for (size_t i : {size_t{kY}, size_t{kG}, size_t{kDz}}) {
+    EXPECT_TRUE(untouched_after(got[i], i == kY ? y_count : z_count))
+        << what << ": output " << i << " written for samples >= n";
+  }
+  const auto again = run_train();
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_TRUE(bitwise_equal(fmt::format("rerun output {} {}", i, what), again[i], got[i]));
+  }
 
   // Eval on another batch (BatchNorm: with uploaded running statistics).
   if (const nn::BatchNorm2d* bn = norm.bn()) {
@@ -526,14 +595,36 @@ TEST_P(NormApplyPoolGpuTest, TrainingAndEvalMatchReference) {
   Graph eval;
   if (c.norm == Norm::kGroup) norm.record_statistics(eval, z, c.n);
   pool.record_forward(eval, z, y, c.n, {.train = false, .clock = &clock, .step = kDropoutStep});
-  Program(device(), eval).run();
+  Program(gpu().device, eval).run();
   const Vec a_eval =
       reference_norm(c, widen(ze, z_count), affine, false, running_mean, running_var).a;
   Vec want_eval(y_count);
-  nn::reference::avgpool_global_forward<double>(s, a_eval, want_eval);
+  reference_forward(s, a_eval, want_eval);
   const auto got_eval = y.download();
-  EXPECT_TRUE(close("eval avgpool " + what, head(got_eval, y_count), want_eval, 1e-5));
+  EXPECT_TRUE(close("eval " + what, head(got_eval, y_count), want_eval, 1e-5));
   EXPECT_TRUE(untouched_after(got_eval, y_count)) << what << ": eval pool wrote samples >= n";
+}
+
+TEST_P(NormApplyPoolGpuTest, AvgPoolTrainingAndEvalMatchReference) {
+  check_pool<nn::AvgPoolGlobal>(
+      GetParam(), "avgpool",
+      [](const nn::Shape& s, const Vec& a, Vec& y) {
+        nn::reference::avgpool_global_forward<double>(s, a, y);
+      },
+      [](const nn::Shape& s, const Vec&, const Vec& dy, Vec& da) {
+        nn::reference::avgpool_global_backward<double>(s, dy, da);
+      });
+}
+
+TEST_P(NormApplyPoolGpuTest, MaxPoolTrainingAndEvalMatchReference) {
+  check_pool<nn::MaxPool2d>(
+      GetParam(), "maxpool",
+      [](const nn::Shape& s, const Vec& a, Vec& y) {
+        nn::reference::maxpool2d_forward<double>(s, a, y);
+      },
+      [](const nn::Shape& s, const Vec& a, const Vec& dy, Vec& da) {
+        nn::reference::maxpool2d_backward<double>(s, a, dy, da);
+      });
 }
 
 INSTANTIATE_TEST_SUITE_P(

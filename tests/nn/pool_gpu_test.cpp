@@ -118,7 +118,7 @@ TEST_P(PoolGpuTest, AvgPoolMatchesReference) {
       with_n(c.shape, c.n), std::vector<double>(dys.begin(), dys.end()), want_dx);
 
   auto forward = [&](Graph& g) { pool.record_forward(g, x, y, c.n); };
-  auto backward = [&](Graph& g) { pool.record_backward(g, dy, dx, c.n); };
+  auto backward = [&](Graph& g) { pool.record_backward(g, x, dy, dx, c.n); };
   const auto got_y = run(y, forward);
   const auto got_dx = run(dx, backward);
   EXPECT_TRUE(close("avgpool_global_forward " + name(c), head(got_y, out_count), want_y, 1e-5));
