@@ -32,9 +32,10 @@ struct Block {
   std::optional<GroupNorm> gn;
   std::optional<MaxPool2d> maxpool;
   std::optional<AvgPoolGlobal> avgpool;
-  Tensor z, dz;  // conv output
+  Tensor z;                  // conv output
+  std::optional<Tensor> dz;  // its gradient, without a norm (with one, never stored: below)
   // The gradient reaching the norm's normalized value: its reader's backward went on through the
-  // ReLU and dropout.
+  // ReLU and dropout, and the conv's backward turns it into the gradient of z as it reads it.
   std::optional<Tensor> da;
   std::optional<Tensor> p, dp;  // pool output
 
@@ -42,9 +43,9 @@ struct Block {
         uint32_t salt)
       : spec(s),
         conv(device, kernels, s.name, in, s.c_out, s.k, 0),
-        z(device, conv.output_shape(), s.name + ".out"),
-        dz(device, conv.output_shape(), s.name + ".out.grad") {
+        z(device, conv.output_shape(), s.name + ".out") {
     const Shape shape = conv.output_shape();
+    if (!s.norm) dz.emplace(device, shape, s.name + ".out.grad");
     if (s.norm) {
       const std::string name = s.norm_name();
       const FusedDropout dropout{s.dropout ? config.dropout : 0.0f, salt};
@@ -55,6 +56,7 @@ struct Block {
                    dropout);
       }
       da.emplace(device, shape, name + ".out.grad");
+      conv.apply_output_norm(bn ? bn->stats() : gn->stats());
     }
     if (s.maxpool_after) {
       maxpool.emplace(kernels, shape);
@@ -78,7 +80,7 @@ struct Block {
   // The tensor the next block reads (z where it applies the norm itself), and the gradient of it
   // the next block writes.
   const Tensor& output() const { return p ? *p : z; }
-  const Tensor& output_grad() const { return dp ? *dp : da ? *da : dz; }
+  const Tensor& output_grad() const { return dp ? *dp : da ? *da : *dz; }
   Shape output_shape() const { return p ? p->shape() : z.shape(); }
 };
 
@@ -253,21 +255,20 @@ void Model::record_train_step(Graph& graph, const Buffer& clock, const Buffer& l
   record_forward(graph, true, &clock, step, n);
   const Tensor& logits = blocks_.back()->z;
   loss_->record_forward(graph, logits, labels_, *log_probs_, stats, step, train_predictions_, 0, n,
-                        &blocks_.back()->dz);
+                        &*blocks_.back()->dz);
 
   const InputNormStep in{.train = true, .clock = &clock, .step = step};
   for (size_t i = blocks_.size(); i-- > 0;) {
     const Block& b = *blocks_[i];
-    const Tensor& grad = b.da ? *b.da : b.dz;  // reaching the normalized value, or of z
+    const Tensor& grad = b.da ? *b.da : *b.dz;  // reaching the normalized value, or of z
     if (b.avgpool) b.avgpool->record_backward(graph, b.z, *b.dp, grad, n, in);
     if (b.maxpool) b.maxpool->record_backward(graph, b.z, *b.dp, grad, n, in);
     // The layer that read the norm's output went on through its ReLU and dropout and wrote and
-    // finished the norm's backward sums.
-    if (b.bn) b.bn->record_backward(graph, b.z, *b.da, b.dz, n, &clock, step, Statistics::kGiven);
-    if (b.gn) b.gn->record_backward(graph, b.z, *b.da, b.dz, n, &clock, step, Statistics::kGiven);
+    // finished the norm's backward sums; the conv applies the rest of the norm's backward to
+    // that gradient as it reads it (apply_output_norm), so the norm records nothing here.
     const Tensor& x = i == 0 ? *input_ : blocks_[i - 1]->output();
     const Tensor* dx = i == 0 ? nullptr : &blocks_[i - 1]->output_grad();
-    b.conv.record_backward(graph, x, b.dz, dx, n, /*reduce_weight=*/false, in);
+    b.conv.record_backward(graph, x, grad, dx, n, /*reduce_weight=*/false, in, &b.z);
   }
 
   // One dispatch: every parameter, the convs' weight gradients reduced from their partials.

@@ -11,6 +11,10 @@
 // channels from first_channel (workgroup row y is the tile: one dispatch for all tiles), the tile's flipped weights in registers and
 // dy read through a sliding window of ROWS + K - 1 rows by K columns.
 //
+// NG_ON: the forward's output feeds a norm, and dy is the gradient reaching that norm's
+// normalized value: each dy value is turned into the gradient of the conv's output as it is
+// loaded (norm_gradient.glsl).
+//
 // NA_ON: the forward's input is a norm's input z, which the forward applied as it read it
 // (norm_apply.glsl); this kernel then goes on through that norm's ReLU and dropout: it stores
 // g = the gradient reaching the normalized value (zero where the ReLU stopped it or the element
@@ -26,6 +30,8 @@
 #include "norm_apply.glsl"
 #define NB_BINDING 10
 #include "norm_finalize.glsl"
+#define NG_BINDING 19
+#include "norm_gradient.glsl"
 
 layout(constant_id = 10) const uint C_IN = 1;     // the forward convolution's channels
 layout(constant_id = 11) const uint C_OUT = 1;
@@ -57,6 +63,8 @@ READONLY_FLOATS4(3, z);  // NA_ON: the norm's input, [N, C_IN, h, w] like dx; su
 
 float wt[CI_TILE * C_OUT * K * K];  // the tile's flipped weights: wt[c, o, a, b] = w[o, c, K-1-a, K-1-b]
 float win[C_OUT * WIN * K];         // the window [C_OUT, WIN, K]
+// NG_ON: the sample's output norm coefficients per dy channel (norm_gradient.glsl).
+vec4 ng_k[C_OUT];
 // NA_ON: the sample's norm coefficients (mean, scale, shift) and plane sums per tile channel.
 vec3 k[CI_TILE];
 float s1[CI_TILE], s2[CI_TILE];
@@ -66,7 +74,8 @@ float load_dy(uint base, uint o, int row, int col, uint ho, uint wo) {
   const bool inside = row >= 0 && row < int(ho) && col >= 0 && col < int(wo);
   const uint r = uint(clamp(row, 0, int(ho) - 1));
   const uint q = uint(clamp(col, 0, int(wo) - 1));
-  const float v = LOAD(dy, base + (o * ho + r) * wo + q);
+  const uint i = base + (o * ho + r) * wo + q;
+  const float v = NG_ON ? ng_gradient(LOAD(dy, i), LOAD(ng_z, i), ng_k[o]) : LOAD(dy, i);
   return inside ? v : 0.0;
 }
 
@@ -80,7 +89,12 @@ void advance(uint dy_base, int top, int col, uint ho, uint wo) {
         const int row_i = top + int(r);
         const bool inside = col_inside && row_i >= 0 && row_i < int(ho);
         const uint rr = uint(clamp(row_i, 0, int(ho) - 1));
-        const vec4 v = LOAD4(dy, dy_base / 4 + (g * ho + rr) * wo + q);
+        const uint at = dy_base / 4 + (g * ho + rr) * wo + q;
+        vec4 v = LOAD4(dy, at);
+        if (NG_ON) {
+          const vec4 zv = LOAD4(ng_z, at);
+          [[unroll]] for (uint k = 0; k < 4; ++k) v[k] = ng_gradient(v[k], zv[k], ng_k[4 * g + k]);
+        }
         [[unroll]] for (uint k = 0; k < 4; ++k) {
           const uint row = ((4 * g + k) * WIN + r) * K;
           [[unroll]] for (uint b = 0; b + 1 < K; ++b) win[row + b] = win[row + b + 1];
@@ -103,6 +117,9 @@ void advance(uint dy_base, int top, int col, uint ho, uint wo) {
 // channels from c0 of sample n_index.
 void convolve(uint dy_base, uint dx_base, bool live, uint ho, uint wo, uint n_index, uint c0) {
   const int s = int(K) - 1 - int(p.pad);
+  if (NG_ON) {
+    [[unroll]] for (uint o = 0; o < C_OUT; ++o) ng_k[o] = ng_coefficients(n_index, o, C_OUT);
+  }
   [[unroll]] for (uint c = 0; c < CI_TILE; ++c) {
     k[c] = NA_ON ? na_coefficients(n_index, c0 + c, C_IN) : vec3(0.0);
     s1[c] = 0.0;

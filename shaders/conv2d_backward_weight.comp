@@ -15,12 +15,16 @@
 // that would need a barrier, and on lavapipe a barrier makes the whole kernel a coroutine that
 // keeps the sums in memory, many times slower than storing them. NA_ON: x is the previous norm's
 // input and the window applies that norm, its ReLU and dropout as it loads (conv_window.glsl).
+// NG_ON: the conv's output feeds a norm, and dy is the gradient reaching that norm's normalized
+// value, turned into the gradient of the output as it is loaded (norm_gradient.glsl).
 #include "base.glsl"
 #include "reads.glsl"
 #include "clock.glsl"
 #include "rng.glsl"
 #define NA_BINDING 3
 #include "norm_apply.glsl"
+#define NG_BINDING 9
+#include "norm_gradient.glsl"
 
 layout(constant_id = 10) const uint C_IN = 1;
 layout(constant_id = 11) const uint C_OUT = 1;
@@ -55,7 +59,12 @@ float acc[TILE4];  // the tile's sums [CO_TILE, C_IN, K, K], then padding
 
 // Adds one sample's contribution: x at x_base, dy (first channel of the tile) at dy_base; dy
 // reads as zero for an idle lane.
-void accumulate(uint x_base, uint dy_base, bool live, uint ho, uint wo) {
+void accumulate(uint x_base, uint dy_base, bool live, uint ho, uint wo, uint n_index,
+                uint first_channel) {
+  vec4 ng_k[CO_TILE];  // NG_ON: the sample's output norm coefficients per tile channel
+  if (NG_ON) {
+    [[unroll]] for (uint o = 0; o < CO_TILE; ++o) ng_k[o] = ng_coefficients(n_index, first_channel + o, C_OUT);
+  }
   [[dont_unroll]] for (uint i0 = 0; i0 < ho; i0 += ROWS) {
     const int top = int(i0) - int(p.pad);
     [[dont_unroll]] for (uint b = 0; b + 1 < K; ++b) advance(x_base, top, int(b) - int(p.pad));
@@ -67,14 +76,20 @@ void accumulate(uint x_base, uint dy_base, bool live, uint ho, uint wo) {
       if (PACKED_OUT) {
         [[unroll]] for (uint g = 0; g < CO_TILE / 4; ++g) {
           [[unroll]] for (uint r = 0; r < ROWS; ++r) {
-            const vec4 v = LOAD4(dy, dy_base / 4 + (g * ho + min(i0 + r, ho - 1)) * wo + j);
+            const uint at = dy_base / 4 + (g * ho + min(i0 + r, ho - 1)) * wo + j;
+            vec4 v = LOAD4(dy, at);
+            if (NG_ON) {
+              const vec4 zv = LOAD4(ng_z, at);
+              [[unroll]] for (uint k = 0; k < 4; ++k) v[k] = ng_gradient(v[k], zv[k], ng_k[4 * g + k]);
+            }
             [[unroll]] for (uint k = 0; k < 4; ++k) d[(4 * g + k) * ROWS + r] = live && i0 + r < ho ? v[k] : 0.0;
           }
         }
       } else {
         [[unroll]] for (uint o = 0; o < CO_TILE; ++o) {
           [[unroll]] for (uint r = 0; r < ROWS; ++r) {
-            const float g = LOAD(dy, dy_base + (o * ho + min(i0 + r, ho - 1)) * wo + j);
+            const uint at = dy_base + (o * ho + min(i0 + r, ho - 1)) * wo + j;
+            const float g = NG_ON ? ng_gradient(LOAD(dy, at), LOAD(ng_z, at), ng_k[o]) : LOAD(dy, at);
             d[o * ROWS + r] = live && i0 + r < ho ? g : 0.0;
           }
         }
@@ -107,7 +122,8 @@ void main() {
     const uint sample_index = lane + s * p.lanes;
     const uint safe = min(sample_index, p.n - 1);  // idle lanes read a real sample, with dy = 0
     window_begin_sample(safe);
-    accumulate(safe * C_IN * p.h * p.w, (safe * C_OUT + first_channel) * ho * wo, sample_index < p.n, ho, wo);
+    accumulate(safe * C_IN * p.h * p.w, (safe * C_OUT + first_channel) * ho * wo, sample_index < p.n, ho, wo,
+               safe, first_channel);
   }
   const uint out_base = ((first_channel / CO_TILE) * p.lanes + lane) * (TILE4 / 4);
   [[unroll]] for (uint t = 0; t < TILE4; t += 4) {

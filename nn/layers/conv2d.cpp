@@ -141,9 +141,18 @@ void Conv2d::apply_input_norm(const NormApply& train, const NormApply& eval) {
   backward_input_ = nullptr;
 }
 
+void Conv2d::apply_output_norm(const NormStats& stats) {
+  if (!stats.present())
+    throw Error(fmt::format("conv2d '{}': an output norm without statistics", name_));
+  output_norm_ = stats;
+  backward_weight_ = nullptr;
+  backward_input_ = nullptr;
+}
+
 // Without an input norm, the bindings from norm_apply.glsl's NA_BINDING (forward 3, backward
 // weight 3, backward input 4) are placeholders; so are norm_finalize.glsl's (forward 9, backward
-// input 10) where no statistics are finished.
+// input 10) where no statistics are finished, and norm_gradient.glsl's (backward weight 9,
+// backward input 19) without an output norm.
 const Kernel& Conv2d::kernel(const Kernel*& slot, KernelDesc desc, const NormApply* apply) const {
   if (slot == nullptr) {
     if (apply != nullptr) apply->add_constants(desc);
@@ -233,9 +242,32 @@ void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint
 }
 
 void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor* dx,
-                             uint32_t n, bool reduce_weight, const InputNormStep& in) const {
+                             uint32_t n, bool reduce_weight, const InputNormStep& in,
+                             const Tensor* y) const {
   check("conv2d_backward", "input", x, input_, n);
   check("conv2d_backward", "output gradient", dy, output_shape(), n);
+  if (output_norm_) {
+    if (y == nullptr) {
+      throw Error(
+          fmt::format("conv2d_backward '{}': the output norm's backward needs the output", name_));
+    }
+    check("conv2d_backward", "output", *y, output_shape(), n);
+  }
+  // norm_gradient.glsl's bindings: the output, the norm's coefficients, gamma and parameters.
+  const auto add_output_norm = [&](std::vector<Binding>& bindings) {
+    if (!output_norm_) {
+      for (int i = 0; i < 4; ++i) bindings.push_back(reads(unused_));
+      return;
+    }
+    bindings.push_back(reads(y->buffer()));
+    bindings.push_back(reads(*output_norm_->coef));
+    bindings.push_back(reads(*output_norm_->gamma));
+    bindings.push_back(reads(*output_norm_->params));
+  };
+  const auto with_output_norm = [&](KernelDesc desc) {
+    if (output_norm_) desc.constant(36, "NG_ON", true);
+    return desc;
+  };
   if (input_norm_ && !in.train) {
     throw Error(fmt::format("conv2d_backward '{}': backward needs the training input norm", name_));
   }
@@ -251,9 +283,11 @@ void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, co
     add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
     add_backward_stats_bindings(bindings, input_norm_ ? &input_norm_->train.stats : nullptr,
                                 unused_);
-    const Kernel& backward_input =
-        kernel(backward_input_, kernel_desc("conv2d_backward_input", "CI_TILE", p, 0b1001, 19),
-               input_norm(in));
+    add_output_norm(bindings);
+    const Kernel& backward_input = kernel(
+        backward_input_,
+        with_output_norm(kernel_desc("conv2d_backward_input", "CI_TILE", p, 0b1001 | 1u << 19, 23)),
+        input_norm(in));
     graph.dispatch(backward_input, std::move(bindings), push_constants,
                    {push_constants.lanes, p.tiles, 1}, "conv2d_backward_input " + name_);
   }
@@ -262,9 +296,11 @@ void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, co
   push_constants.step = in.step;
   std::vector<Binding> bindings{reads(x.buffer()), reads(dy.buffer()), writes(partials_)};
   add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
-  const Kernel& backward_weight =
-      kernel(backward_weight_, kernel_desc("conv2d_backward_weight", "CO_TILE", p, 0b011, 9),
-             input_norm(in));
+  add_output_norm(bindings);
+  const Kernel& backward_weight = kernel(
+      backward_weight_,
+      with_output_norm(kernel_desc("conv2d_backward_weight", "CO_TILE", p, 0b011 | 1u << 9, 13)),
+      input_norm(in));
   graph.dispatch(backward_weight, std::move(bindings), push_constants,
                  {push_constants.lanes, p.tiles, 1}, "conv2d_backward_weight " + name_);
   if (!reduce_weight) return;

@@ -75,6 +75,12 @@ class Conv2d {
   // (BatchNorm2d / GroupNorm::apply). Its output is never stored.
   void apply_input_norm(const NormApply& train, const NormApply& eval);
   bool applies_input_norm() const { return input_norm_.has_value(); }
+  // From now on the output y is the input of a norm (BatchNorm2d / GroupNorm::stats()), and the
+  // backward's dy is the gradient reaching that norm's normalized value, as its reader's
+  // backward leaves it: the backward turns it into the gradient of y as it reads it (the norm's
+  // coefficients, finished by that reader), so the norm's own backward pass is not needed.
+  void apply_output_norm(const NormStats& stats);
+  bool applies_output_norm() const { return output_norm_.has_value(); }
 
   // x: [N, c_in, H, W] -> y: [N, c_out, H_out, W_out], first n samples. With `stats` (the norm
   // that follows: BatchNorm2d / GroupNorm::stats()), also that norm's forward statistics: each
@@ -89,9 +95,11 @@ class Conv2d {
   // sums are written and finished with it (NormApply::stats: dgamma, dbeta, the dx coefficients;
   // the norm's record_backward, Statistics::kGiven, then applies them). reduce_weight false: stops
   // at the weight gradient's partial sums (weight_partials()), which the caller's update reduces.
-  // `in` as in record_forward (training).
+  // `in` as in record_forward (training). y: the forward's output, read with dy where the conv
+  // applies its output norm's backward (apply_output_norm).
   void record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor* dx,
-                       uint32_t n, bool reduce_weight = true, const InputNormStep& in = {}) const;
+                       uint32_t n, bool reduce_weight = true, const InputNormStep& in = {},
+                       const Tensor* y = nullptr) const;
 
   WeightPartials weight_partials() const;
   const Buffer& weight_partials_buffer() const { return partials_; }
@@ -130,6 +138,7 @@ class Conv2d {
   Parameter weight_;
   Plan forward_plan_, input_plan_, weight_plan_;
   std::optional<InputNorm> input_norm_;
+  std::optional<NormStats> output_norm_;
   // Pipelines are made on first use (lavapipe takes seconds to compile each; a model uses a few
   // of them): `slot` is filled from `desc` with `apply`'s constants.
   const Kernel& kernel(const Kernel*& slot, KernelDesc desc, const NormApply* apply) const;

@@ -137,6 +137,7 @@ class DeviceNorm {
     }
   }
   const Buffer& statistics() const { return bn_ ? bn_->statistics() : gn_->statistics(); }
+  nn::NormStats stats() const { return bn_ ? bn_->stats() : gn_->stats(); }
   std::vector<nn::Parameter*> parameters() { return bn_ ? bn_->parameters() : gn_->parameters(); }
   const nn::BatchNorm2d* bn() const { return bn_.get(); }
 
@@ -498,6 +499,16 @@ void check_pool(const Case& c, const std::string& kind, RefForward reference_for
   const Affine affine = upload_affine(norm, c, stream);
   nn::Tensor z(gpu().device, c.z, "z"), y(gpu().device, out, "y"), dy(gpu().device, out, "dy"),
       g(gpu().device, c.z, "g"), dz(gpu().device, c.z, "dz");
+  // The conv before the norm (z its output; 3x3, padding 1): its backward reads g with z and
+  // applies the rest of the norm's backward itself (apply_output_norm).
+  const nn::Shape xs{c.z.n, 3, c.z.h, c.z.w};
+  nn::Conv2d before(gpu().device, kernels(), "before", xs, c.z.c, 3, 1);
+  before.apply_output_norm(norm.stats());
+  nn::Tensor x(gpu().device, xs, "x"), dx(gpu().device, xs, "dx");
+  const auto xv = uniform(xs.numel(), -1.0f, 1.0f, stream + 8);
+  const auto wv = uniform(before.weight().value.numel(), -0.5f, 0.5f, stream + 9);
+  x.upload(xv);
+  before.weight().value.upload(wv);
   nn::Shape s = c.z;
   s.n = c.n;
   nn::Shape o = out;
@@ -515,20 +526,22 @@ void check_pool(const Case& c, const std::string& kind, RefForward reference_for
   pool.record_forward(train, z, y, c.n, step);
   pool.record_backward(train, z, dy, g, c.n, step);
   norm.record_backward_given(train, z, g, dz, c.n, clock);
+  before.record_backward(train, x, g, &dx, c.n, /*reduce_weight=*/true, {}, &z);
   Program train_program(gpu().device, train);
   const auto run_train = [&] {
-    for (const nn::Tensor* t : {&y, &g, &dz}) t->fill(NAN);
+    for (const nn::Tensor* t : {&y, &g, &dz, &dx, &before.weight().grad}) t->fill(NAN);
     for (nn::Parameter* p : norm.parameters()) p->grad.fill(NAN);
     gpu().device.fill(norm.statistics(), 0x7FC00000u);
     train_program.run();
-    std::vector<std::vector<float>> r{y.download(), g.download(), dz.download()};
+    std::vector<std::vector<float>> r{y.download(), g.download(), dz.download(), dx.download(),
+                                      before.weight().grad.download()};
     std::vector<float> sums(size_t{c.z.n} * c.z.c * 2);
     gpu().device.download(norm.statistics(), std::as_writable_bytes(std::span(sums)));
     r.push_back(sums);
     for (nn::Parameter* p : norm.parameters()) r.push_back(p->grad.download());
     return r;
   };
-  enum { kY, kG, kDz, kSums, kDgamma, kDbeta };
+  enum { kY, kG, kDz, kDx, kDw, kSums, kDgamma, kDbeta };
   const auto got = run_train();
 
   Vec running_mean(c.z.c, 0.0), running_var(c.z.c, 1.0);
@@ -571,6 +584,19 @@ void check_pool(const Case& c, const std::string& kind, RefForward reference_for
     EXPECT_TRUE(close("norm backward dgamma " + what, got[kDgamma], want_dgamma, 1e-5));
     EXPECT_TRUE(close("norm backward dbeta " + what, got[kDbeta], want_dbeta, 1e-5));
   }
+  // The conv before, from g and z: its gradients as from the reference's dz.
+  nn::Shape xs_n = xs;
+  xs_n.n = c.n;
+  const nn::reference::Conv2dGeometry geometry{c.n, xs.c, xs.h, xs.w, c.z.c, 3, 1};
+  Vec want_dx(xs_n.numel()), want_dw(wv.size());
+  nn::reference::conv2d_backward_input<double>(geometry, want_dz, Vec(wv.begin(), wv.end()),
+                                               want_dx);
+  nn::reference::conv2d_backward_weight<double>(geometry, widen(xv, xs_n.numel()), want_dz,
+                                                want_dw);
+  EXPECT_TRUE(close("conv before the norm, dx from g and z " + what, head(got[kDx], want_dx.size()),
+                    want_dx, 1e-5));
+  EXPECT_TRUE(close("conv before the norm, dweight from g and z " + what, got[kDw], want_dw, 1e-5));
+  EXPECT_TRUE(untouched_after(got[kDx], want_dx.size())) << what << ": dx past n written";
   for (size_t i : {size_t{kY}, size_t{kG}, size_t{kDz}}) {
     EXPECT_TRUE(untouched_after(got[i], i == kY ? y_count : z_count))
         << what << ": output " << i << " written for samples >= n";
