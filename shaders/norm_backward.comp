@@ -1,11 +1,11 @@
 #version 460
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
-// Norm backward (BatchNorm2d, GroupNorm), pass 3 of 3: dx = k1 * (gamma[c] * g + a * (x - mean)
-// + b) with the plane's statistic's coef = (mean, k1, a, b) from the norm's backward_finalize
-// (statistic_of in norm_push.glsl) and g = dy, or with the ReLU (and dropout) fused after the
-// norm (NA_ON) the gradient reaching the normalized value, its mask recomputed from x
-// (norm_apply.glsl). AFFINE: multiply g by gamma[c] here (GroupNorm, whose statistic spans
+// Norm backward (BatchNorm2d, GroupNorm), pass 2 of 2: dx = k1 * (gamma[c] * g + a * (x - mean)
+// + b) with the plane's statistic's coef = (mean, k1, a, b) that the sums' last workgroup wrote
+// (norm_finalize.glsl; statistic_of in norm_push.glsl) and g = dy, or with the ReLU (and
+// dropout) fused after the norm (NA_ON) the gradient reaching the normalized value, its mask
+// recomputed from x (norm_apply.glsl). AFFINE: multiply g by gamma[c] here (GroupNorm, whose statistic spans
 // several channels); BatchNorm folds its channel's gamma into k1 and sets AFFINE false.
 // Invocation p = n * C + c writes plane p; VEC4: H*W % 4 == 0, as vec4; PACKED: four planes per
 // invocation (norm_push.glsl).

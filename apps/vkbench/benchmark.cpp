@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "apps/vkbench/bench_context.hpp"
 #include "apps/vkbench/ceilings.hpp"
@@ -94,6 +95,10 @@ DeviceReport benchmark_device(const vkm::Instance& instance, const vkm::DeviceIn
       report.kernels = {KernelRow{.layer = "all", .kernel = "all", .skipped = e.what()}};
     }
   }
+  // End to end: every norm's programs built first, then their timed runs interleaved. Each entry
+  // is a run or, where the device cannot hold one, the report saying why (in the norms' order).
+  std::vector<std::unique_ptr<EndToEndRun>> runs;
+  std::vector<std::optional<EndToEnd>> skipped;
   for (const std::string& norm :
        settings.wants("e2e") ? settings.norms : std::vector<std::string>{}) {
     try {
@@ -103,14 +108,34 @@ DeviceReport benchmark_device(const vkm::Instance& instance, const vkm::DeviceIn
         model = std::make_unique<nn::Model>(device, *kernels, net_config(settings, norm),
                                             settings.batch, nn::UpdateConfig{});
       }
-      EndToEnd e = measure_end_to_end(ctx, *model, norm);
-      e.minimum_bytes_per_step = minimum_step_bytes(settings.batch);
-      report.end_to_end.push_back(std::move(e));
+      runs.push_back(std::make_unique<EndToEndRun>(ctx, std::move(model), norm));
+      skipped.emplace_back();
     } catch (const vkm::Error& e) {
       if (!is_limit(e)) throw;
-      report.end_to_end.push_back(
-          {.norm = norm, .batch = settings.batch, .steps = settings.steps, .skipped = e.what()});
+      runs.push_back(nullptr);
+      skipped.push_back(EndToEnd{
+          .norm = norm, .batch = settings.batch, .steps = settings.steps, .skipped = e.what()});
     }
+  }
+  if (!runs.empty()) {
+    ctx.progress(
+        fmt::format("end to end: {} training steps and {} eval batches x {} runs per "
+                    "norm, the norms interleaved",
+                    settings.steps, settings.steps, settings.e2e_repeats));
+  }
+  for (auto& run : runs) {
+    if (run) run->warm_up();
+  }
+  for (uint32_t r = 0; r < std::max(settings.e2e_repeats, 1u); ++r) {
+    for (auto& run : runs) {
+      if (run) run->time_once();
+    }
+  }
+  for (size_t i = 0; i < runs.size(); ++i) {
+    EndToEnd e = runs[i] ? runs[i]->finish() : *skipped[i];
+    e.minimum_bytes_per_step = minimum_step_bytes(settings.batch);
+    report.end_to_end.push_back(std::move(e));
+    runs[i].reset();
   }
   return report;
 }

@@ -212,7 +212,8 @@ std::string compare_text(const std::vector<NamedReport>& reports, bool brief) {
     for (const std::string& norm : norms) {
       row("convolutions (with the fused norm prologues and epilogues), " + norm,
           step_cell(norm, is_conv));
-      row("norm statistics, finalizes, backward, " + norm, step_cell(norm, is_norm));
+      row("norm passes of their own (statistics, finalize, backward), " + norm,
+          step_cell(norm, is_norm));
       row("pooling, loss, SGD, " + norm,
           step_cell(norm, [&](const std::string& k) { return !is_conv(k) && !is_norm(k); }));
       row("all kernels of the step, " + norm,

@@ -124,59 +124,85 @@ void profile_step(const BenchContext& ctx, nn::Model& model, const vkm::Buffer& 
   }
 }
 
-EndToEnd measure_end_to_end(const BenchContext& ctx, nn::Model& model, const std::string& norm) {
-  vkm::Device& device = ctx.device;
-  const Settings& s = ctx.settings;
-  EndToEnd e{.norm = norm, .batch = s.batch, .steps = s.steps};
-  model.initialize(1);
-  // Inputs like normalized MNIST (background -0.42, strokes up to 2.8), random labels.
-  model.input().upload(
-      random_floats(size_t{s.batch} * nn::kImageSize * nn::kImageSize, -0.42f, 2.8f, 71));
-  const auto labels = random_labels(s.batch, nn::kClasses, 72);
-  device.upload(model.labels(), std::as_bytes(std::span(labels)));
+struct EndToEndRun::State {
+  std::unique_ptr<nn::Model> model;
+  EndToEnd e;
+  vkm::Buffer clock, lr, train_stats, eval_stats, predictions;
+  std::unique_ptr<vkm::Program> train, eval;
+  std::vector<double> train_ms, eval_ms;
+};
 
-  const vkm::Buffer clock = upload_buffer(
-      device, std::vector<nn::ClockState>{{.epoch = 0, .steps_per_epoch = s.steps, .seed = 1}},
+EndToEndRun::EndToEndRun(const BenchContext& ctx, std::unique_ptr<nn::Model> model,
+                         const std::string& norm)
+    : ctx_(ctx), s_(std::make_unique<State>()) {
+  vkm::Device& device = ctx.device;
+  const Settings& st = ctx.settings;
+  State& s = *s_;
+  s.model = std::move(model);
+  s.e = EndToEnd{.norm = norm, .batch = st.batch, .steps = st.steps};
+  s.model->initialize(1);
+  // Inputs like normalized MNIST (background -0.42, strokes up to 2.8), random labels.
+  s.model->input().upload(
+      random_floats(size_t{st.batch} * nn::kImageSize * nn::kImageSize, -0.42f, 2.8f, 71));
+  const auto labels = random_labels(st.batch, nn::kClasses, 72);
+  device.upload(s.model->labels(), std::as_bytes(std::span(labels)));
+
+  s.clock = upload_buffer(
+      device, std::vector<nn::ClockState>{{.epoch = 0, .steps_per_epoch = st.steps, .seed = 1}},
       "clock");
-  const vkm::Buffer lr = upload_buffer(device, std::vector<float>(s.steps, 0.01f), "lr schedule");
-  const vkm::Buffer train_stats = device.buffer(size_t{s.steps} * 2 * sizeof(float), "train stats");
-  const vkm::Buffer eval_stats = device.buffer(size_t{s.steps} * 2 * sizeof(float), "eval stats");
-  const vkm::Buffer predictions =
-      device.buffer(size_t{s.steps} * s.batch * sizeof(uint32_t), "predictions");
+  s.lr = upload_buffer(device, std::vector<float>(st.steps, 0.01f), "lr schedule");
+  s.train_stats = device.buffer(size_t{st.steps} * 2 * sizeof(float), "train stats");
+  s.eval_stats = device.buffer(size_t{st.steps} * 2 * sizeof(float), "eval stats");
+  s.predictions = device.buffer(size_t{st.steps} * st.batch * sizeof(uint32_t), "predictions");
 
   vkm::Graph train, eval;
-  for (uint32_t step = 0; step < s.steps; ++step) {
-    model.record_train_step(train, clock, lr, train_stats, step, s.batch);
-    model.record_eval(eval, eval_stats, step, predictions, step * s.batch, s.batch);
+  for (uint32_t step = 0; step < st.steps; ++step) {
+    s.model->record_train_step(train, s.clock, s.lr, s.train_stats, step, st.batch);
+    s.model->record_eval(eval, s.eval_stats, step, s.predictions, step * st.batch, st.batch);
   }
-  vkm::Program train_program(device, train);
-  vkm::Program eval_program(device, eval);
-  e.dispatches_per_step = double(train_program.dispatches()) / s.steps;
-  e.barriers_per_step = double(train_program.barriers()) / s.steps;
-  e.eval_dispatches_per_batch = double(eval_program.dispatches()) / s.steps;
-  e.bytes_per_step = compulsory_bytes(train) / s.steps;
+  s.train = std::make_unique<vkm::Program>(device, train);
+  s.eval = std::make_unique<vkm::Program>(device, eval);
+  s.e.dispatches_per_step = double(s.train->dispatches()) / st.steps;
+  s.e.barriers_per_step = double(s.train->barriers()) / st.steps;
+  s.e.eval_dispatches_per_batch = double(s.eval->dispatches()) / st.steps;
+  s.e.bytes_per_step = compulsory_bytes(train) / st.steps;
+}
 
-  ctx.progress(
-      fmt::format("end to end {}: {} training steps x {} runs", norm, s.steps, s.e2e_repeats));
-  e.train = summarize(wall_clock_runs(train_program, 1, s.e2e_repeats));
-  ctx.progress(
-      fmt::format("end to end {}: {} eval batches x {} runs", norm, s.steps, s.e2e_repeats));
-  e.eval = summarize(wall_clock_runs(eval_program, 1, s.e2e_repeats));
-  const double images = double(s.batch) * s.steps;
-  e.train_images_per_second = 1e3 * images / e.train.median_ms;
-  e.eval_images_per_second = 1e3 * images / e.eval.median_ms;
+EndToEndRun::~EndToEndRun() = default;
 
-  ctx.progress(
-      fmt::format("end to end {}: one training step profiled x {} runs", norm, s.e2e_repeats));
-  profile_step(ctx, model, clock, lr, train_stats, e);
+void EndToEndRun::warm_up() {
+  s_->train->run();
+  s_->eval->run();
+}
 
-  std::vector<float> stats(size_t{s.steps} * 2);
-  device.download(train_stats, std::as_writable_bytes(std::span(stats)));
-  e.check = "ok";
+void EndToEndRun::time_once() {
+  State& s = *s_;
+  const auto train = wall_clock_runs(*s.train, 0, 1);
+  const auto eval = wall_clock_runs(*s.eval, 0, 1);
+  s.train_ms.push_back(train.front());
+  s.eval_ms.push_back(eval.front());
+}
+
+EndToEnd EndToEndRun::finish() {
+  State& s = *s_;
+  const Settings& st = ctx_.settings;
+  s.e.train = summarize(s.train_ms);
+  s.e.eval = summarize(s.eval_ms);
+  const double images = double(st.batch) * st.steps;
+  s.e.train_images_per_second = 1e3 * images / s.e.train.median_ms;
+  s.e.eval_images_per_second = 1e3 * images / s.e.eval.median_ms;
+
+  ctx_.progress(
+      fmt::format("end to end {}: one training step profiled x {} runs", s.e.norm, st.e2e_repeats));
+  profile_step(ctx_, *s.model, s.clock, s.lr, s.train_stats, s.e);
+
+  std::vector<float> stats(size_t{st.steps} * 2);
+  ctx_.device.download(s.train_stats, std::as_writable_bytes(std::span(stats)));
+  s.e.check = "ok";
   for (float v : stats) {
-    if (!std::isfinite(v)) e.check = "FAILED: the training loss is not finite";
+    if (!std::isfinite(v)) s.e.check = "FAILED: the training loss is not finite";
   }
-  return e;
+  return s.e;
 }
 
 }  // namespace vkbench

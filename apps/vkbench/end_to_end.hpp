@@ -1,7 +1,10 @@
 // End to end on the seed net: pipeline creation time (cold: an empty VkPipelineCache; warm: the
 // cache file the cold build saved), and training and eval images/s for each norm — a Program of
 // S whole training steps (forward, loss, backward, SGD update) on one fixed batch already on the
-// device, timed by the wall clock from submit to completion, median of the repeats.
+// device, timed by the wall clock from submit to completion, median of the repeats. The norms'
+// repeats interleave (bn, ln, gn, bn, ln, gn, ...): on a shared CPU, whatever else the machine
+// does in the first seconds (the driver's shader-cache writes, other load) falls on every norm
+// alike rather than on the first one measured.
 #pragma once
 
 #include <filesystem>
@@ -28,7 +31,21 @@ struct PipelineRun {
 PipelineRun measure_pipelines(vkm::Device& device, const Settings& settings,
                               const std::filesystem::path& cache_file, bool verbose);
 
-// Training and eval rates of `model` (built at the settings' batch) on random data.
-EndToEnd measure_end_to_end(const BenchContext& ctx, nn::Model& model, const std::string& norm);
+// One norm's end-to-end programs: built on `model` (at the settings' batch, random data), then
+// timed one run at a time (time_once, interleaved with the other norms'), then finished: the
+// medians, one training step profiled per dispatch, the loss checked finite.
+class EndToEndRun {
+ public:
+  EndToEndRun(const BenchContext& ctx, std::unique_ptr<nn::Model> model, const std::string& norm);
+  ~EndToEndRun();
+  void warm_up();
+  void time_once();  // one timed run of the training program and one of the eval program
+  EndToEnd finish();
+
+ private:
+  struct State;
+  const BenchContext& ctx_;
+  std::unique_ptr<State> s_;
+};
 
 }  // namespace vkbench

@@ -152,7 +152,8 @@ std::string end_to_end_text(const DeviceReport& r) {
       fmt::format(
           "End to end at batch {} (a program of {} training steps, or {} eval batches, on one "
           "batch already on the device; wall clock from submit to completion, median of {} "
-          "runs after one warm-up; kernel sum = one training step profiled, each dispatch run "
+          "runs after one warm-up, the norms' runs interleaved; kernel sum = one training step "
+          "profiled, each dispatch run "
           "alone between timestamps; MB/step = the bytes each dispatch binds, each read or "
           "written once)\n",
           r.settings.batch, r.settings.steps, r.settings.steps, r.settings.e2e_repeats) +

@@ -1,223 +1,107 @@
-// BatchNorm2d: kernels, buffers, shape checks and the recorded passes.
+// BatchNorm2d: its push constants, what it applies in each mode, and its passes (NormPasses).
 #include "nn/layers/batchnorm2d.hpp"
 
 #include <fmt/format.h>
 
 #include <optional>
-#include <vector>
 
 #include "engine/error.hpp"
-#include "nn/clock.hpp"
 
 namespace vkm::nn {
-namespace {
-
-constexpr uint32_t kWorkgroup = 64;
-
-// texel_reads: the bindings of the [N, C, H, W] tensors the kernel reads (x, y, dy).
-// texel_vec4: those tensors are whole vec4s (planes of a multiple of 4) and are read four floats
-// per fetch.
-KernelDesc desc(const char* shader, uint32_t bindings, uint32_t texel_reads = 0,
-                bool texel_vec4 = false) {
-  return {.shader = shader,
-          .local_size = {kWorkgroup, 1, 1},
-          .push_constant_bytes = sizeof(NormPush),
-          .bindings = bindings,
-          .texel_reads = texel_reads,
-          .texel_vec4 = texel_reads != 0 && texel_vec4};
-}
-
-}  // namespace
 
 BatchNorm2d::BatchNorm2d(Device& device, KernelCache& kernels, std::string name, Shape input,
                          bool affine, bool relu, FusedDropout dropout, float eps, float momentum)
-    : name_(std::move(name)),
-      input_(input),
-      eps_(eps),
-      momentum_(momentum),
-      relu_(relu),
-      dropout_(dropout),
-      affine_(device, name_, "batchnorm", input, kWorkgroup, affine),
-      running_mean_(device, {input.c, 1, 1, 1}, name_ + ".running_mean"),
-      running_var_(device, {input.c, 1, 1, 1}, name_ + ".running_var") {
-  if (dropout.on() && !relu)
-    throw Error(fmt::format("{}: fused dropout needs the fused ReLU", name_));
+    : passes_(device, kernels, std::move(name), input,
+              {.kind = "batchnorm",
+               .group_channels = 0,  // a statistic spans one channel over the batch
+               .affine = affine,
+               .relu = relu,
+               .dropout = dropout,
+               .eps = eps,
+               .momentum = momentum},
+              input.c),
+      running_mean_(device, {input.c, 1, 1, 1}, passes_.name() + ".running_mean"),
+      running_var_(device, {input.c, 1, 1, 1}, passes_.name() + ".running_var") {
   running_mean_.fill(0.0f);
   running_var_.fill(1.0f);
-  partials_ = device.buffer(size_t{input.n} * input.c * 2 * sizeof(float), name_ + " partials");
-  save_mean_ = device.buffer(input.c * sizeof(float), name_ + " save_mean");
-  save_invstd_ = device.buffer(input.c * sizeof(float), name_ + " save_invstd");
-  coef_ = device.buffer(input.c * 4 * sizeof(float), name_ + " dx coefficients");
-  for (Buffer* counter : {&forward_counter_, &backward_counter_}) {
-    *counter = device.buffer(sizeof(uint32_t), name_ + " workgroups done");
-    device.fill(*counter, 0);
-  }
-  // The norm's parameters as data: for its readers (apply()) and its statistics' finish.
-  apply_params_[0] = upload_norm_apply_params(device, describe(true), name_ + " params (train)");
-  apply_params_[1] = upload_norm_apply_params(device, describe(false), name_ + " params (eval)");
-
-  // Specialization constants (ids as in the shaders): VEC4 (10) when planes can be read as vec4,
-  // AFFINE (11), RELU (12), EVAL (13).
-  // PACKED (19): NC4HW4 tensors (activation_layout), four planes per invocation.
-  packed_ = activation_layout(input) == Layout::kNC4HW4;
-  const bool vec4 = input.plane() % 4 == 0;
-  const bool vec4_views = (vec4 || packed_) && device.texel_vec4_reads();
-  const auto texel = [&](uint32_t bindings) {
-    return device.texel_reads_for(bindings, input.numel() * sizeof(float));
-  };
-  forward_stats_ = &kernels.get(desc("norm_forward_stats", 8, texel(0b1), vec4_views)
-                                    .constant(10, "VEC4", vec4)
-                                    .constant(19, "PACKED", packed_));
-  const auto forward = [&](bool eval) -> KernelDesc {
-    KernelDesc d = desc("norm_forward", 7, texel(0b1), vec4_views)
-                       .constant(10, "VEC4", vec4)
-                       .constant(19, "PACKED", packed_)
-                       .constant(11, "AFFINE", affine)
-                       .constant(12, "RELU", relu)
-                       .constant(13, "EVAL", eval);
-    dropout.add_constants(d, !eval);
-    return d;
-  };
-  forward_train_ = &kernels.get(forward(false));
-  forward_eval_ = &kernels.get(forward(true));
-  // norm_backward: gamma is folded into the coefficients, so AFFINE (scale g by gamma) is off.
-  // With the ReLU fused, both passes recompute its mask (and dropout's) from x: apply(true).
-  const auto backward = [&](const char* shader, uint32_t bindings) {
-    KernelDesc d = desc(shader, bindings, texel(0b11), vec4_views)
-                       .constant(10, "VEC4", vec4)
-                       .constant(19, "PACKED", packed_)
-                       .constant(11, "AFFINE", false);
-    if (relu) apply(true).add_constants(d);
-    return d;
-  };
-  backward_sums_ = &kernels.get(backward("norm_backward_sums", 17));
-  backward_ = &kernels.get(backward("norm_backward", 11));
-  // The gradient already through the ReLU and dropout (Statistics::kGiven): no mask.
-  backward_given_ = relu ? &kernels.get(desc("norm_backward", 11, texel(0b11), vec4_views)
-                                            .constant(10, "VEC4", vec4)
-                                            .constant(19, "PACKED", packed_)
-                                            .constant(11, "AFFINE", false))
-                         : backward_;
+  passes_.upload_params(device, describe(true), describe(false));
 }
 
 NormPush BatchNorm2d::push(uint32_t n) const {
-  if (n == 0 || n > input_.n) {
-    throw Error(fmt::format("{}: batch of {} (built for 1..{})", name_, n, input_.n));
+  const Shape& input = passes_.input();
+  if (n == 0 || n > input.n) {
+    throw Error(fmt::format("{}: batch of {} (built for 1..{})", passes_.name(), n, input.n));
   }
-  const uint32_t plane = input_.h * input_.w;
+  const uint32_t plane = input.h * input.w;
   const double count = static_cast<double>(n) * plane;
   return {.n = n,
-          .channels = input_.c,
+          .channels = input.c,
           .plane = plane,
-          .planes = n * input_.c,
+          .planes = n * input.c,
           .groups = 0,  // a statistic spans one channel over the batch
           .group_channels = 0,
           .inv_count = static_cast<float>(1.0 / count),
-          .eps = eps_,
-          .momentum = momentum_,
+          .eps = passes_.config().eps,
+          .momentum = passes_.config().momentum,
           .unbias = static_cast<float>(count > 1.0 ? count / (count - 1.0) : 1.0)};
+}
+
+NormApply BatchNorm2d::apply(bool train) const {
+  if (!passes_.config().relu) {
+    throw Error(fmt::format("{}: only a norm with its ReLU fused can be applied", passes_.name()));
+  }
+  return describe(train);
+}
+
+NormApply BatchNorm2d::describe(bool train) const {
+  const NormConfig& c = passes_.config();
+  return {.group_channels = 0,
+          .affine = c.affine,
+          .eval = !train,
+          .eps = c.eps,
+          .momentum = c.momentum,
+          .dropout = train ? c.dropout : FusedDropout{},
+          .mean = train ? &passes_.save_mean() : &running_mean_.buffer(),
+          .spread = train ? &passes_.save_invstd() : &running_var_.buffer(),
+          .gamma = &passes_.affine().gamma(),
+          .beta = &passes_.affine().beta(),
+          .unused = &passes_.affine().unused(),
+          .params = &passes_.params(train),
+          .stats = train ? stats() : NormStats{}};
+}
+
+NormStats BatchNorm2d::stats() const {
+  return passes_.stats(running_mean_.buffer(), running_var_.buffer());
 }
 
 void BatchNorm2d::record_statistics(Graph& graph, const Tensor& x, uint32_t n,
                                     Statistics stats) const {
-  const NormPush p = push(n);
-  check("forward", x, "input", n);
-  if (stats == Statistics::kGiven) return;  // the producer wrote and finished them
-  std::vector<Binding> bindings{reads(x.buffer())};
-  this->stats().add_forward_bindings(bindings);
-  graph.dispatch(*forward_stats_, std::move(bindings), p, {packed_ ? p.planes / 4 : p.planes, 1, 1},
-                 "batchnorm_forward_stats");
+  passes_.record_statistics(graph, x, push(n), stats, this->stats());
 }
 
 void BatchNorm2d::record_forward_train(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
                                        const Buffer* clock, uint32_t step, Statistics stats) const {
   NormPush p = push(n);
   p.step = step;
-  if (dropout_.on() && (clock == nullptr || clock->size() < sizeof(ClockState))) {
-    throw Error(fmt::format("{}: fused dropout needs the clock buffer", name_));
-  }
-  check("forward", y, "output", n);
-  record_statistics(graph, x, n, stats);
-  graph.dispatch(*forward_train_,
-                 {reads(x.buffer()), writes(y.buffer()), reads(save_mean_), reads(save_invstd_),
-                  reads(affine_.gamma()), reads(affine_.beta()),
-                  reads(dropout_.on() ? *clock : affine_.unused())},
-                 p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_forward");
-}
-
-NormApply BatchNorm2d::apply(bool train) const {
-  if (!relu_) throw Error(fmt::format("{}: only a norm with its ReLU fused can be applied", name_));
-  return describe(train);
-}
-
-NormApply BatchNorm2d::describe(bool train) const {
-  return {.group_channels = 0,
-          .affine = affine_.affine(),
-          .eval = !train,
-          .eps = eps_,
-          .momentum = momentum_,
-          .dropout = train ? dropout_ : FusedDropout{},
-          .mean = train ? &save_mean_ : &running_mean_.buffer(),
-          .spread = train ? &save_invstd_ : &running_var_.buffer(),
-          .gamma = &affine_.gamma(),
-          .beta = &affine_.beta(),
-          .unused = &affine_.unused(),
-          .params = &apply_params_[train ? 0 : 1],
-          .stats = train ? stats() : NormStats{}};
-}
-
-NormStats BatchNorm2d::stats() const {
-  return {.partials = &partials_,
-          .forward_counter = &forward_counter_,
-          .backward_counter = &backward_counter_,
-          .params = &apply_params_[0],
-          .mean = &save_mean_,
-          .invstd = &save_invstd_,
-          .running_mean = &running_mean_.buffer(),
-          .running_var = &running_var_.buffer(),
-          .gamma = &affine_.gamma(),
-          .dgamma = &affine_.dgamma(),
-          .dbeta = &affine_.dbeta(),
-          .coef = &coef_};
+  passes_.record_statistics(graph, x, p, stats, this->stats());
+  passes_.record_forward(graph, x, y, p, describe(true), clock, "batchnorm_forward");
 }
 
 void BatchNorm2d::record_forward_eval(Graph& graph, const Tensor& x, const Tensor& y,
                                       uint32_t n) const {
-  const NormPush p = push(n);
-  check("eval forward", x, "input", n);
-  check("eval forward", y, "output", n);
-  graph.dispatch(*forward_eval_,
-                 {reads(x.buffer()), writes(y.buffer()), reads(running_mean_.buffer()),
-                  reads(running_var_.buffer()), reads(affine_.gamma()), reads(affine_.beta()),
-                  reads(affine_.unused())},
-                 p, {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_forward_eval");
+  passes_.record_forward(graph, x, y, push(n), describe(false), nullptr, "batchnorm_forward_eval");
 }
 
 void BatchNorm2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor& dx,
                                   uint32_t n, const Buffer* clock, uint32_t step,
-                                  Statistics sums_given) const {
+                                  Statistics sums) const {
   NormPush p = push(n);
   p.step = step;
-  check("backward", x, "input", n);
-  check("backward", dy, "output gradient", n);
-  check("backward", dx, "input gradient", n);
-  std::vector<Binding> sums{reads(x.buffer()), reads(dy.buffer())};
-  std::vector<Binding> back{reads(x.buffer()), reads(dy.buffer()), reads(affine_.gamma()),
-                            reads(coef_), writes(dx.buffer())};
-  const bool given = sums_given == Statistics::kGiven;
   // The mask is recomputed here unless the gradient came through it (kGiven).
-  const std::optional<NormApply> mask =
-      relu_ && !given ? std::optional<NormApply>(apply(true)) : std::nullopt;
-  for (auto* b : {&sums, &back}) {
-    add_norm_apply_bindings(*b, mask ? &*mask : nullptr, clock, affine_.unused());
-  }
-  if (!given) {  // else the producer of dy wrote and finished the sums
-    stats().add_backward_bindings(sums);
-    graph.dispatch(*backward_sums_, std::move(sums), p, {packed_ ? p.planes / 4 : p.planes, 1, 1},
-                   "batchnorm_backward_sums");
-  }
-  graph.dispatch(given ? *backward_given_ : *backward_, std::move(back), p,
-                 {packed_ ? p.planes / 4 : p.planes, 1, 1}, "batchnorm_backward");
+  const std::optional<NormApply> mask = passes_.config().relu && sums == Statistics::kCompute
+                                            ? std::optional(describe(true))
+                                            : std::nullopt;
+  passes_.record_backward(graph, x, dy, dx, p, clock, sums, mask ? &*mask : nullptr, stats());
 }
 
 }  // namespace vkm::nn

@@ -25,6 +25,7 @@
 #include "engine/kernel.hpp"
 #include "nn/layers/norm_affine.hpp"
 #include "nn/layers/norm_apply.hpp"
+#include "nn/layers/norm_passes.hpp"
 #include "nn/parameter.hpp"
 #include "nn/shape.hpp"
 #include "nn/tensor.hpp"
@@ -40,13 +41,13 @@ class BatchNorm2d {
   BatchNorm2d(Device& device, KernelCache& kernels, std::string name, Shape input, bool affine,
               bool relu, FusedDropout dropout = {}, float eps = 1e-5f, float momentum = 0.1f);
 
-  Shape output_shape() const { return input_; }                          // [N, C, H, W]
-  std::vector<Parameter*> parameters() { return affine_.parameters(); }  // {weight, bias} or {}
-  size_t parameter_count() const { return affine_.parameter_count(); }
+  Shape output_shape() const { return passes_.input(); }                          // [N, C, H, W]
+  std::vector<Parameter*> parameters() { return passes_.affine().parameters(); }  // or {}
+  size_t parameter_count() const { return passes_.affine().parameter_count(); }
   const Tensor& running_mean() const { return running_mean_; }
   const Tensor& running_var() const { return running_var_; }
   // vec2 [N, C]: each plane's (mean, M2) in the forward, its backward sums in the backward.
-  const Buffer& statistics() const { return partials_; }
+  const Buffer& statistics() const { return passes_.partials(); }
   // What a producer of the per-plane parts binds to finish the statistics itself
   // (Statistics::kGiven): Conv2d's forward (statistics) and backward input (sums).
   NormStats stats() const;
@@ -79,33 +80,10 @@ class BatchNorm2d {
  private:
   NormPush push(uint32_t n) const;
   NormApply describe(bool train) const;  // apply() without its check for the fused ReLU
-  void check(const char* op, const Tensor& t, const char* role, uint32_t n) const {
-    check_norm_tensor(name_, input_, op, t, role, n);
-  }
 
-  std::string name_;
-  Shape input_;
-  float eps_;
-  float momentum_;
-  bool relu_;
-  FusedDropout dropout_;
-  bool packed_ = false;  // its tensors are NC4HW4 (activation_layout of the input)
-  NormAffine affine_;
+  NormPasses passes_;
   Tensor running_mean_;
   Tensor running_var_;
-  Buffer partials_;         // [N, C] vec2: per-plane statistics, then per-plane gradient sums
-  Buffer save_mean_;        // [C]
-  Buffer save_invstd_;      // [C]
-  Buffer forward_counter_;  // norm_finalize.glsl's counters of workgroups done
-  Buffer backward_counter_;
-  Buffer apply_params_[2];  // NormApplyParams: training, eval
-  Buffer coef_;             // [C] vec4: dx coefficients
-  const Kernel* forward_stats_;
-  const Kernel* forward_train_;
-  const Kernel* forward_eval_;
-  const Kernel* backward_sums_;
-  const Kernel* backward_;
-  const Kernel* backward_given_;  // dy already through the ReLU and dropout
 };
 
 }  // namespace vkm::nn

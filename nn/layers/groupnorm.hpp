@@ -23,6 +23,7 @@
 #include "engine/kernel.hpp"
 #include "nn/layers/norm_affine.hpp"
 #include "nn/layers/norm_apply.hpp"
+#include "nn/layers/norm_passes.hpp"
 #include "nn/parameter.hpp"
 #include "nn/shape.hpp"
 #include "nn/tensor.hpp"
@@ -38,9 +39,9 @@ class GroupNorm {
   GroupNorm(Device& device, KernelCache& kernels, std::string name, Shape input, uint32_t groups,
             bool affine, bool relu, FusedDropout dropout = {}, float eps = 1e-5f);
 
-  Shape output_shape() const { return input_; }                          // [N, C, H, W]
-  std::vector<Parameter*> parameters() { return affine_.parameters(); }  // {weight, bias} or {}
-  size_t parameter_count() const { return affine_.parameter_count(); }
+  Shape output_shape() const { return passes_.input(); }                          // [N, C, H, W]
+  std::vector<Parameter*> parameters() { return passes_.affine().parameters(); }  // or {}
+  size_t parameter_count() const { return passes_.affine().parameter_count(); }
 
   // x, y: [N, C, H, W], first n samples. Saves each group's mean and invstd for record_backward.
   // Training with dropout: clock (nn::ClockState) + step choose the mask; without a clock (eval)
@@ -57,7 +58,7 @@ class GroupNorm {
   // the same batch's record_statistics saved.
   NormApply apply(bool train) const;
   // vec2 [N, C]: each plane's (mean, M2), for a producer that computes them (Statistics::kGiven).
-  const Buffer& statistics() const { return partials_; }
+  const Buffer& statistics() const { return passes_.partials(); }
   // What a producer of the per-plane parts binds to finish the statistics itself
   // (Statistics::kGiven): Conv2d's forward (statistics) and backward input (sums).
   NormStats stats() const;
@@ -74,31 +75,9 @@ class GroupNorm {
  private:
   NormPush push(uint32_t n) const;
   NormApply describe(bool train) const;  // apply() without its check for the fused ReLU
-  void check(const char* op, const Tensor& t, const char* role, uint32_t n) const {
-    check_norm_tensor(name_, input_, op, t, role, n);
-  }
 
-  std::string name_;
-  Shape input_;
   uint32_t groups_;
-  float eps_;
-  bool relu_;
-  FusedDropout dropout_;
-  bool packed_ = false;  // its tensors are NC4HW4 (activation_layout of the input)
-  NormAffine affine_;
-  Buffer partials_;         // [N, C] vec2: per-plane statistics, then per-plane gradient sums
-  Buffer save_mean_;        // [N, groups]
-  Buffer save_invstd_;      // [N, groups]
-  Buffer forward_counter_;  // norm_finalize.glsl's counters of workgroups done
-  Buffer backward_counter_;
-  Buffer apply_params_[2];  // NormApplyParams: training, eval
-  Buffer coef_;             // [N, groups] vec4: dx coefficients
-  const Kernel* forward_stats_;
-  const Kernel* forward_;          // eval, or training without dropout
-  const Kernel* forward_dropout_;  // training with the fused dropout
-  const Kernel* backward_sums_;
-  const Kernel* backward_;
-  const Kernel* backward_given_;  // dy already through the ReLU and dropout
+  NormPasses passes_;
 };
 
 }  // namespace vkm::nn

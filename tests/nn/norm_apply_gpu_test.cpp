@@ -276,6 +276,31 @@ NormRef reference_norm(const Case& c, const Vec& z, const Affine& affine, bool t
              what, worst, worst_at, got[2 * worst_at], got[2 * worst_at + 1]);
 }
 
+// The gradient of the activation a, on through the dropout and the ReLU: g, the gradient reaching
+// the normalized value, and g_all, as if every element passed (backward_sums_close's scale).
+// Where the normalized value is within rounding of 0 the device's ReLU may decide either way:
+// there (and only there) its decision is taken from its own output `got` (zero or not).
+struct MaskedGradient {
+  Vec g, g_all;
+};
+MaskedGradient through_dropout_and_relu(const Case& c, const NormRef& ref, const Vec& da,
+                                        const std::vector<float>& got, const std::string& what) {
+  const double drop_scale = 1.0 / (1.0 - static_cast<double>(c.dropout));
+  MaskedGradient m{Vec(da.size()), Vec(da.size())};
+  size_t ambiguous = 0;
+  for (size_t i = 0; i < da.size(); ++i) {
+    bool pass = ref.v[i] > 0.0;
+    if (std::abs(ref.v[i]) < 1e-5) {
+      ++ambiguous;
+      pass = got[i] != 0.0f;
+    }
+    m.g_all[i] = da[i] * drop_scale;
+    m.g[i] = pass && ref.keep[i] ? m.g_all[i] : 0.0;
+  }
+  EXPECT_LE(ambiguous, da.size() / 100) << what << ": too many values at the ReLU's edge";
+  return m;
+}
+
 // ---- Conv2d reading a norm's input -------------------------------------------------------------
 
 class NormApplyConvGpuTest : public GpuTest, public ::testing::WithParamInterface<Case> {};
@@ -352,22 +377,7 @@ TEST_P(NormApplyConvGpuTest, TrainingAndEvalMatchReference) {
   nn::reference::conv2d_forward<double>(g, ref.a, w, want_y);
   nn::reference::conv2d_backward_input<double>(g, dy_head, w, want_da);
   nn::reference::conv2d_backward_weight<double>(g, ref.a, dy_head, want_dw);
-  // The gradient of a, on through the dropout and the ReLU. Where the normalized value is within
-  // rounding of 0 the device's ReLU may decide either way: there (and only there) its decision is
-  // taken from its dx (zero or not).
-  const double drop_scale = 1.0 / (1.0 - static_cast<double>(c.dropout));
-  Vec want_g(z_count), want_g_all(z_count);
-  size_t ambiguous = 0;
-  for (size_t i = 0; i < z_count; ++i) {
-    bool pass = ref.v[i] > 0.0;
-    if (std::abs(ref.v[i]) < 1e-5) {
-      ++ambiguous;
-      pass = got[kDx][i] != 0.0f;
-    }
-    want_g_all[i] = want_da[i] * drop_scale;
-    want_g[i] = pass && ref.keep[i] ? want_g_all[i] : 0.0;
-  }
-  EXPECT_LE(ambiguous, z_count / 100) << what << ": too many values at the ReLU's edge";
+  const auto [want_g, want_g_all] = through_dropout_and_relu(c, ref, want_da, got[kDx], what);
   Vec want_dz(z_count), want_dgamma(affine.gamma.size()), want_dbeta(affine.gamma.size());
   if (c.norm == Norm::kBatch) {
     nn::Shape s = c.z;
@@ -550,21 +560,7 @@ void check_pool(const Case& c, const std::string& kind, RefForward reference_for
   Vec want(y_count), want_da(z_count);
   reference_forward(s, ref.a, want);
   reference_backward(s, ref.a, widen(dys, y_count), want_da);
-  // On through the dropout and the ReLU; at the ReLU's edge the device's decision is taken from
-  // its g, as in the conv test.
-  const double drop_scale = 1.0 / (1.0 - static_cast<double>(c.dropout));
-  Vec want_g(z_count), want_g_all(z_count);
-  size_t ambiguous = 0;
-  for (size_t i = 0; i < z_count; ++i) {
-    bool pass = ref.v[i] > 0.0;
-    if (std::abs(ref.v[i]) < 1e-5) {
-      ++ambiguous;
-      pass = got[kG][i] != 0.0f;
-    }
-    want_g_all[i] = want_da[i] * drop_scale;
-    want_g[i] = pass && ref.keep[i] ? want_g_all[i] : 0.0;
-  }
-  EXPECT_LE(ambiguous, z_count / 100) << what << ": too many values at the ReLU's edge";
+  const auto [want_g, want_g_all] = through_dropout_and_relu(c, ref, want_da, got[kG], what);
   Vec want_dz(z_count), want_dgamma(affine.gamma.size()), want_dbeta(affine.gamma.size());
   if (c.norm == Norm::kBatch) {
     nn::reference::batchnorm_backward<double>(s, z_head, want_g, affine.gamma, ref.mean, ref.invstd,
