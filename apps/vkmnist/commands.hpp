@@ -12,6 +12,7 @@ std::function<int()> add_devices_command(CLI::App& app);
 std::function<int()> add_train_command(CLI::App& app);
 std::function<int()> add_summary_command(CLI::App& app);
 std::function<int()> add_compare_command(CLI::App& app);
+std::function<int()> add_sweep_command(CLI::App& app);
 std::function<int()> add_normcalc_command(CLI::App& app);
 std::function<int()> add_eval_command(CLI::App& app);
 std::function<int()> add_predict_command(CLI::App& app);

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   std::map<std::string, std::function<int()>> commands;
   commands["train"] = vkmnist::add_train_command(app);
   commands["compare"] = vkmnist::add_compare_command(app);
+  commands["sweep"] = vkmnist::add_sweep_command(app);
   commands["eval"] = vkmnist::add_eval_command(app);
   commands["predict"] = vkmnist::add_predict_command(app);
   commands["summary"] = vkmnist::add_summary_command(app);

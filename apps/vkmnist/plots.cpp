@@ -24,8 +24,15 @@ constexpr size_t kMarkedPoints = 25;
 constexpr PLINT kMarker = 17;
 
 // PLplot custom axis label (plslabelfunc): the value whose log10 the axis shows.
-void power_of_ten_label(PLINT, PLFLT value, char* label, PLINT length, PLPointer) {
-  std::snprintf(label, static_cast<size_t>(length), "%.3g", std::pow(10.0, value));
+// Tick labels on axes drawn on a log scale: x in powers of two (its value is log2), y in powers of
+// ten (its value is log10). `data` points to the Panel.
+void log_axis_label(PLINT axis, PLFLT value, char* label, PLINT length, PLPointer data) {
+  const auto* panel = static_cast<const Panel*>(data);
+  if (axis == PL_X_AXIS && panel->log_x) {
+    std::snprintf(label, static_cast<size_t>(length), "%.0f", std::exp2(value));
+  } else {
+    std::snprintf(label, static_cast<size_t>(length), "%.3g", std::pow(10.0, value));
+  }
 }
 
 // Begins a PLplot stream drawing into `tmp`; the caller ends it with plend1() and renames.
@@ -76,12 +83,19 @@ void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& pa
     plvpor(left + 0.08, left + cell_w - 0.03, top - cell_h + 0.09, top - 0.05);
     // On a log axis PLplot draws log10 of the values; non-positive values cannot be shown.
     const auto shown = [&](double v) { return panel.log_y ? (v > 0 ? std::log10(v) : NAN) : v; };
+    const auto shown_x = [&](double v) { return panel.log_x ? (v > 0 ? std::log2(v) : NAN) : v; };
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
     for (const auto& c : panel.curves) {
-      for (double v : c.x) x0 = std::min(x0, v), x1 = std::max(x1, v);
-      for (double v : c.y) {
-        const double y = shown(v);
-        if (std::isfinite(y)) y0 = std::min(y0, y), y1 = std::max(y1, y);
+      for (double v : c.x) {
+        const double x = shown_x(v);
+        if (std::isfinite(x)) x0 = std::min(x0, x), x1 = std::max(x1, x);
+      }
+      for (size_t i = 0; i < c.y.size(); ++i) {
+        const double e = i < c.err.size() && !panel.log_y ? c.err[i] : 0.0;
+        for (double v : {c.y[i] - e, c.y[i] + e}) {
+          const double y = shown(v);
+          if (std::isfinite(y)) y0 = std::min(y0, y), y1 = std::max(y1, y);
+        }
       }
     }
     if (!std::isfinite(x0)) x0 = 0, x1 = 1;
@@ -97,26 +111,34 @@ void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& pa
     // A log axis spanning less than a decade would show no labels at all (PLplot labels only
     // powers of ten): there the ticks fall on the log10 scale and are labelled with their values.
     const bool short_log = panel.log_y && y1 - y0 < 1.0;
-    if (short_log) plslabelfunc(power_of_ten_label, nullptr);
-    plbox("bcnstg", x_tick, x_tick > 0 ? 1 : 0,
+    if (short_log || panel.log_x) {
+      plslabelfunc(log_axis_label, const_cast<Panel*>(&panel));
+    }
+    plbox(panel.log_x ? "bcnstog" : "bcnstg", x_tick, x_tick > 0 ? 1 : 0,
           !panel.log_y ? "bcnstvg"
           : short_log  ? "bcnstvog"
                        : "bcnstlvg",
           0, 0);
-    if (short_log) plslabelfunc(nullptr, nullptr);
+    if (short_log || panel.log_x) plslabelfunc(nullptr, nullptr);
     pllab(panel.x_label.c_str(), panel.y_label.c_str(), panel.title.c_str());
     for (size_t i = 0; i < panel.curves.size(); ++i) {
       const auto& c = panel.curves[i];
       plcol0(static_cast<PLINT>(1 + i % 6));
       plwidth(2.0);
-      std::vector<PLFLT> y(c.y.size());
+      std::vector<PLFLT> x(c.x.size()), y(c.y.size());
+      std::transform(c.x.begin(), c.x.end(), x.begin(), shown_x);
       std::transform(c.y.begin(), c.y.end(), y.begin(), shown);
-      plline(static_cast<PLINT>(c.x.size()), c.x.data(), y.data());
+      plline(static_cast<PLINT>(x.size()), x.data(), y.data());
+      if (!c.err.empty() && !panel.log_y && c.err.size() == c.y.size()) {
+        std::vector<PLFLT> low(y.size()), high(y.size());
+        for (size_t k = 0; k < y.size(); ++k) low[k] = y[k] - c.err[k], high[k] = y[k] + c.err[k];
+        plerry(static_cast<PLINT>(x.size()), x.data(), low.data(), high.data());
+      }
       // A marker at each value when there are few: a one-epoch run's "curve" is a single point,
       // which a line alone would leave blank.
       if (c.x.size() <= kMarkedPoints) {
         plssym(0.0, 1.4);
-        plpoin(static_cast<PLINT>(c.x.size()), c.x.data(), y.data(), kMarker);
+        plpoin(static_cast<PLINT>(x.size()), x.data(), y.data(), kMarker);
       }
     }
     plwidth(1.0);

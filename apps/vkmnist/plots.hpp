@@ -15,6 +15,7 @@ struct Curve {
   std::string label;
   std::vector<double> x;
   std::vector<double> y;
+  std::vector<double> err;  // empty, or an error bar of y ± err at each point (linear y only)
 };
 
 struct Panel {
@@ -23,6 +24,7 @@ struct Panel {
   std::string y_label;
   std::vector<Curve> curves;
   bool log_y = false;  // logarithmic y axis (values that fall by orders of magnitude)
+  bool log_x = false;  // base-2 logarithmic x axis: batch sizes 16, 32, 64, 128 evenly spaced
 };
 
 // Panels laid out in a grid of `columns`, each with its own axes, above one legend for all of

@@ -1,0 +1,272 @@
+// `vkmnist sweep`: a grid of ordinary runs over norm × L1 × L2 × batch size × seed, tabulated
+// with the spread over seeds (sweep_table.hpp). Each run is a normal run folder; an interrupted
+// sweep continues where it stopped with --resume (finished runs are read back).
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <tuple>
+
+#include "apps/vkmnist/commands.hpp"
+#include "apps/vkmnist/interrupt.hpp"
+#include "apps/vkmnist/run_folder.hpp"
+#include "apps/vkmnist/sweep_table.hpp"
+#include "apps/vkmnist/training_run.hpp"
+#include "engine/error.hpp"
+#include "nn/seed_net.hpp"
+
+namespace vkmnist {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The grid, as given (and kept in sweep.json for --resume).
+struct Grid {
+  std::vector<std::string> norms{"bn", "gn", "ln"};
+  std::vector<double> l1{0.0};
+  std::vector<double> l2{0.0};
+  std::vector<uint32_t> batch_sizes{128};
+  uint32_t seeds = 3;
+  double lr = 0.0;  // 0: each norm's default, scaled linearly with the batch size (128: 1x)
+};
+
+nlohmann::json grid_json(const Grid& g, const TrainOptions& base) {
+  return {{"sweep",
+           {{"norms", g.norms},
+            {"l1", g.l1},
+            {"l2", g.l2},
+            {"batch_sizes", g.batch_sizes},
+            {"seeds", g.seeds},
+            {"lr", g.lr}}},
+          {"options", to_json(base)}};
+}
+
+// sweep.json back into the grid and the base options; throws vkm::Error naming the fault.
+std::pair<Grid, TrainOptions> read_grid(const fs::path& folder) {
+  const fs::path file = folder / "sweep.json";
+  if (!fs::exists(file)) {
+    throw vkm::Error(fmt::format("{} holds no sweep to resume (no sweep.json)", folder.string()));
+  }
+  try {
+    const nlohmann::json j = nlohmann::json::parse(read_file(file));
+    const nlohmann::json& s = j.at("sweep");
+    Grid g;
+    g.norms = s.at("norms").get<std::vector<std::string>>();
+    g.l1 = s.at("l1").get<std::vector<double>>();
+    g.l2 = s.at("l2").get<std::vector<double>>();
+    g.batch_sizes = s.at("batch_sizes").get<std::vector<uint32_t>>();
+    g.seeds = s.at("seeds").get<uint32_t>();
+    g.lr = s.at("lr").get<double>();
+    return {g, from_json(j.at("options"))};
+  } catch (const nlohmann::json::exception& e) {
+    throw vkm::Error(
+        fmt::format("{}: not a sweep description vkmnist can read ({})", file.string(), e.what()));
+  }
+}
+
+std::string minutes(double seconds) {
+  if (seconds < 90) return fmt::format("{:.0f} s", seconds);
+  if (seconds < 5400) return fmt::format("{:.0f} min", seconds / 60);
+  return fmt::format("{:.1f} h", seconds / 3600);
+}
+
+}  // namespace
+
+std::function<int()> add_sweep_command(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand(
+      "sweep", "A grid of runs over norm x L1 x L2 x batch size x seed, with error bars");
+  cmd->footer(
+      "Every combination of the listed values is a variant, trained once per seed (seeds "
+      "--seed, --seed + 1, ...). The learning rate scales linearly with the batch size from each "
+      "norm's default at 128 (bn 0.05, ln/gn/in 0.1) unless --lr is given.\n"
+      "Writes into --out (default runs/sweep-<date>-<time>): one run folder per variant and seed "
+      "(<norm>_l1-<l1>_l2-<l2>_b<batch>/seed-<seed>/), then sweep.csv, sweep.md (the table: best "
+      "and final test accuracy, mean ± standard deviation over the seeds, and the epoch of each "
+      "seed's best) and sweep.png (best test accuracy against batch size, one line per norm).\n"
+      "An interrupted sweep continues with --resume FOLDER: finished runs are read back, an "
+      "unfinished one resumes from its last epoch.\n"
+      "Example:\n  vkmnist sweep --norm bn,gn,ln --l1 0,1e-4 --batch-size 16,32,64,128 --seeds 3 "
+      "--epochs 15 --out runs/sweep");
+  auto grid = std::make_shared<Grid>();
+  auto o = std::make_shared<TrainOptions>();
+  add_train_options(*cmd, *o, false);
+  cmd->remove_option(cmd->get_option("--l2"));
+  cmd->remove_option(cmd->get_option("--batch-size"));
+  cmd->remove_option(cmd->get_option("--lr"));
+  cmd->add_option("--norm", grid->norms, "Norms, comma-separated: bn, ln, gn, in")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--l1", grid->l1, "L1 penalties λ₁, comma-separated")
+      ->delimiter(',')
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--l2", grid->l2, "L2 penalties (weight decay), comma-separated")
+      ->delimiter(',')
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--batch-size", grid->batch_sizes, "Batch sizes, comma-separated")
+      ->delimiter(',')
+      ->check(CLI::Range(1u, 60000u))
+      ->capture_default_str();
+  cmd->add_option("--seeds", grid->seeds, "Runs per variant (seeds --seed, --seed + 1, ...)")
+      ->check(CLI::Range(1u, 1000u))
+      ->capture_default_str();
+  cmd->add_option("--lr", grid->lr,
+                  "Peak learning rate for every run (default: each norm's, times batch / 128)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--resume", o->resume,
+                  "Continue the sweep in this folder (its options are kept)");
+  return [grid, o, cmd]() -> int {
+    const bool resuming = !o->resume.empty();
+    if (resuming) check_resume_options(*cmd);
+    const fs::path folder = resuming         ? fs::path(o->resume)
+                            : o->out.empty() ? default_run_folder("sweep")
+                                             : fs::path(o->out);
+    Grid g = *grid;
+    TrainOptions base = *o;
+    if (resuming) {
+      std::tie(g, base) = read_grid(folder);
+      base.device = o->device;
+      base.quiet = o->quiet;
+      base.json = o->json;
+      base.stop_after = o->stop_after;
+    } else if (fs::exists(folder / "sweep.json")) {
+      throw vkm::Error(fmt::format(
+          "{} already holds a sweep: continue it with --resume {}, or choose another --out",
+          folder.string(), folder.string()));
+    }
+    if (fs::exists(folder / "sweep.md")) {
+      throw vkm::Error(fmt::format("{} already holds a finished sweep (sweep.md){}",
+                                   folder.string(), resuming ? "" : ": choose another --out"));
+    }
+    if (g.norms.empty() || g.l1.empty() || g.l2.empty() || g.batch_sizes.empty()) {
+      throw vkm::Error("sweep: every list (--norm, --l1, --l2, --batch-size) needs a value");
+    }
+    base.resume.clear();
+    base.out.clear();
+
+    // Every run's options, checked before anything is written or trained.
+    struct Plan {
+      size_t variant;
+      TrainOptions options;
+    };
+    std::vector<SweepVariant> variants;
+    std::vector<Plan> plans;
+    for (const std::string& norm_text : g.norms) {
+      const std::string norm = vkm::nn::norm_name(vkm::nn::parse_norm(norm_text));
+      for (double l1 : g.l1) {
+        for (double l2 : g.l2) {
+          for (uint32_t batch : g.batch_sizes) {
+            SweepVariant v{norm, l1, l2, batch, g.lr > 0 ? g.lr : default_lr(norm) * batch / 128.0,
+                           {}};
+            for (uint32_t k = 0; k < g.seeds; ++k) {
+              TrainOptions run = base;
+              run.norm = norm;
+              run.l1 = l1;
+              run.l2 = l2;
+              run.batch_size = batch;
+              run.lr = v.lr;
+              run.seed = base.seed + k;
+              run.out = (folder / v.name() / fmt::format("seed-{}", run.seed)).string();
+              to_config(run);
+              plans.push_back({variants.size(), run});
+            }
+            variants.push_back(std::move(v));
+          }
+        }
+      }
+    }
+    const Data data = load_data(base);
+    if (!resuming) {
+      fs::create_directories(folder);
+      write_file_atomically(folder / "sweep.json", grid_json(g, base).dump(2) + "\n");
+    }
+    set_resume_hint("vkmnist sweep --resume " + shell_quoted(folder.string()), /*outer=*/true);
+
+    vkm::Context context(vkm::ContextOptions{.device = base.device});
+    const bool talk = !base.json;
+    double trained_seconds = 0.0;
+    size_t trained = 0;
+    bool finished = true;
+    for (size_t i = 0; i < plans.size(); ++i) {
+      Plan& plan = plans[i];
+      SweepVariant& variant = variants[plan.variant];
+      const fs::path sub = plan.options.out;
+      uint32_t done = 0;
+      if (fs::exists(sub)) {
+        recover_run_folder(sub);
+        done = epochs_completed(sub);
+      }
+      const std::string what =
+          fmt::format("[{}/{}] {} seed {}", i + 1, plans.size(), variant.name(), plan.options.seed);
+      std::optional<RunResult> result;
+      if (done >= base.epochs) {
+        result = finished_run(sub, data.test);
+        if (talk) fmt::print("{}: all {} epochs done, read back\n", what, base.epochs);
+      } else {
+        TrainOptions run = plan.options;
+        if (done > 0) {
+          TrainOptions given = run;
+          given.resume = sub.string();
+          run = resumed_options(given);
+          completed_metrics(sub / "metrics.csv", done);
+        } else if (fs::exists(sub)) {
+          // Stopped before its first epoch's checkpoint: what it wrote is started again.
+          for (const char* file : {"run.json", "summary.txt", "metrics.csv", "predictions.csv",
+                                   "optimizer.safetensors"}) {
+            fs::remove(sub / file);
+          }
+        }
+        if (talk) {
+          const size_t left = plans.size() - i;
+          fmt::print(
+              "{}: training{}{}\n", what, done > 0 ? fmt::format(" from epoch {}", done + 1) : "",
+              trained > 0 ? fmt::format(" (about {} left for the sweep)",
+                                        minutes(trained_seconds / static_cast<double>(trained) *
+                                                static_cast<double>(left)))
+                          : "");
+        }
+        const auto start = std::chrono::steady_clock::now();
+        result = run_training(context, run, data);
+        trained_seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        ++trained;
+        if (result->metrics.empty() || result->metrics.back().epoch < base.epochs) {
+          finished = false;
+          break;
+        }
+      }
+      variant.runs.push_back({plan.options.seed, result->best_test_accuracy, result->best_epoch,
+                              result->final_test_accuracy, result->seconds_per_epoch});
+    }
+    if (!finished) {
+      if (talk) {
+        fmt::print("sweep stopped early: continue with vkmnist sweep --resume {}\n",
+                   shell_quoted(folder.string()));
+      }
+      return 0;
+    }
+    std::string command = fmt::format(
+        "vkmnist sweep --norm {} --l1 {} --l2 {} --batch-size {} --seeds {} --epochs {} "
+        "--momentum {:g} --schedule {} --augment {} --dropout {:g} --groups {} --seed {}",
+        fmt::join(g.norms, ","), fmt::join(g.l1, ","), fmt::join(g.l2, ","),
+        fmt::join(g.batch_sizes, ","), g.seeds, base.epochs, base.momentum, base.schedule,
+        base.augment, base.dropout, base.groups, base.seed);
+    if (g.lr > 0) command += fmt::format(" --lr {:g}", g.lr);
+    if (base.no_affine) command += " --no-affine";
+    if (base.train_limit) command += fmt::format(" --train-limit {}", base.train_limit);
+    if (base.test_limit) command += fmt::format(" --test-limit {}", base.test_limit);
+    std::string data_note = fmt::format("Data: {} training and {} test images.",
+                                        data.train.images.count, data.test.images.count);
+    if (base.train_limit || base.test_limit) {
+      data_note += " **A subset: these figures are not the full study's.**";
+    }
+    write_sweep(folder, variants, command, data_note);
+    if (talk) fmt::print("sweep written to {}/sweep.md\n", folder.string());
+    return 0;
+  };
+}
+
+}  // namespace vkmnist

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""sweep_check.py VKMNIST DATA_DIR: runs a small `vkmnist sweep` (2 norms x 2 batch sizes x 2
+seeds, one epoch each on a subset), stopped after its first runs and resumed, and checks what it
+wrote: one run folder per variant and seed, sweep.csv with one row per variant whose means and
+standard deviations are the runs' own (recomputed here from each run's metrics.csv), sweep.md
+with the table and a finding, sweep.png a real figure; that the learning rate scaled with the
+batch size; and that a finished sweep refuses to be overwritten."""
+import csv
+import math
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+
+def fail(message):
+    sys.exit(f"sweep_check: {message}")
+
+
+def png_ok(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        fail(f"{path} is not a PNG")
+    width, height = struct.unpack(">II", data[16:24])
+    idat, pos = b"", 8
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"IDAT":
+            idat += data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+    if width < 500 or height < 300 or len(set(zlib.decompress(idat))) < 8:
+        fail(f"{path}: {width}x{height}, looks blank")
+
+
+def test_accuracies(run_folder):
+    """(best, epoch of best, final) test accuracy of a run, from its metrics.csv."""
+    with open(os.path.join(run_folder, "metrics.csv")) as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == "test"]
+    if not rows:
+        fail(f"{run_folder}: no test rows in metrics.csv")
+    accuracies = [float(r["accuracy"]) for r in rows]
+    best = max(accuracies)
+    return best, int(rows[accuracies.index(best)]["epoch"]), accuracies[-1]
+
+
+def mean_sd(values):
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def main():
+    vkmnist, data = sys.argv[1], sys.argv[2]
+    with tempfile.TemporaryDirectory() as work:
+        out = os.path.join(work, "sweep")
+        grid = ["--norm", "bn,gn", "--batch-size", "32,64", "--seeds", "2", "--epochs", "2",
+                "--data", data, "--train-limit", "600", "--test-limit", "300", "--quiet"]
+        # Stopped after the first epoch of the first run: no table yet, a hint to resume.
+        first = subprocess.run([vkmnist, "sweep", *grid, "--out", out, "--stop-after", "1"],
+                               capture_output=True, text=True)
+        if first.returncode != 0:
+            fail(f"the first part exited {first.returncode}: {first.stdout}{first.stderr}")
+        if os.path.exists(os.path.join(out, "sweep.md")):
+            fail("a stopped sweep wrote sweep.md")
+        if "vkmnist sweep --resume" not in first.stdout:
+            fail(f"no resume hint after a stop: {first.stdout}")
+        # Starting it again over the folder is refused, with the way to go on.
+        again = subprocess.run([vkmnist, "sweep", *grid, "--out", out], capture_output=True,
+                               text=True)
+        if again.returncode == 0 or "--resume" not in again.stderr:
+            fail(f"a second sweep over the folder was not refused: {again.stderr}")
+        done = subprocess.run([vkmnist, "sweep", "--resume", out, "--quiet"], capture_output=True,
+                              text=True)
+        if done.returncode != 0:
+            fail(f"--resume exited {done.returncode}: {done.stdout}{done.stderr}")
+        for name in ("sweep.csv", "sweep.md", "sweep.png", "sweep.json"):
+            if not os.path.exists(os.path.join(out, name)):
+                fail(f"{name} missing")
+        png_ok(os.path.join(out, "sweep.png"))
+
+        with open(os.path.join(out, "sweep.csv")) as f:
+            rows = list(csv.DictReader(f))
+        variants = {(r["norm"], int(r["batch_size"])): r for r in rows}
+        if sorted(variants) != [("bn", 32), ("bn", 64), ("gn", 32), ("gn", 64)]:
+            fail(f"sweep.csv variants: {sorted(variants)}")
+        for (norm, batch), row in variants.items():
+            default = 0.05 if norm == "bn" else 0.1
+            if abs(float(row["lr"]) - default * batch / 128) > 1e-9:
+                fail(f"{norm} batch {batch}: lr {row['lr']}, not scaled from {default}")
+            folder = os.path.join(out, f"{norm}_l1-0_l2-0_b{batch}")
+            runs = [test_accuracies(os.path.join(folder, f"seed-{s}")) for s in (1, 2)]
+            best = mean_sd([r[0] for r in runs])
+            final = mean_sd([r[2] for r in runs])
+            for key, (mean, sd) in (("best_test_accuracy", best), ("final_test_accuracy", final)):
+                if abs(float(row[key + "_mean"]) - mean) > 0.011 or \
+                        abs(float(row[key + "_sd"]) - sd) > 0.011:
+                    fail(f"{norm} batch {batch} {key}: {row[key + '_mean']} ± {row[key + '_sd']}, "
+                         f"the runs give {mean:.4f} ± {sd:.4f}")
+            if int(row["seeds"]) != 2:
+                fail(f"{norm} batch {batch}: {row['seeds']} seeds")
+        with open(os.path.join(out, "sweep.md")) as f:
+            md = f.read()
+        for expected in ("| bn | 0 | 0 | 32 |", "| gn | 0 | 0 | 64 |", "±", "The best variant",
+                         "sweep.png", "A subset"):
+            if expected not in md:
+                fail(f"sweep.md lacks {expected!r}")
+        finished = subprocess.run([vkmnist, "sweep", "--resume", out], capture_output=True,
+                                  text=True)
+        if finished.returncode == 0 or "finished sweep" not in finished.stderr:
+            fail(f"a finished sweep was not refused: {finished.stderr}")
+    print("sweep_check: ok")
+
+
+if __name__ == "__main__":
+    main()
