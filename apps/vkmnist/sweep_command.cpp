@@ -95,6 +95,13 @@ std::function<int()> add_sweep_command(CLI::App& app) {
   cmd->remove_option(cmd->get_option("--l2"));
   cmd->remove_option(cmd->get_option("--batch-size"));
   cmd->remove_option(cmd->get_option("--lr"));
+  cmd->get_option("--out")->description(
+      "Sweep folder: a run folder per variant and seed, sweep.csv, sweep.md, sweep.png (default "
+      "runs/sweep-<date>-<time>)");
+  cmd->get_option("--stop-after")
+      ->description(
+          "Stop the next run to train after this many epochs (of --epochs), as if "
+          "interrupted, and the sweep with it; continue later with --resume");
   cmd->add_option("--norm", grid->norms, "Norms, comma-separated: bn, ln, gn, in")
       ->delimiter(',')
       ->capture_default_str();
