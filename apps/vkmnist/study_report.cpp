@@ -8,6 +8,7 @@
 
 #include "apps/vkmnist/plots.hpp"
 #include "apps/vkmnist/run_folder.hpp"
+#include "apps/vkmnist/study_findings.hpp"
 
 namespace vkmnist {
 
@@ -139,6 +140,7 @@ void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
       "augmentation; "
       "only the normalization (and BN's L1 penalty) differs. Trained entirely on {} by vkmnist.\n\n"
       "Command: `{}`\n\n{}\n\n## Results\n\n{}\n[results.csv](results.csv)\n\n"
+      "## Findings (computed from the numbers above)\n\n{}\n"
       "## Loss and accuracy\n\n![loss and accuracy curves](curves.png)\n\n"
       "Training figures are measured on the augmented images in training mode (dropout on); test "
       "figures "
@@ -146,7 +148,7 @@ void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
       "The first ten misclassified test images of each final model, with predicted and true "
       "labels.\n\n{}"
       "## Confusion matrices (final models)\n\n{}",
-      device, command_line, data_line, table, grids, confusions);
+      device, command_line, data_line, table, study_findings(models, test), grids, confusions);
   write_file_atomically(folder / "report.md", report);
 }
 

@@ -3,6 +3,7 @@
 models bitwise equal to an uninterrupted study's), and checks the study folder:
 every figure exists as a PNG of sane size that is not blank, every link in report.md resolves,
 and the tables hold the three models."""
+import csv
 import filecmp
 import os
 import re
@@ -28,6 +29,32 @@ def png(path):
             idat += data[pos + 8:pos + 8 + length]
         pos += 12 + length
     return width, height, len(set(zlib.decompress(idat)))
+
+
+def wrong_images(folder):
+    """The indices of the test images a run's final model gets wrong (its predictions.csv)."""
+    with open(os.path.join(folder, "predictions.csv")) as f:
+        rows = list(csv.DictReader(f))
+    return {int(r["index"]) for r in rows if r["predicted"] != r["label"]}
+
+
+def check_findings(out, report):
+    """report.md's findings section: its overlap figures recomputed from the runs' predictions."""
+    if "## Findings (computed from the numbers above)" not in report:
+        sys.exit("compare_check: report.md has no findings section")
+    for needed in ("**Best final model:", "**Train–test gap at the last epoch**",
+                   "most-confused digits**", "**The models' mistakes overlap**"):
+        if needed not in report:
+            sys.exit(f"compare_check: the findings lack {needed!r}")
+    wrong = {key: wrong_images(os.path.join(out, key)) for key in ("bn", "ln", "gn")}
+    for a, b in (("bn", "ln"), ("bn", "gn"), ("ln", "gn")):
+        both, either = len(wrong[a] & wrong[b]), len(wrong[a] | wrong[b])
+        if f"{a} and {b}: {both} shared of {either} " not in report:
+            sys.exit(f"compare_check: the findings should say {a} and {b} share {both} of {either} "
+                     f"misclassified images")
+    common = len(wrong["bn"] & wrong["ln"] & wrong["gn"])
+    if f"All 3 models get the same {common} test image" not in report:
+        sys.exit(f"compare_check: the findings should count {common} images every model gets wrong")
 
 
 def main():
@@ -90,6 +117,7 @@ def main():
             total = sum(int(v) for r in rows[1:] for v in r.split(",")[1:])
             if len(rows) != 11 or total != 400:
                 sys.exit(f"compare_check: confusion_{key}.csv should count 400 test images, counts {total}")
+        check_findings(out, report)
     print("compare_check: figures, tables and report.md are complete")
 
 
