@@ -1,12 +1,19 @@
-// Progress of a training run on the terminal: a bar redrawn in place (step, images/s, running
-// loss and accuracy) when stderr is a terminal, otherwise nothing until the epoch's line.
+// Progress of a training run on the terminal: a bar redrawn in place (step, elapsed time and the
+// epoch's time left, images/s, running loss and accuracy), fitted to the terminal's width (the
+// fields on the right dropped first), when stderr is a terminal; otherwise nothing until the
+// epoch's line.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace vkmnist {
+
+// The bar's line for `columns` columns (always shorter, so it never wraps).
+std::string progress_line(const std::string& label, uint32_t step, uint32_t steps, double seconds,
+                          uint32_t batch_size, double loss, double accuracy, int columns);
 
 class ProgressBar {
  public:

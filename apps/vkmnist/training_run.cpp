@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -246,7 +247,20 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   const vkm::nn::TrainConfig config = to_config(o);
 
   vkm::KernelCache kernels(context.device);
+  // Building the pipelines takes seconds on a CPU driver (lavapipe compiles every one at every
+  // start): say so on a terminal rather than sit silent.
+  const bool talk = !o.quiet && !o.json && ProgressBar::stderr_is_terminal();
+  if (talk) {
+    fmt::print(stderr, "building the model's compute pipelines…");
+    std::fflush(stderr);
+  }
+  const auto build_start = std::chrono::steady_clock::now();
   vkm::nn::Trainer trainer(context.device, kernels, config, data.train, data.test);
+  if (talk) {
+    fmt::print(
+        stderr, "\r\x1b[Kbuilt {} compute pipelines in {:.1f} s\n", kernels.size(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count());
+  }
   const auto& info = context.device.info();
   const std::string device = device_line(info.name, info.driver_name, info.driver_info);
 
