@@ -20,6 +20,7 @@
 #include "nn/layers/batchnorm2d.hpp"
 #include "nn/layers/conv2d.hpp"
 #include "nn/reference/conv2d.hpp"
+#include "tests/support/case_name.hpp"
 #include "tests/support/compare.hpp"
 #include "tests/support/gpu_env.hpp"
 #include "tests/support/random.hpp"
@@ -35,6 +36,9 @@ struct Case {
 
 std::string name(const Case& c) {
   return fmt::format("conv2d {} -> {} k{} pad{} n{}", c.input.str(), c.c_out, c.k, c.pad, c.n);
+}
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << name(c);
 }
 
 // The first n samples of a [N, ...] tensor, and whether the rest is still all NaN (untouched).
@@ -194,7 +198,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{{2, 3, 9, 11}, 2, 5, 2, 2},      // 5x5 same
                       Case{{3, 2, 6, 5}, 3, 2, 0, 3},       // even kernel
                       Case{{2, 1, 3, 3}, 1, 3, 2, 2}),      // padding beyond the kernel
-    [](const auto& param) { return fmt::format("case{}", param.index); });
+    [](const auto& param) { return test::case_name(param.index, name(param.param)); });
 
 TEST(Conv2dGpuArguments, RejectsWrongShapesAndBatches) {
   Device& device = gpu().device;

@@ -7,10 +7,16 @@
 #include <vector>
 
 #include "nn/reference/conv2d.hpp"
+#include "tests/support/case_name.hpp"
 #include "tests/support/gradcheck.hpp"
 #include "tests/support/random.hpp"
 
 namespace vkm::nn::reference {
+
+void PrintTo(const Conv2dGeometry& g, std::ostream* os) {
+  *os << fmt::format("n{} c{} h{} w{} o{} k{} pad{}", g.n, g.c_in, g.h, g.w, g.c_out, g.k, g.pad);
+}
+
 namespace {
 
 template <typename T>
@@ -109,7 +115,13 @@ INSTANTIATE_TEST_SUITE_P(Geometries, Conv2dGradient,
                                            Conv2dGeometry{1, 2, 7, 6, 2, 5, 2},   // 5x5, same
                                            Conv2dGeometry{1, 1, 4, 5, 1, 2, 0},   // even kernel
                                            Conv2dGeometry{1, 2, 2, 2, 2, 3, 1}),  // kernel > image
-                         [](const auto& param) { return fmt::format("case{}", param.index); });
+                         [](const auto& param) {
+                           return test::case_name(
+                               param.index,
+                               fmt::format("n{} c{} h{} w{} o{} k{} pad{}", param.param.n,
+                                           param.param.c_in, param.param.h, param.param.w,
+                                           param.param.c_out, param.param.k, param.param.pad));
+                         });
 
 }  // namespace
 }  // namespace vkm::nn::reference

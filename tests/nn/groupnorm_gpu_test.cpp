@@ -16,6 +16,7 @@
 #include "engine/graph.hpp"
 #include "nn/layers/groupnorm.hpp"
 #include "nn/reference/groupnorm.hpp"
+#include "tests/support/case_name.hpp"
 #include "tests/support/compare.hpp"
 #include "tests/support/fused_dropout.hpp"
 #include "tests/support/gpu_env.hpp"
@@ -45,6 +46,9 @@ std::string name(const Case& c) {
   return fmt::format("groupnorm {} n={} groups={}{}{} x in [{}, {})", c.shape.str(), c.n, c.groups,
                      c.affine ? " affine" : "", c.relu ? " relu" : "", c.lo, c.hi) +
          (c.dropout > 0.0f ? fmt::format(" dropout {}", c.dropout) : "");
+}
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << name(c);
 }
 
 // The first `count` values, as float (device results) or double (reference inputs).
@@ -188,7 +192,7 @@ INSTANTIATE_TEST_SUITE_P(
                       // fused dropout: vec4 planes (LayerNorm); unaligned planes, partial batch
                       Case{{128, 8, 22, 22}, 128, 1, true, true, -0.5f, 1.5f, 0.05f},
                       Case{{128, 16, 7, 7}, 100, 4, false, true, -0.5f, 1.5f, 0.3f}),
-    [](const auto& param) { return fmt::format("case{}", param.index); });
+    [](const auto& param) { return test::case_name(param.index, name(param.param)); });
 
 TEST(GroupNormArguments, GroupsMustDivideChannels) {
   try {

@@ -14,6 +14,7 @@
 #include "engine/graph.hpp"
 #include "nn/layers/loss.hpp"
 #include "nn/reference/loss.hpp"
+#include "tests/support/case_name.hpp"
 #include "tests/support/compare.hpp"
 #include "tests/support/gpu_env.hpp"
 #include "tests/support/random.hpp"
@@ -176,15 +177,14 @@ TEST_P(LossGpuTest, MatchesReference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Batches, LossGpuTest,
-                         ::testing::Values(Case{1, 1, 10, Logits::kModerate},
-                                           Case{3, 3, 10, Logits::kLarge},
-                                           Case{128, 128, 10, Logits::kModerate},
-                                           Case{128, 128, 10, Logits::kLarge},
-                                           Case{128, 37, 10, Logits::kTied},      // partial batch
-                                           Case{300, 300, 7, Logits::kModerate},  // > one workgroup
-                                           Case{5, 4, 1, Logits::kModerate}),     // one class
-                         [](const auto& param) { return fmt::format("case{}", param.index); });
+INSTANTIATE_TEST_SUITE_P(
+    Batches, LossGpuTest,
+    ::testing::Values(Case{1, 1, 10, Logits::kModerate}, Case{3, 3, 10, Logits::kLarge},
+                      Case{128, 128, 10, Logits::kModerate}, Case{128, 128, 10, Logits::kLarge},
+                      Case{128, 37, 10, Logits::kTied},      // partial batch
+                      Case{300, 300, 7, Logits::kModerate},  // > one workgroup
+                      Case{5, 4, 1, Logits::kModerate}),     // one class
+    [](const auto& param) { return test::case_name(param.index, name(param.param)); });
 
 TEST(LossGpuArguments, RejectsBuffersTooSmall) {
   const nn::LogSoftmaxNll loss(kernels(), 4, 10);

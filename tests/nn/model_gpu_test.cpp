@@ -14,6 +14,7 @@
 #include "nn/clock.hpp"
 #include "nn/model.hpp"
 #include "nn/reference/seed_net.hpp"
+#include "tests/support/case_name.hpp"
 #include "tests/support/compare.hpp"
 #include "tests/support/gpu_env.hpp"
 #include "tests/support/random.hpp"
@@ -28,6 +29,14 @@ struct Case {
   uint32_t max_batch;
   uint32_t n;
 };
+
+std::string name(const Case& c) {
+  return fmt::format("{} groups {}{} n{} of {}", nn::norm_name(c.norm), c.groups,
+                     c.affine ? " affine" : "", c.n, c.max_batch);
+}
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << name(c);
+}
 
 class ModelStepTest : public GpuTest, public ::testing::WithParamInterface<Case> {};
 
@@ -127,7 +136,14 @@ INSTANTIATE_TEST_SUITE_P(Norms, ModelStepTest,
                                            Case{nn::NormKind::kGroup, 4, true, 5, 5},
                                            Case{nn::NormKind::kGroup, 2, false, 3, 2},
                                            Case{nn::NormKind::kInstance, 4, true, 4, 3}),
-                         [](const auto& param) { return fmt::format("case{}", param.index); });
+                         [](const auto& param) {
+                           return test::case_name(
+                               param.index,
+                               fmt::format("{} groups{}{} n{} of {}",
+                                           nn::norm_name(param.param.norm), param.param.groups,
+                                           param.param.affine ? " affine" : "", param.param.n,
+                                           param.param.max_batch));
+                         });
 
 using ModelEvalTest = GpuTest;
 

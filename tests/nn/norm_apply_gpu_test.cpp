@@ -35,6 +35,7 @@
 #include "nn/reference/conv2d.hpp"
 #include "nn/reference/groupnorm.hpp"
 #include "nn/reference/pool.hpp"
+#include "tests/support/case_name.hpp"
 #include "tests/support/compare.hpp"
 #include "tests/support/fused_dropout.hpp"
 #include "tests/support/gpu_env.hpp"
@@ -485,7 +486,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, NormApplyConvGpuTest,
                              Case{Norm::kGroup, {5, 3, 7, 7}, 3, 3, true, 0.0f, 4, 3, 1, false},
                              // two groups of four: a group is one packed vec4 of channels
                              Case{Norm::kGroup, {5, 8, 9, 5}, 4, 2, true, 0.3f, 8, 1, 0, true}),
-                         [](const auto& param) { return fmt::format("case{}", param.index); });
+                         [](const auto& param) {
+                           return test::case_name(param.index, name(param.param));
+                         });
 
 // ---- The pools reading a norm's input -----------------------------------------------------------
 
@@ -658,7 +661,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{Norm::kGroup, {5, 6, 7, 7}, 3, 6, true, 0.3f},   // NCHW, InstanceNorm
                       Case{Norm::kGroup, {3, 4, 5, 5}, 2, 1, false, 0.0f},  // packed, LayerNorm
                       Case{Norm::kGroup, {5, 6, 9, 5}, 1, 3, true, 0.2f}),  // NCHW, 3 groups, n 1
-    [](const auto& param) { return fmt::format("case{}", param.index); });
+    [](const auto& param) { return test::case_name(param.index, name(param.param)); });
 
 // ---- Arguments ---------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@
 #include "engine/graph.hpp"
 #include "nn/layers/pool.hpp"
 #include "nn/reference/pool.hpp"
+#include "tests/support/case_name.hpp"
 #include "tests/support/compare.hpp"
 #include "tests/support/gpu_env.hpp"
 #include "tests/support/random.hpp"
@@ -129,16 +130,16 @@ TEST_P(PoolGpuTest, AvgPoolMatchesReference) {
   EXPECT_TRUE(bitwise_equal("avgpool_global_backward rerun " + name(c), got_dx, run(dx, backward)));
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, PoolGpuTest,
-                         ::testing::Values(Case{{1, 1, 13, 13},
-                                                1},  // odd: last row, column dropped
-                                           Case{{3, 3, 27, 27}, 3},      //
-                                           Case{{128, 8, 22, 22}, 128},  // the seed net's maxpool
-                                           Case{{128, 16, 5, 5}, 128},   // the seed net's avgpool
-                                           Case{{3, 32, 13, 13}, 3},     //
-                                           Case{{5, 8, 26, 27}, 3},      // partial batch, H != W
-                                           Case{{2, 1, 2, 2}, 1}),       // one window per plane
-                         [](const auto& param) { return fmt::format("case{}", param.index); });
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, PoolGpuTest,
+    ::testing::Values(Case{{1, 1, 13, 13}, 1},      // odd: last row, column dropped
+                      Case{{3, 3, 27, 27}, 3},      //
+                      Case{{128, 8, 22, 22}, 128},  // the seed net's maxpool
+                      Case{{128, 16, 5, 5}, 128},   // the seed net's avgpool
+                      Case{{3, 32, 13, 13}, 3},     //
+                      Case{{5, 8, 26, 27}, 3},      // partial batch, H != W
+                      Case{{2, 1, 2, 2}, 1}),       // one window per plane
+    [](const auto& param) { return test::case_name(param.index, name(param.param)); });
 
 TEST(PoolGpuArguments, RejectsBadShapesAndBatches) {
   EXPECT_THROW(nn::MaxPool2d(kernels(), {2, 3, 1, 8}), Error);

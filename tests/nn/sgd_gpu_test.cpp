@@ -16,6 +16,7 @@
 #include "nn/layers/sgd.hpp"
 #include "nn/parameter.hpp"
 #include "nn/reference/sgd.hpp"
+#include "tests/support/case_name.hpp"
 #include "tests/support/compare.hpp"
 #include "tests/support/gpu_env.hpp"
 #include "tests/support/random.hpp"
@@ -104,7 +105,9 @@ INSTANTIATE_TEST_SUITE_P(Parameters, SgdGpuTest,
                                            ParamShape{{32, 8, 3, 3}},     // conv7: 2,304
                                            ParamShape{{1, 1, 1, 1}},      // one value
                                            ParamShape{{3, 1, 1, 1031}}),  // last workgroup partial
-                         [](const auto& param) { return fmt::format("case{}", param.index); });
+                         [](const auto& param) {
+                           return test::case_name(param.index, param.param.shape.str());
+                         });
 
 TEST_F(SgdGpuTest, ReadsTheLearningRateAtTheGlobalStep) {
   // Only entry 2 * 9 + 5 = 23 is a number: reading any other makes the weights NaN.
