@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 
+#include "apps/vkmnist/cli_checks.hpp"
 #include "apps/vkmnist/commands.hpp"
 #include "apps/vkmnist/interrupt.hpp"
 #include "apps/vkmnist/run_folder.hpp"
@@ -35,7 +36,7 @@ std::function<int()> add_compare_command(CLI::App& app) {
   auto l1 = std::make_shared<double>(1e-5);
   add_train_options(*cmd, *o, false);
   cmd->add_option("--l1", *l1, "L1 penalty λ₁ of the BatchNorm model (LN and GN train without it)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   auto instance = std::make_shared<bool>(false);
   cmd->add_flag("--instance", *instance,

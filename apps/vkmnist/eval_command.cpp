@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "apps/vkmnist/cli_checks.hpp"
 #include "apps/vkmnist/commands.hpp"
 #include "apps/vkmnist/model_argument.hpp"
 #include "apps/vkmnist/run_folder.hpp"
@@ -83,7 +84,7 @@ std::function<int()> add_eval_command(CLI::App& app) {
                   "Vulkan device: index or name substring (vkmnist devices)");
   cmd->add_option("--batch-size", o->batch_size,
                   "Images per eval batch (the result does not depend on it beyond float rounding)")
-      ->check(CLI::Range(1u, 4096u))
+      ->check(between(1, 4096))
       ->capture_default_str();
   cmd->add_option(
       "--confusion", o->confusion,

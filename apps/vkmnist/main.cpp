@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/vkmnist/cli_checks.hpp"
 #include "apps/vkmnist/commands.hpp"
 #include "engine/error.hpp"
 
@@ -57,8 +58,16 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(static_cast<int>(args.size()), args.data());
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    const std::vector<std::string> words(args.begin(), args.end());
+    std::fprintf(stderr, "vkmnist: %s\n", vkmnist::parse_error_message(app, e, words).c_str());
+    return e.get_exit_code() != 0 ? e.get_exit_code() : 2;
   }
   try {
     for (const auto* sub : app.get_subcommands()) return commands.at(sub->get_name())();

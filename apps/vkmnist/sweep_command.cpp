@@ -9,6 +9,7 @@
 #include <optional>
 #include <tuple>
 
+#include "apps/vkmnist/cli_checks.hpp"
 #include "apps/vkmnist/commands.hpp"
 #include "apps/vkmnist/interrupt.hpp"
 #include "apps/vkmnist/run_folder.hpp"
@@ -107,22 +108,22 @@ std::function<int()> add_sweep_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--l1", grid->l1, "L1 penalties λ₁, comma-separated")
       ->delimiter(',')
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--l2", grid->l2, "L2 penalties (weight decay), comma-separated")
       ->delimiter(',')
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--batch-size", grid->batch_sizes, "Batch sizes, comma-separated")
       ->delimiter(',')
-      ->check(CLI::Range(1u, 60000u))
+      ->check(between(1, 60000))
       ->capture_default_str();
   cmd->add_option("--seeds", grid->seeds, "Runs per variant (seeds --seed, --seed + 1, ...)")
-      ->check(CLI::Range(1u, 1000u))
+      ->check(between(1, 1000))
       ->capture_default_str();
   cmd->add_option("--lr", grid->lr,
                   "Peak learning rate for every run (default: each norm's, times batch / 128)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   cmd->add_option("--resume", o->resume,
                   "Continue the sweep in this folder (its options are kept)");
   return [grid, o, cmd]() -> int {

@@ -9,6 +9,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "apps/vkmnist/cli_checks.hpp"
 #include "engine/error.hpp"
 
 namespace vkmnist {
@@ -23,7 +24,7 @@ void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
     c.add_option("--l1", o.l1,
                  "L1 penalty λ₁: adds λ₁·Σ|w| over all parameters to the loss (the study uses 1e-5 "
                  "with bn)")
-        ->check(CLI::NonNegativeNumber)
+        ->check(non_negative())
         ->capture_default_str();
   }
   c.add_option("--groups", o.groups,
@@ -31,29 +32,29 @@ void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
       ->capture_default_str();
   c.add_option("--l2", o.l2,
                "L2 weight decay λ₂: adds λ₂·w to each gradient, as PyTorch's SGD does")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   c.add_option("--dropout", o.dropout, "Dropout probability after the norm of blocks 3-8")
-      ->check(CLI::Range(0.0, 0.99))
+      ->check(between(0.0, 0.99))
       ->capture_default_str();
   c.add_option("--epochs", o.epochs, "Epochs to train")
-      ->check(CLI::Range(1, 100000))
+      ->check(between(1, 100000))
       ->capture_default_str();
   c.add_option("--batch-size", o.batch_size,
                "Images per step (the last partial batch is trained too)")
-      ->check(CLI::Range(1, 60000))
+      ->check(between(1, 60000))
       ->capture_default_str();
   if (with_norm) {
     c.add_option("--lr", o.lr,
                  "Peak learning rate of the schedule [default: 0.05 for bn, 0.1 for ln and gn]")
-        ->check(CLI::PositiveNumber);
+        ->check(positive());
   } else {
     c.add_option("--lr", o.lr, "Peak learning rate of the schedule, the same for all three models")
-        ->check(CLI::PositiveNumber)
+        ->check(positive())
         ->capture_default_str();
   }
   c.add_option("--momentum", o.momentum, "SGD momentum")
-      ->check(CLI::Range(0.0, 0.999))
+      ->check(between(0.0, 0.999))
       ->capture_default_str();
   c.add_option("--schedule", o.schedule,
                "Learning-rate schedule: onecycle, step (×0.1 every third of the run), constant")
