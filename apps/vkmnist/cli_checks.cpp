@@ -106,7 +106,18 @@ std::string parse_error_message(const CLI::App& app, const CLI::ParseError& erro
                        suggestion.empty() ? "" : fmt::format(": did you mean {}?", suggestion),
                        help);
   }
-  return fmt::format("{} ({})", error.what(), help);
+  const std::string what = error.what();
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr && what.rfind("--", 0) == 0) {
+    return fmt::format("{} needs a value ({})", what.substr(0, what.find(':')), help);
+  }
+  // CLI11: "The following argument(s) was/were not expected: a b".
+  if (dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr &&
+      what.find(": ") != std::string::npos) {
+    const std::string extras = what.substr(what.find(": ") + 2);
+    return fmt::format("unexpected argument{} {} ({})",
+                       extras.find(' ') != std::string::npos ? "s" : "", extras, help);
+  }
+  return fmt::format("{} ({})", what, help);
 }
 
 }  // namespace vkmnist
