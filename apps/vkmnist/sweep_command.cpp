@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -65,6 +66,15 @@ std::pair<Grid, TrainOptions> read_grid(const fs::path& folder) {
     throw vkm::Error(
         fmt::format("{}: not a sweep description vkmnist can read ({})", file.string(), e.what()));
   }
+}
+
+template <typename T>
+void unique_in_order(std::vector<T>& values) {
+  std::vector<T> out;
+  for (const T& v : values) {
+    if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+  }
+  values = std::move(out);
 }
 
 std::string minutes(double seconds) {
@@ -152,6 +162,12 @@ std::function<int()> add_sweep_command(CLI::App& app) {
     if (g.norms.empty() || g.l1.empty() || g.l2.empty() || g.batch_sizes.empty()) {
       throw vkm::Error("sweep: every list (--norm, --l1, --l2, --batch-size) needs a value");
     }
+    // A value given twice is one variant, not two folders' worth of the same runs.
+    for (std::string& n : g.norms) n = vkm::nn::norm_name(vkm::nn::parse_norm(n));
+    unique_in_order(g.norms);
+    unique_in_order(g.l1);
+    unique_in_order(g.l2);
+    unique_in_order(g.batch_sizes);
     base.resume.clear();
     base.out.clear();
 
@@ -162,8 +178,7 @@ std::function<int()> add_sweep_command(CLI::App& app) {
     };
     std::vector<SweepVariant> variants;
     std::vector<Plan> plans;
-    for (const std::string& norm_text : g.norms) {
-      const std::string norm = vkm::nn::norm_name(vkm::nn::parse_norm(norm_text));
+    for (const std::string& norm : g.norms) {
       for (double l1 : g.l1) {
         for (double l2 : g.l2) {
           for (uint32_t batch : g.batch_sizes) {
