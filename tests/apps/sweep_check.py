@@ -8,11 +8,11 @@ batch size; and that a finished sweep refuses to be overwritten."""
 import csv
 import math
 import os
-import struct
 import subprocess
 import sys
 import tempfile
-import zlib
+
+from png_info import png
 
 
 def fail(message):
@@ -20,18 +20,8 @@ def fail(message):
 
 
 def png_ok(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        fail(f"{path} is not a PNG")
-    width, height = struct.unpack(">II", data[16:24])
-    idat, pos = b"", 8
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        if kind == b"IDAT":
-            idat += data[pos + 8:pos + 8 + length]
-        pos += 12 + length
-    if width < 500 or height < 300 or len(set(zlib.decompress(idat))) < 8:
+    width, height, distinct = png(path)
+    if width < 500 or height < 300 or distinct < 8:
         fail(f"{path}: {width}x{height}, looks blank")
 
 
