@@ -13,6 +13,7 @@
 
 #include "apps/vkmnist/cli_checks.hpp"
 #include "apps/vkmnist/commands.hpp"
+#include "apps/vkmnist/run_folder.hpp"
 #include "engine/error.hpp"
 
 int main(int argc, char** argv) {
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   commands["normcalc"] = vkmnist::add_normcalc_command(app);
   commands["devices"] = vkmnist::add_devices_command(app);
 
+  vkmnist::set_invocation(argc, argv);
   // `vkmnist --norm bn` means `vkmnist train --norm bn`.
   std::vector<char*> args(argv, argv + argc);
   static char train[] = "train";

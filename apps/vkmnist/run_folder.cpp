@@ -1,6 +1,8 @@
 // Atomic file writes and the metrics table.
 #include "apps/vkmnist/run_folder.hpp"
 
+#include "apps/vkmnist/interrupt.hpp"
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
@@ -170,6 +172,28 @@ std::filesystem::path default_run_folder(std::string_view norm) {
   const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   return std::filesystem::path("runs") /
          fmt::format("{}-{:%Y%m%d-%H%M%S}", norm, fmt::localtime(now));
+}
+
+namespace {
+std::string& invocation_text() {
+  static std::string text;
+  return text;
+}
+}  // namespace
+
+void set_invocation(int argc, char** argv) {
+  std::string text;
+  for (int i = 0; i < argc; ++i) text += (i ? " " : "") + shell_quoted(argv[i]);
+  invocation_text() = text;
+}
+
+const std::string& invocation() {
+  return invocation_text();
+}
+
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(now));
 }
 
 }  // namespace vkmnist

@@ -51,4 +51,10 @@ std::vector<MetricsRow> parse_metrics_csv(const std::filesystem::path& file);
 // "runs/bn-20261121-224501"
 std::filesystem::path default_run_folder(std::string_view norm);
 
+// The command line this process was started with, each argument shell-quoted (main sets it;
+// run.json records it), and the current UTC time as "2026-11-30T14:52:01Z".
+void set_invocation(int argc, char** argv);
+const std::string& invocation();
+std::string utc_now();
+
 }  // namespace vkmnist

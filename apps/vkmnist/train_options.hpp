@@ -15,13 +15,13 @@ namespace vkmnist {
 struct TrainOptions {
   std::string norm = "bn";
   uint32_t groups = 4;
-  double l1 = 0.0f;
-  double l2 = 0.0f;
-  double dropout = 0.05f;
+  double l1 = 0.0;
+  double l2 = 0.0;
+  double dropout = 0.05;
   uint32_t epochs = 20;
   uint32_t batch_size = 128;
   double lr = 0.0;  // peak learning rate; 0 until set: default_lr(norm) for `train`
-  double momentum = 0.9f;
+  double momentum = 0.9;
   std::string schedule = "onecycle";
   std::string augment = "rotate";
   bool no_affine = false;

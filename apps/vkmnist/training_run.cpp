@@ -334,7 +334,9 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
     if (ec)
       throw vkm::Error(
           fmt::format("cannot create run folder {}: {}", folder.string(), ec.message()));
-    nlohmann::json run = {{"options", to_json(o)},
+    nlohmann::json run = {{"command", invocation()},
+                          {"started", utc_now()},
+                          {"options", to_json(o)},
                           {"device",
                            {{"name", info.name},
                             {"vendor", info.vendor},
@@ -450,6 +452,19 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   result.metrics = metrics;
   result.predictions = trainer.predictions();
   summarize(result);
+  if (last_epoch >= config.epochs) {
+    // The run's outcome beside its options: when it finished, the seconds its epochs took
+    // (training and evaluation, over every process that ran them) and its results.
+    nlohmann::json run = read_run_json(folder);
+    double seconds = 0.0;
+    for (const MetricsRow& row : metrics) seconds += row.seconds;
+    run["finished"] = utc_now();
+    run["epoch_seconds"] = std::round(seconds * 1000.0) / 1000.0;
+    run["best_test_accuracy"] = result.best_test_accuracy;
+    run["best_epoch"] = result.best_epoch;
+    run["final_test_accuracy"] = result.final_test_accuracy;
+    write_file_atomically(folder / "run.json", run.dump(2) + "\n");
+  }
   if (!o.json) {
     fmt::print("best test accuracy {:.2f}% (epoch {}), final {:.2f}% — {}\n",
                result.best_test_accuracy, result.best_epoch, result.final_test_accuracy,

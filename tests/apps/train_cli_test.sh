@@ -82,6 +82,14 @@ grep -q 'Total params: 8,008' "$work/a/summary.txt" || fail "summary.txt paramet
 [ "$(wc -l < "$work/a/predictions.csv")" -eq 301 ] || fail "predictions.csv should hold 300 test images"
 grep -q '"norm": "gn"' "$work/a/run.json" || fail "run.json options"
 grep -q '"lr": 0.1,' "$work/a/run.json" || fail "run.json should record gn's default peak learning rate 0.1"
+# ... the defaults as a person writes them (not 0.8999999761581421), the command line, when it
+# started and finished, and its results.
+grep -q '"momentum": 0.9,' "$work/a/run.json" || fail "run.json should record momentum 0.9 as 0.9"
+grep -q '"dropout": 0.05,' "$work/a/run.json" || fail "run.json should record dropout 0.05 as 0.05"
+grep -q '"command": ".*vkmnist.* --norm gn' "$work/a/run.json" || fail "run.json lacks the command line"
+for key in started finished epoch_seconds best_test_accuracy best_epoch final_test_accuracy; do
+  grep -q "\"$key\": " "$work/a/run.json" || fail "run.json lacks $key"
+done
 
 # --init from a checkpoint of the same net; a bn checkpoint cannot start a gn model, and a
 # checkpoint without norm weights cannot start a model with them.
