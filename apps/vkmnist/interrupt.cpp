@@ -24,11 +24,21 @@ void on_interrupt(int) {
   ::_exit(130);
 }
 
+std::string& hint_command() {
+  static std::string command;
+  return command;
+}
+
 }  // namespace
+
+const std::string& resume_command() {
+  return hint_command();
+}
 
 void set_resume_hint(const std::string& command, bool outer) {
   if (outer_set && !outer) return;
   outer_set = outer_set || outer;
+  hint_command() = command;
   const std::string text =
       "\nvkmnist: interrupted; every completed epoch is kept. Continue with: " + command + "\n";
   message_length.store(0);  // a signal meanwhile prints nothing rather than half a message

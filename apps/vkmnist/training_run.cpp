@@ -444,10 +444,9 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
     }
   }
   if (last_epoch < config.epochs && !o.json) {
-    fmt::print(stderr,
-               "vkmnist: stopped after epoch {} of {} (--stop-after); continue with: "
-               "vkmnist --resume {}\n",
-               last_epoch, config.epochs, shell_quoted(folder.string()));
+    std::fflush(stdout);
+    fmt::print(stderr, "vkmnist: stopped after epoch {} of {} (--stop-after); continue with: {}\n",
+               last_epoch, config.epochs, resume_command());
   }
   result.metrics = metrics;
   result.predictions = trainer.predictions();

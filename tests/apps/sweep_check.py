@@ -58,6 +58,10 @@ def main():
             fail("a stopped sweep wrote sweep.md")
         if "vkmnist sweep --resume" not in first.stdout:
             fail(f"no resume hint after a stop: {first.stdout}")
+        # The stopped run points to the sweep, not to its own folder.
+        if "continue with: vkmnist sweep --resume" not in first.stderr or \
+                "vkmnist --resume" in first.stderr:
+            fail(f"the stopped run's hint should resume the sweep: {first.stderr}")
         # Starting it again over the folder is refused, with the way to go on.
         again = subprocess.run([vkmnist, "sweep", *grid, "--out", out], capture_output=True,
                                text=True)
