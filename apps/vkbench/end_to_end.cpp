@@ -73,12 +73,18 @@ PipelineRun measure_pipelines(vkm::Device& device, const Settings& settings,
   return run;
 }
 
+// A node's bound buffers, each read or written once.
+double node_bytes(const vkm::Node& node) {
+  double bytes = 0.0;
+  for (const vkm::Binding& b : node.bindings) bytes += double(b.buffer->size());
+  return bytes;
+}
+
 // Every dispatch's bound buffers, each read or written once.
 double compulsory_bytes(const vkm::Graph& graph) {
   double bytes = 0.0;
   for (const vkm::Node& node : graph.nodes()) {
-    if (node.kind != vkm::Node::Kind::kDispatch) continue;
-    for (const vkm::Binding& b : node.bindings) bytes += double(b.buffer->size());
+    if (node.kind == vkm::Node::Kind::kDispatch) bytes += node_bytes(node);
   }
   return bytes;
 }
@@ -120,7 +126,7 @@ void profile_step(const BenchContext& ctx, nn::Model& model, const vkm::Buffer& 
     auto it = std::find_if(e.step_kernels.begin(), e.step_kernels.end(),
                            [&](const EndToEnd::StepKernel& k) { return k.kernel == kernel; });
     if (it == e.step_kernels.end()) continue;
-    for (const vkm::Binding& b : node.bindings) it->bytes += double(b.buffer->size());
+    it->bytes += node_bytes(node);
   }
 }
 

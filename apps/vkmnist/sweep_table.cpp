@@ -13,15 +13,11 @@
 namespace vkmnist {
 namespace {
 
-std::vector<double> field(const SweepVariant& v, double SweepRun::*member) {
+// One field of every seed's run, as doubles.
+template <typename T>
+std::vector<double> field(const SweepVariant& v, T SweepRun::*member) {
   std::vector<double> out;
-  for (const SweepRun& r : v.runs) out.push_back(r.*member);
-  return out;
-}
-
-std::vector<double> best_epochs(const SweepVariant& v) {
-  std::vector<double> out;
-  for (const SweepRun& r : v.runs) out.push_back(r.best_epoch);
+  for (const SweepRun& r : v.runs) out.push_back(static_cast<double>(r.*member));
   return out;
 }
 
@@ -102,7 +98,7 @@ void write_sweep(const std::filesystem::path& folder, const std::vector<SweepVar
     const size_t n = v.runs.size();
     const Spread best = spread(field(v, &SweepRun::best_test_accuracy));
     const Spread last = spread(field(v, &SweepRun::final_test_accuracy));
-    const Spread epoch = spread(best_epochs(v));
+    const Spread epoch = spread(field(v, &SweepRun::best_epoch));
     const Spread seconds = spread(field(v, &SweepRun::seconds_per_epoch));
     csv += fmt::format("{},{:g},{:g},{},{:g},{},{:.4f},{:.4f},{:.4f},{:.4f},{:.2f},{:.2f}\n",
                        v.norm, v.l1, v.l2, v.batch_size, v.lr, n, best.mean, best.sd, last.mean,

@@ -18,7 +18,7 @@
 
 namespace vkm::nn {
 
-// The block NaParams of norm_apply.glsl (std430): what of a norm its readers need as data.
+// NormParams of shaders/common/norm_params.glsl (std430): what of a norm its readers need as data.
 struct NormApplyParams {
   uint32_t group_channels;
   uint32_t affine;
@@ -30,7 +30,7 @@ struct NormApplyParams {
   float momentum;  // BatchNorm's running statistics (norm_finalize.glsl)
 };
 static_assert(sizeof(NormApplyParams) == 32,
-              "mirrors NaParams in norm_apply.glsl and NormFinalizeParams in norm_finalize.glsl");
+              "mirrors NormParams in shaders/common/norm_params.glsl");
 
 struct NormApply {
   // 0: a statistic per channel over the batch (BatchNorm); else per sample and group of this many

@@ -13,6 +13,8 @@
 // (NaParams, nn::NormApplyParams); and includes clock.glsl and rng.glsl first. Only whether a
 // norm is applied and whether it drops are specialization constants: the rest is data, so the
 // kernels of layers that differ in their norm's kind, groups or dropout salt are one pipeline.
+#include "norm_params.glsl"
+
 layout(constant_id = 30) const bool NA_ON = false;
 layout(constant_id = 35) const bool NA_DROPOUT = false;
 
@@ -21,20 +23,7 @@ layout(set = 0, binding = NA_BINDING + 1) readonly buffer NaSpread { float na_sp
 layout(set = 0, binding = NA_BINDING + 2) readonly buffer NaGamma { float na_gamma[]; };
 layout(set = 0, binding = NA_BINDING + 3) readonly buffer NaBeta { float na_beta[]; };
 layout(set = 0, binding = NA_BINDING + 4) readonly buffer NaClock { Clock na_clock; };
-layout(set = 0, binding = NA_BINDING + 5) readonly buffer NaParams {
-  // 0: a statistic per channel over the batch (BatchNorm); else per sample and group of this
-  // many consecutive channels (GroupNorm, LayerNorm, InstanceNorm).
-  uint group_channels;
-  uint affine;  // 1: scale by gamma[c], shift by beta[c]
-  uint eval;    // 1: BatchNorm in eval, spread is the running variance
-  float eps;
-  // The dropout after the ReLU (training only), as nn/reference's: element e (its flat NCHW
-  // index) is kept where rng_uniform(seed ^ salt, global step, e) >= p, and scaled by 1 / (1 - p).
-  float drop_p;
-  float drop_scale;
-  uint drop_salt;
-  float momentum;  // BatchNorm's running statistics (norm_finalize.glsl)
-} na;
+layout(set = 0, binding = NA_BINDING + 5) readonly buffer NaParams { NormParams na; };
 
 // (mean, scale, shift) of channel c of sample `n_index` in a tensor of `channels` channels.
 vec3 na_coefficients(uint n_index, uint c, uint channels) {

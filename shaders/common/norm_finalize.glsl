@@ -22,16 +22,7 @@
 // group of group_channels consecutive channels (GroupNorm, LayerNorm, InstanceNorm); nn::NormStats
 // (nn/layers/norm_stats.hpp) binds the buffers.
 
-struct NormFinalizeParams {  // nn::NormApplyParams
-  uint group_channels;
-  uint affine;
-  uint eval;
-  float eps;
-  float drop_p;
-  float drop_scale;
-  uint drop_salt;
-  float momentum;  // BatchNorm's running statistics
-};
+#include "norm_params.glsl"
 
 shared bool nf_is_last;
 
@@ -54,7 +45,7 @@ const uint NF_WORKGROUP = gl_WorkGroupSize.x * gl_WorkGroupSize.y * gl_WorkGroup
 #ifdef NF_BINDING
 layout(set = 0, binding = NF_BINDING) coherent buffer NfPartials { vec2 nf_partials[]; };
 layout(set = 0, binding = NF_BINDING + 1) coherent buffer NfCounter { uint nf_counter; };
-layout(set = 0, binding = NF_BINDING + 2) readonly buffer NfParams { NormFinalizeParams nf; };
+layout(set = 0, binding = NF_BINDING + 2) readonly buffer NfParams { NormParams nf; };
 layout(set = 0, binding = NF_BINDING + 3) writeonly buffer NfMean { float nf_mean[]; };
 layout(set = 0, binding = NF_BINDING + 4) writeonly buffer NfInvstd { float nf_invstd[]; };
 layout(set = 0, binding = NF_BINDING + 5) buffer NfRunningMean { float nf_running_mean[]; };
@@ -104,7 +95,7 @@ void nf_finish(uint n, uint channels, uint plane) {
 #ifdef NB_BINDING
 layout(set = 0, binding = NB_BINDING) coherent buffer NbPartials { vec2 nb_partials[]; };
 layout(set = 0, binding = NB_BINDING + 1) coherent buffer NbCounter { uint nb_counter; };
-layout(set = 0, binding = NB_BINDING + 2) readonly buffer NbParams { NormFinalizeParams nb; };
+layout(set = 0, binding = NB_BINDING + 2) readonly buffer NbParams { NormParams nb; };
 layout(set = 0, binding = NB_BINDING + 3) readonly buffer NbMean { float nb_mean[]; };
 layout(set = 0, binding = NB_BINDING + 4) readonly buffer NbInvstd { float nb_invstd[]; };
 layout(set = 0, binding = NB_BINDING + 5) readonly buffer NbGamma { float nb_gamma[]; };

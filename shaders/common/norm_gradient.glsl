@@ -12,15 +12,14 @@
 // the layout of dy), the coefficients vec4 [statistics], gamma [C] (a placeholder without
 // affine) and the norm's parameters (nn::NormApplyParams); and includes reads.glsl first.
 // nn::Conv2d::apply_output_norm binds them.
+#include "norm_params.glsl"
+
 layout(constant_id = 36) const bool NG_ON = false;
 
 READONLY_FLOATS4(NG_BINDING, ng_z);
 layout(set = 0, binding = NG_BINDING + 1) readonly buffer NgCoef { vec4 ng_coef[]; };
 layout(set = 0, binding = NG_BINDING + 2) readonly buffer NgGamma { float ng_gamma[]; };
-layout(set = 0, binding = NG_BINDING + 3) readonly buffer NgParams {
-  uint group_channels;  // 0: BatchNorm (a statistic per channel over the batch)
-  uint affine;
-} ng;
+layout(set = 0, binding = NG_BINDING + 3) readonly buffer NgParams { NormParams ng; };
 
 // (mean, k1 * gamma[c] (or k1), k1 * a, k1 * b) for plane (n_index, c) of a tensor of `channels`
 // channels: dz = k.y * g + k.z * (z - k.x) + k.w.
