@@ -160,10 +160,7 @@ void Model::gather_parameters() {
       const WeightPartials w = blocks_[k]->conv.weight_partials();
       blocks_[k]->conv.share_weight_partials(
           Buffer::alias(weight_partials_, partial_offsets[k], w.bytes, p->name + " partials"));
-      s.partials = static_cast<uint32_t>(partial_offsets[k] / sizeof(float));
-      s.lanes = w.lanes;
-      s.tile = w.tile;
-      s.tile_padded = w.tile_padded;
+      s.take_partials(static_cast<uint32_t>(partial_offsets[k] / sizeof(float)), w);
     }
     largest_parameter_ = std::max(largest_parameter_, s.count);
     segments.push_back(s);

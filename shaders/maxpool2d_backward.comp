@@ -12,7 +12,7 @@
 // (norm_apply.glsl). The windows' maxima are found among those activations, and the gradient goes
 // on through the ReLU and dropout: dx is the gradient reaching the normalized value. The kernel
 // also writes the norm's backward sums per plane, (sum dx, sum dx * (z - mean)), and its last
-// workgroup finishes them (norm_finalize.glsl), as conv2d_backward_input.comp does.
+// workgroup finishes them (norm_finalize.glsl), as conv2d_backward.comp does.
 #include "base.glsl"
 #include "reads.glsl"
 #include "clock.glsl"

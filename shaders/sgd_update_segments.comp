@@ -5,12 +5,13 @@
 // updates segments[y], one parameter, four values per invocation (a quarter of the workgroups:
 // on lavapipe most of this kernel's time was starting workgroups that had nothing to do). Where
 // the segment names partial sums (a conv weight, whose backward pass left one sum per lane:
-// nn::WeightPartials), the gradient is their sum over the lanes in order, as
+// nn::WeightPartials, weight_partials.glsl), the gradient is their sum over the lanes in order, as
 // conv2d_backward_weight_reduce.comp adds them (bitwise the same), and is written to grad too;
 // elsewhere grad holds it already (the norms' backward wrote it).
 #include "base.glsl"
 #include "sgd.glsl"
 #include "reads.glsl"
+#include "weight_partials.glsl"
 
 READONLY_FLOATS4(5, partials);  // every conv's weight partials, one buffer
 struct Segment {
@@ -18,9 +19,10 @@ struct Segment {
   uint count;        // its values
   uint partials;     // its first partial sum, or 0xffffffff: grad holds the gradient
   uint lanes;        // partial sums per value
-  uint tile;         // values per channel tile
-  uint tile_padded;  // a tile's stride in partials
-  uint pad0, pad1;
+  uint row;          // values per output channel
+  uint tile;         // values per output channel in an input-channel tile
+  uint stride;       // a lane's set of sums in partials
+  uint pad0;
 };
 layout(set = 0, binding = 6) readonly buffer Segments { Segment segments[]; };  // [p.count]
 
@@ -30,15 +32,15 @@ void main() {
   if (first >= s.count) return;
   const float lr = learning_rate();
   const bool partial = s.partials != 0xffffffffu;
-  if ((s.offset | s.count | s.tile | s.tile_padded | (partial ? s.partials : 0u)) % 4 == 0) {
-    // Whole vec4s (nn::Model lays every parameter out so): a fetch brings four partial sums.
+  if ((s.offset | s.count | (partial ? s.partials | s.row | s.tile | s.stride : 0u)) % 4 == 0) {
+    // Whole vec4s (nn::Model lays every parameter out so; four consecutive weights are then
+    // consecutive partial sums): a fetch brings four.
     const uint q = (s.offset + first) / 4;
     vec4 g;
     if (partial) {
-      const uint tile = first / s.tile;
-      const uint base = s.partials + tile * s.lanes * s.tile_padded + (first - tile * s.tile);
+      const uint base = s.partials + weight_partial(first, s.row, s.tile, s.lanes, s.stride);
       g = vec4(0.0);
-      for (uint l = 0; l < s.lanes; ++l) g += LOAD4(partials, (base + l * s.tile_padded) / 4);
+      for (uint l = 0; l < s.lanes; ++l) g += LOAD4(partials, (base + l * s.stride) / 4);
       grad4[q] = g;
     } else {
       g = grad4[q];
@@ -49,10 +51,9 @@ void main() {
   for (uint i = first; i < min(first + 4, s.count); ++i) {
     float g;
     if (partial) {
-      const uint tile = i / s.tile;
-      const uint base = s.partials + tile * s.lanes * s.tile_padded + (i - tile * s.tile);
+      const uint base = s.partials + weight_partial(i, s.row, s.tile, s.lanes, s.stride);
       g = 0.0;
-      for (uint l = 0; l < s.lanes; ++l) g += LOAD(partials, base + l * s.tile_padded);
+      for (uint l = 0; l < s.lanes; ++l) g += LOAD(partials, base + l * s.stride);
       grad[s.offset + i] = g;
     } else {
       g = grad[s.offset + i];

@@ -1,8 +1,9 @@
-// The kernel-table case of a convolution: forward, backward to the input and to the weight (its
-// per-lane partial sums: the training step adds them up in its single update dispatch, timed in
-// the update's row; here the host adds them for the check), checked against nn/reference/conv2d
-// in double. Where a norm follows, the forward also writes its plane statistics and finishes them
-// into the norm's, as in the training step (checked: the means and M2 of the reference output).
+// The kernel-table case of a convolution: forward, and backward to the input and to the weight in
+// one dispatch (the weight gradient as per-lane partial sums: the training step adds them up in
+// its single update dispatch, timed in the update's row; here the host adds them for the check),
+// checked against nn/reference/conv2d in double. Where a norm follows, the forward also writes its
+// plane statistics and finishes them into the norm's, as in the training step (checked: the means
+// and M2 of the reference output).
 #include <fmt/format.h>
 
 #include <cmath>
@@ -44,9 +45,8 @@ std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& s
 
   const nn::reference::Conv2dGeometry g{in.n, in.c, in.h, in.w, spec.c_out, spec.k, 0};
   const double macs = double(out.numel()) * in.c * spec.k * spec.k;
-  const auto rows = rows_per_node(graph, {{"conv2d_forward", 2 * macs},
-                                          {"conv2d_backward_input", 2 * macs},
-                                          {"conv2d_backward_weight", 2 * macs}});
+  const auto rows = rows_per_node(
+      graph, {{"conv2d_forward", 2 * macs}, {"conv2d_backward", (first ? 2 : 4) * macs}});
   auto check = [&](Checker& checker) {
     const auto x64 = widen(xv), dy64 = widen(dyv), w64 = widen(wv);
     std::vector<double> want(out.numel());
@@ -68,11 +68,7 @@ std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& s
     const nn::WeightPartials& w = partials;
     std::vector<float> sums(w.bytes / sizeof(float)), dweight(wv.size());
     device.download(conv.weight_partials_buffer(), std::as_writable_bytes(std::span(sums)));
-    for (size_t i = 0; i < dweight.size(); ++i) {  // as sgd_update_segments adds them
-      const size_t tile = i / w.tile;
-      for (uint32_t l = 0; l < w.lanes; ++l)
-        dweight[i] += sums[(tile * w.lanes + l) * w.tile_padded + i - tile * w.tile];
-    }
+    for (size_t i = 0; i < dweight.size(); ++i) dweight[i] = w.sum(sums, i);
     checker.compare("dweight (partial sums added)", dweight, want);
   };
   return run_case(ctx, {spec.name, "", in.str()}, graph, rows, check);

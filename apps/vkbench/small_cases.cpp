@@ -142,10 +142,7 @@ std::vector<KernelRow> sgd_case(const BenchContext& ctx,
     nn::SgdSegment s{.offset = static_cast<uint32_t>(values),
                      .count = static_cast<uint32_t>(p.shape.numel())};
     if (p.partials) {
-      s.partials = static_cast<uint32_t>(partial_floats);
-      s.lanes = p.partials->lanes;
-      s.tile = p.partials->tile;
-      s.tile_padded = p.partials->tile_padded;
+      s.take_partials(static_cast<uint32_t>(partial_floats), *p.partials);
       partial_floats += p.partials->bytes / sizeof(float);
     }
     values += s.count;
@@ -176,14 +173,9 @@ std::vector<KernelRow> sgd_case(const BenchContext& ctx,
   auto check = [&](Checker& checker) {
     for (const nn::SgdSegment& s : segments) {  // the gradients the kernel adds up, in its order
       if (s.partials == nn::SgdSegment::kNoPartials) continue;
-      for (uint32_t i = 0; i < s.count; ++i) {
-        const uint32_t tile = i / s.tile;
-        float sum = 0.0f;
-        for (uint32_t l = 0; l < s.lanes; ++l)
-          sum +=
-              sums[s.partials + (size_t{tile} * s.lanes + l) * s.tile_padded + i - tile * s.tile];
-        g[s.offset + i] = sum;
-      }
+      const nn::WeightPartials layout = s.layout();
+      for (uint32_t i = 0; i < s.count; ++i)
+        g[s.offset + i] = layout.sum(std::span(sums).subspan(s.partials), i);
     }
     Vec w64 = widen(w), v64 = widen(v);
     nn::reference::sgd_update<double>(hyper, w64, widen(g), v64);

@@ -13,18 +13,26 @@ namespace {
 
 // Invocations per workgroup along x (the lanes are samples).
 constexpr uint32_t kLanes = 16;
-// Weights (forward, backward input) or weight sums (backward weight) one invocation keeps in
-// registers, and rows per window step. Bigger tiles re-read the input fewer times and more rows
-// load fewer window rows, but both grow the unrolled code: lavapipe's first compile of a kernel
-// (cached on disk afterwards) takes about 2-3 s at these limits, 7-30 s at twice them.
+// Weights one invocation keeps in registers (the backward: as many again of weight sums), and rows
+// per window step. Bigger tiles re-read the input fewer times and more rows load fewer window
+// rows, but both grow the unrolled code: lavapipe's first compile of a kernel (cached on disk
+// afterwards) takes about 2-3 s at these limits, 7-30 s at twice them.
 constexpr uint32_t kMaxTileWeights = 576;
-// Backward input reads a window over the forward's output channels once per tile: where those are
-// many (conv7: 32 of them for 8 input channels) a tile of 576 weights reads dy four times over.
-// Twice the limit here: conv7 4.1 -> 1.5 ms, conv4 1.8 -> 0.9 ms at batch 128 on the Xeon host
-// of docs/bench (vkbench --sections kernels), for about 30 s more of first compile.
-constexpr uint32_t kMaxInputTileWeights = 2 * kMaxTileWeights;
 constexpr uint32_t kMaxWindowRows = 2;
-// Backward weight: at most this many lanes, each writing one set of partial sums for pass 2.
+// The backward updates each of its weight sums once per window step (on lavapipe a load and a
+// store of a value that lives in memory, for ROWS FMAs) and loads the window of dy (with the
+// output norm's input, where it applies that norm's backward) once per tile and step: more rows
+// per step mean fewer of both but a longer unrolled body. Where the input has many rows, up to 4
+// rows with tiles of at most 288 weights beat 2 rows with 576; elsewhere up to 3 rows with 576.
+// Measured on the Xeon host of docs/bench (vkbench --sections kernels, batch 128, medians of 25,
+// two runs each): conv1 0.59 vs 0.73-0.82 ms, conv2 2.95-3.05 vs 3.25-3.50, conv3 2.31-2.65 vs
+// 2.85-2.98, but conv4 1.99-2.09 vs 1.77-1.81, conv5 3.18-3.23 vs 2.17-2.20; and in the training
+// step (the output norm's backward applied), conv5 at 3 rows 3.09-3.38 vs 3.79-3.84 at 2.
+constexpr uint32_t kTallInputRows = 16;
+constexpr uint32_t kTallBackwardTileWeights = 288;
+constexpr uint32_t kTallBackwardRows = 4;
+constexpr uint32_t kBackwardRows = 3;
+// The backward: at most this many lanes, each writing one set of weight sums for the update.
 constexpr uint32_t kMaxWeightLanes = 64;
 // On a CPU, a lane takes up to this many samples (loading the weights once for all of them)
 // while each dispatch keeps at least kMinWorkgroups workgroups for the driver's threads.
@@ -36,13 +44,12 @@ uint32_t ceil_div(uint32_t a, uint32_t b) {
   return (a + b - 1) / b;
 }
 
-// Rows per window step (1..kMaxWindowRows): the fewest loads plus FMAs per output row, counting
-// the rows of the last step that fall past the end. A load costs about as much as 25 FMAs on
-// lavapipe.
-uint32_t window_rows(uint32_t out_rows, uint32_t k, uint32_t tile) {
+// Rows per window step (1..max_rows): the fewest loads plus FMAs per output row, counting the rows
+// of the last step that fall past the end. A load costs about as much as 25 FMAs on lavapipe.
+uint32_t window_rows(uint32_t out_rows, uint32_t k, uint32_t tile, uint32_t max_rows) {
   uint32_t best = 1;
   uint64_t best_cost = UINT64_MAX;
-  for (uint32_t rows = 1; rows <= std::min(kMaxWindowRows, out_rows); ++rows) {
+  for (uint32_t rows = 1; rows <= std::min(max_rows, out_rows); ++rows) {
     const uint64_t cost =
         uint64_t{ceil_div(out_rows, rows)} * (25 * (rows + k - 1) + rows * tile * k * k);
     if (cost < best_cost) {
@@ -89,16 +96,18 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
   packed_in_ = activation_layout(input) == Layout::kNC4HW4;
   packed_out_ = activation_layout(out) == Layout::kNC4HW4;
   const auto plan = [&](uint32_t channels, uint32_t weights_per_channel, uint32_t out_rows,
-                        uint32_t max_lanes, bool packed, uint32_t max_weights = kMaxTileWeights) {
+                        uint32_t max_lanes, bool packed, uint32_t max_weights, uint32_t max_rows) {
     const uint32_t tile = channel_tile(channels, weights_per_channel, max_weights, packed);
-    return Plan{tile, channels / tile, window_rows(out_rows, k, tile), max_lanes};
+    return Plan{tile, channels / tile, window_rows(out_rows, k, tile, max_rows), max_lanes};
   };
-  forward_plan_ = plan(c_out, input.c * k * k, out.h, UINT32_MAX, packed_out_);
-  input_plan_ = plan(input.c, c_out * k * k, input.h, UINT32_MAX, packed_in_, kMaxInputTileWeights);
-  weight_plan_ = plan(c_out, input.c * k * k, out.h, kMaxWeightLanes, packed_out_);
-  weight_plan_.fixed_lanes = true;
+  forward_plan_ =
+      plan(c_out, input.c * k * k, out.h, UINT32_MAX, packed_out_, kMaxTileWeights, kMaxWindowRows);
+  const bool tall = input.h >= kTallInputRows;
+  backward_plan_ = plan(input.c, c_out * k * k, input.h, kMaxWeightLanes, packed_in_,
+                        tall ? kTallBackwardTileWeights : kMaxTileWeights,
+                        tall ? kTallBackwardRows : kBackwardRows);
+  backward_plan_.fixed_lanes = true;
 
-  // [tiles, lanes, tile weights padded to whole vec4s], as conv2d_backward_weight.comp writes it.
   const size_t partial_bytes = weight_partials().bytes;
   partials_ = device.buffer(partial_bytes, name_ + ".weight partials");
   backward_weight_reduce_ =
@@ -111,7 +120,7 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
   unused_ = device.buffer(16, name_ + " unused");
 }
 
-// Ids 10..17 as declared in shaders/conv2d_{forward,backward_input,backward_weight}.comp.
+// Ids 10..17 as declared in shaders/conv2d_{forward,backward}.comp.
 // The activations (x, dy) are read through texel buffers where the device offers them and
 // they fit; the weights stay storage buffers (read once per invocation at uniform addresses).
 KernelDesc Conv2d::kernel_desc(const char* shader, const char* tile_name, const Plan& p,
@@ -137,22 +146,19 @@ KernelDesc Conv2d::kernel_desc(const char* shader, const char* tile_name, const 
 void Conv2d::apply_input_norm(const NormApply& train, const NormApply& eval) {
   input_norm_ = InputNorm{train, eval};
   for (auto& row : forward_) row[0] = row[1] = nullptr;
-  backward_weight_ = nullptr;
-  backward_input_ = nullptr;
+  backward_[0] = backward_[1] = nullptr;
 }
 
 void Conv2d::apply_output_norm(const NormStats& stats) {
   if (!stats.present())
     throw Error(fmt::format("conv2d '{}': an output norm without statistics", name_));
   output_norm_ = stats;
-  backward_weight_ = nullptr;
-  backward_input_ = nullptr;
+  backward_[0] = backward_[1] = nullptr;
 }
 
-// Without an input norm, the bindings from norm_apply.glsl's NA_BINDING (forward 3, backward
-// weight 3, backward input 4) are placeholders; so are norm_finalize.glsl's (forward 9, backward
-// input 10) where no statistics are finished, and norm_gradient.glsl's (backward weight 9,
-// backward input 19) without an output norm.
+// Without an input norm, the bindings from norm_apply.glsl's NA_BINDING (forward 3, backward 4)
+// are placeholders; so are norm_finalize.glsl's (forward 9, backward 10) where no statistics are
+// finished, and norm_gradient.glsl's (backward 19) without an output norm.
 const Kernel& Conv2d::kernel(const Kernel*& slot, KernelDesc desc, const NormApply* apply) const {
   if (slot == nullptr) {
     if (apply != nullptr) apply->add_constants(desc);
@@ -183,11 +189,11 @@ Conv2dPush Conv2d::push(const Plan& plan, uint32_t n) const {
 }
 
 WeightPartials Conv2d::weight_partials() const {
-  const uint32_t tile = weight_plan_.tile * input_.c * k_ * k_;
-  const uint32_t lanes = push(weight_plan_, input_.n).lanes;
-  const uint32_t tile_padded = ceil_div(tile, 4) * 4;
-  return {lanes, tile, tile_padded,
-          size_t{weight_plan_.tiles} * lanes * tile_padded * sizeof(float)};
+  const uint32_t tile = backward_plan_.tile * k_ * k_;
+  const uint32_t lanes = push(backward_plan_, input_.n).lanes;
+  const uint32_t stride = ceil_div(c_out_ * tile, 4) * 4;
+  return {lanes, input_.c * k_ * k_, tile, stride,
+          size_t{backward_plan_.tiles} * lanes * stride * sizeof(float)};
 }
 
 void Conv2d::share_weight_partials(Buffer view) {
@@ -264,50 +270,34 @@ void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, co
     bindings.push_back(reads(*output_norm_->gamma));
     bindings.push_back(reads(*output_norm_->params));
   };
-  const auto with_output_norm = [&](KernelDesc desc) {
-    if (output_norm_) desc.constant(36, "NG_ON", true);
-    return desc;
-  };
   if (input_norm_ && !in.train) {
     throw Error(fmt::format("conv2d_backward '{}': backward needs the training input norm", name_));
   }
-  if (dx != nullptr) {
-    check("conv2d_backward", "input gradient", *dx, input_, n);
-    const Plan& p = input_plan_;
-    Conv2dPush push_constants = push(p, n);
-    push_constants.step = in.step;
-    std::vector<Binding> bindings{reads(dy.buffer()), reads(weight_.value.buffer()),
-                                  writes(dx->buffer()), reads(input_norm_ ? x.buffer() : unused_)};
-    if (input_norm_ && !input_norm_->train.stats.present())
-      throw Error(fmt::format("conv2d_backward '{}': the input norm has no statistics", name_));
-    add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
-    add_backward_stats_bindings(bindings, input_norm_ ? &input_norm_->train.stats : nullptr,
-                                unused_);
-    add_output_norm(bindings);
-    const Kernel& backward_input = kernel(
-        backward_input_,
-        with_output_norm(kernel_desc("conv2d_backward_input", "CI_TILE", p, 0b1001 | 1u << 19, 23)),
-        input_norm(in));
-    graph.dispatch(backward_input, std::move(bindings), push_constants,
-                   {push_constants.lanes, p.tiles, 1}, "conv2d_backward_input " + name_);
-  }
-  const Plan& p = weight_plan_;
+  if (dx != nullptr) check("conv2d_backward", "input gradient", *dx, input_, n);
+  if (dx != nullptr && input_norm_ && !input_norm_->train.stats.present())
+    throw Error(fmt::format("conv2d_backward '{}': the input norm has no statistics", name_));
+  const Plan& p = backward_plan_;
   Conv2dPush push_constants = push(p, n);
   push_constants.step = in.step;
-  std::vector<Binding> bindings{reads(x.buffer()), reads(dy.buffer()), writes(partials_)};
+  std::vector<Binding> bindings{reads(dy.buffer()), reads(weight_.value.buffer()),
+                                dx != nullptr ? writes(dx->buffer()) : reads(unused_),
+                                reads(x.buffer())};
   add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
+  add_backward_stats_bindings(
+      bindings, input_norm_ && dx != nullptr ? &input_norm_->train.stats : nullptr, unused_);
   add_output_norm(bindings);
-  const Kernel& backward_weight = kernel(
-      backward_weight_,
-      with_output_norm(kernel_desc("conv2d_backward_weight", "CO_TILE", p, 0b011 | 1u << 9, 13)),
-      input_norm(in));
-  graph.dispatch(backward_weight, std::move(bindings), push_constants,
-                 {push_constants.lanes, p.tiles, 1}, "conv2d_backward_weight " + name_);
+  bindings.push_back(writes(partials_));
+  KernelDesc desc = kernel_desc("conv2d_backward", "CI_TILE", p, 0b1001 | 1u << 19, 24);
+  if (output_norm_) desc.constant(36, "NG_ON", true);
+  if (dx == nullptr) desc.constant(18, "DX_ON", false);
+  const Kernel& backward = kernel(backward_[dx != nullptr ? 1 : 0], desc, input_norm(in));
+  graph.dispatch(backward, std::move(bindings), push_constants, {push_constants.lanes, p.tiles, 1},
+                 "conv2d_backward " + name_);
   if (!reduce_weight) return;
   const uint32_t count = static_cast<uint32_t>(weight_.grad.numel());
   const WeightPartials w = weight_partials();
   graph.dispatch(*backward_weight_reduce_, {reads(partials_), writes(weight_.grad.buffer())},
-                 Conv2dBackwardWeightReducePush{count, w.lanes, w.tile, w.tile_padded},
+                 Conv2dBackwardWeightReducePush{count, w.lanes, w.row, w.tile, w.stride},
                  {count, 1, 1}, "conv2d_backward_weight_reduce " + name_);
 }
 

@@ -16,16 +16,17 @@
 #include "engine/graph.hpp"
 #include "engine/kernel.hpp"
 #include "nn/layers/norm_apply.hpp"
+#include "nn/layers/weight_partials.hpp"
 #include "nn/parameter.hpp"
 #include "nn/shape.hpp"
 #include "nn/tensor.hpp"
 
 namespace vkm::nn {
 
-// Shared by conv2d_forward, conv2d_backward_input and conv2d_backward_weight: invocation `lane`
-// of `lanes` along x handles samples lane, lane + lanes, ... below n, for the channel tile of its
-// workgroup row y (one dispatch covers every tile). The image size travels here rather than in
-// specialization constants, so layers that differ only in it share their kernels.
+// Shared by conv2d_forward and conv2d_backward: invocation `lane` of `lanes` along x handles
+// samples lane, lane + lanes, ... below n, for the channel tile of its workgroup row y (one
+// dispatch covers every tile). The image size travels here rather than in specialization
+// constants, so layers that differ only in it share their kernels.
 struct Conv2dPush {
   uint32_t n;                 // samples in this batch
   uint32_t samples_per_lane;  // ceil(n / lanes)
@@ -34,28 +35,17 @@ struct Conv2dPush {
   uint32_t pad;               // zero padding on every side
   uint32_t step = 0;          // the step within the epoch (a fused input norm's dropout)
 };
-static_assert(sizeof(Conv2dPush) == 28,
-              "mirrors Push in shaders/conv2d_{forward,backward_input,backward_weight}.comp");
+static_assert(sizeof(Conv2dPush) == 28, "mirrors Push in shaders/conv2d_{forward,backward}.comp");
 
 struct Conv2dBackwardWeightReducePush {
-  uint32_t count;        // weights
-  uint32_t lanes;        // partial sums per weight (the backward weight's lanes)
-  uint32_t tile;         // weights per tile
-  uint32_t tile_padded;  // tile rounded up to a multiple of 4
+  uint32_t count;   // weights
+  uint32_t lanes;   // partial sums per weight (the backward's lanes)
+  uint32_t row;     // weights per output channel
+  uint32_t tile;    // weights per output channel in an input-channel tile
+  uint32_t stride;  // a lane's set of sums
 };
-static_assert(sizeof(Conv2dBackwardWeightReducePush) == 16,
+static_assert(sizeof(Conv2dBackwardWeightReducePush) == 20,
               "mirrors Push in conv2d_backward_weight_reduce.comp");
-
-// Where the backward weight pass leaves its per-lane sums, for an update that reduces them itself
-// (nn::Model's single update dispatch) instead of this layer's reduce pass: weight w of tile
-// t = w / tile sums partials[(t * lanes + l) * tile_padded + w - t * tile] over l = 0, 1, ...
-// lanes - 1, in that order. The layout is the same for every batch size the layer takes.
-struct WeightPartials {
-  uint32_t lanes;        // sums per weight
-  uint32_t tile;         // weights per channel tile
-  uint32_t tile_padded;  // a tile's stride: tile rounded up to a multiple of 4
-  size_t bytes;          // [tiles, lanes, tile_padded] floats
-};
 
 class Conv2d {
  public:
@@ -71,7 +61,7 @@ class Conv2d {
   size_t parameter_count() const { return weight_.value.numel(); }
 
   // From now on x is the input of a norm (+ ReLU + dropout) that this conv applies as it reads
-  // x, in forward and backward weight: `train` in training recordings, `eval` in eval ones
+  // x, in forward and backward: `train` in training recordings, `eval` in eval ones
   // (BatchNorm2d / GroupNorm::apply). Its output is never stored.
   void apply_input_norm(const NormApply& train, const NormApply& eval);
   bool applies_input_norm() const { return input_norm_.has_value(); }
@@ -90,13 +80,14 @@ class Conv2d {
   void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
                       const NormStats* stats = nullptr, const InputNormStep& in = {}) const;
   // dy: [N, c_out, H_out, W_out]. Writes weight().grad (overwrites, not accumulates) and, when dx
-  // is not null, dx: [N, c_in, H, W]. With an input norm, dx goes on through its dropout and
-  // ReLU: it is the gradient reaching the normalized value, and the norm's per-plane backward
-  // sums are written and finished with it (NormApply::stats: dgamma, dbeta, the dx coefficients;
-  // the norm's record_backward, Statistics::kGiven, then applies them). reduce_weight false: stops
-  // at the weight gradient's partial sums (weight_partials()), which the caller's update reduces.
-  // `in` as in record_forward (training). y: the forward's output, read with dy where the conv
-  // applies its output norm's backward (apply_output_norm).
+  // is not null, dx: [N, c_in, H, W], in one dispatch (both gradients from one pass over dy). With
+  // an input norm, dx goes on through its dropout and ReLU: it is the gradient reaching the
+  // normalized value, and the norm's per-plane backward sums are written and finished with it
+  // (NormApply::stats: dgamma, dbeta, the dx coefficients; the norm's record_backward,
+  // Statistics::kGiven, then applies them). reduce_weight false: stops at the weight gradient's
+  // partial sums (weight_partials()), which the caller's update reduces. `in` as in record_forward
+  // (training). y: the forward's output, read with dy where the conv applies its output norm's
+  // backward (apply_output_norm).
   void record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor* dx,
                        uint32_t n, bool reduce_weight = true, const InputNormStep& in = {},
                        const Tensor* y = nullptr) const;
@@ -110,11 +101,11 @@ class Conv2d {
  private:
   // How one direction's work is cut into invocations (chosen once per layer, see conv2d.cpp).
   struct Plan {
-    uint32_t tile;       // output (backward input: input) channels per invocation
-    uint32_t tiles;      // dispatches: channels / tile
+    uint32_t tile;       // output (backward: input) channels per invocation
+    uint32_t tiles;      // workgroup rows: channels / tile
     uint32_t rows;       // rows per step of the sliding window
     uint32_t max_lanes;  // cap on the invocations along the batch
-    // Lanes chosen for the built batch, whatever n a recording takes (the backward weight: its
+    // Lanes chosen for the built batch, whatever n a recording takes (the backward: its weight
     // partials keep one layout, so an update can reduce them without knowing n).
     bool fixed_lanes = false;
   };
@@ -136,17 +127,16 @@ class Conv2d {
   bool cpu_;
   bool packed_in_ = false, packed_out_ = false;  // NC4HW4 input / output (activation_layout)
   Parameter weight_;
-  Plan forward_plan_, input_plan_, weight_plan_;
+  Plan forward_plan_, backward_plan_;
   std::optional<InputNorm> input_norm_;
   std::optional<NormStats> output_norm_;
   // Pipelines are made on first use (lavapipe takes seconds to compile each; a model uses a few
   // of them): `slot` is filled from `desc` with `apply`'s constants.
   const Kernel& kernel(const Kernel*& slot, KernelDesc desc, const NormApply* apply) const;
   mutable const Kernel* forward_[2][2] = {};  // [eval][writes the plane statistics]
-  mutable const Kernel* backward_weight_ = nullptr;
-  mutable const Kernel* backward_input_ = nullptr;
+  mutable const Kernel* backward_[2] = {};    // [writes dx]
   const Kernel* backward_weight_reduce_;
-  Buffer partials_;  // the backward weight's per-lane sums: [tiles, lanes, tile padded to 4]
+  Buffer partials_;  // the backward's per-lane weight sums (WeightPartials)
   Buffer unused_;    // bound as the statistics of a forward without them
 };
 

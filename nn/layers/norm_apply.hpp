@@ -1,5 +1,5 @@
 // A norm layer's forward (+ its ReLU and dropout) as another kernel applies it to the values it
-// reads (shaders/common/norm_apply.glsl): the next conv's forward and backward weight, the global
+// reads (shaders/common/norm_apply.glsl): the next conv's forward and backward, the global
 // average pool and the norm's own backward kernels read the norm's input z and compute the
 // activation on the fly, so it is never stored. BatchNorm2d::apply / GroupNorm::apply describe
 // one; the consumer adds its constants to its kernels and its buffers to its bindings.

@@ -9,6 +9,7 @@
 #include "engine/graph.hpp"
 #include "engine/kernel.hpp"
 #include "engine/memory.hpp"
+#include "nn/layers/weight_partials.hpp"
 #include "nn/parameter.hpp"
 #include "nn/tensor.hpp"
 
@@ -34,9 +35,20 @@ struct SgdSegment {
   uint32_t count = 0;
   uint32_t partials = kNoPartials;
   uint32_t lanes = 0;
+  uint32_t row = 1;
   uint32_t tile = 1;
-  uint32_t tile_padded = 1;
-  uint32_t pad[2] = {0, 0};
+  uint32_t stride = 1;
+  uint32_t pad = 0;
+
+  // The gradient as `w`'s partial sums, from float `first` of the partials buffer on.
+  void take_partials(uint32_t first, const WeightPartials& w) {
+    partials = first;
+    lanes = w.lanes;
+    row = w.row;
+    tile = w.tile;
+    stride = w.stride;
+  }
+  WeightPartials layout() const { return {lanes, row, tile, stride, 0}; }
 };
 static_assert(sizeof(SgdSegment) == 32, "mirrors Segment in sgd_update_segments.comp");
 

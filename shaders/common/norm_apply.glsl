@@ -1,6 +1,6 @@
 // A norm's output, applied by the kernel that reads it: the net's norm -> ReLU (-> dropout) of
 // each value as it is loaded, so the normalized activation is never stored. The consumers of a
-// norm layer (the next conv's forward and backward weight, the global average pool) load the
+// norm layer (the next conv's forward and backward, the global average pool) load the
 // norm's input z and compute
 //   a = dropout(max((z - mean) * scale + shift, 0)),  scale = invstd * gamma[c], shift = beta[c]
 // exactly as norm_forward.comp does (the same expression, the same mask); the norm's own backward
@@ -64,4 +64,15 @@ float na_apply(float z, vec3 k, NaStream stream, uint e) {
 float na_backward(float z, vec3 k, NaStream stream, uint e, float da) {
   const bool pass = (z - k.x) * k.y + k.z > 0.0 && na_kept(stream, e);
   return pass ? (NA_DROPOUT ? da * stream.scale : da) : 0.0;
+}
+
+// na_apply and the factor that na_backward applies to da (0 where the ReLU stopped it or the
+// element was dropped, else 1 or 1 / (1 - p)) at once, for a kernel that needs both of the same
+// element: the dropout mask is hashed once.
+float na_apply_gate(float z, vec3 k, NaStream stream, uint e, out float gate) {
+  const float pre = (z - k.x) * k.y + k.z;
+  const bool pass = pre > 0.0 && na_kept(stream, e);
+  const float scale = NA_DROPOUT ? stream.scale : 1.0;
+  gate = pass ? scale : 0.0;
+  return pass ? pre * scale : 0.0;
 }

@@ -15,7 +15,7 @@
 // dx coefficients that norm_backward.comp applies. Nine bindings from NB_BINDING: the partials
 // (which the includer writes),
 // the counter, the parameters, the saved mean and invstd, gamma, dgamma, dbeta (placeholders
-// without affine) and coef [statistics] vec4. Producers: conv2d_backward_input.comp (NA_ON) and
+// without affine) and coef [statistics] vec4. Producers: conv2d_backward.comp (NA_ON) and
 // norm_backward_sums.comp.
 //
 // A statistic spans one channel over the batch (BatchNorm: group_channels 0) or one sample's

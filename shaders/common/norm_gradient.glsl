@@ -1,5 +1,5 @@
 // The gradient of a norm's input, computed by the kernel that reads it: the conv before a norm
-// (its backward input and backward weight) reads dy as the gradient g reaching the norm's
+// (its backward, both gradients) reads dy as the gradient g reaching the norm's
 // normalized value (its reader's backward went on through the ReLU and dropout) together with
 // the norm's input z (the conv's own output), and turns each value into the gradient of z as it
 // loads it:

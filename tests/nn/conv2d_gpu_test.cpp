@@ -1,6 +1,6 @@
 // Conv2d on the device vs the CPU reference: forward, backward to the input and to the weight
-// over awkward shapes and the seed net's layers, poisoned outputs, partial batches, bitwise
-// determinism; the forward's statistics for the norm that follows, finished by its last
+// (together, and the weight alone) over awkward shapes and the seed net's layers, poisoned
+// outputs, partial batches, bitwise determinism; the forward's statistics for the norm that follows, finished by its last
 // workgroup. Conv2dGpuTiming.DISABLED_SeedNetForwardBackward times the net's nine convolutions
 // (run it with --gtest_also_run_disabled_tests).
 #include <gtest/gtest.h>
@@ -102,6 +102,17 @@ TEST_P(Conv2dGpuTest, MatchesReferenceAndIsBitwiseDeterministic) {
   for (size_t i = 0; i < got.size(); ++i) {
     EXPECT_TRUE(bitwise_equal(fmt::format("rerun output {} {}", i, what), got[i], again[i]));
   }
+
+  // The weight gradient alone (no dx: the net's first conv): the same sums bit for bit.
+  Graph weight_only;
+  conv.record_backward(weight_only, x, dy, nullptr, c.n);
+  Program weight_program(device(), weight_only);
+  conv.weight().grad.fill(NAN);
+  dx.fill(NAN);
+  weight_program.run();
+  EXPECT_TRUE(bitwise_equal("weight gradient without dx " + what, conv.weight().grad.download(),
+                            got[2]));
+  EXPECT_TRUE(tail_untouched(dx.download(), 0, x_sample)) << what << ": dx written without dx";
 
   // The forward that also writes each plane's (mean, M2) for the norm that follows and finishes
   // them into that norm's statistics (its last workgroup): the same y bit for bit, statistics

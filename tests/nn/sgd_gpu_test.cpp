@@ -143,38 +143,36 @@ TEST_F(SgdGpuTest, ReadsTheLearningRateAtTheGlobalStep) {
   EXPECT_TRUE(close("sgd_update replayed velocity", velocity.download(), v, 1e-5));
 }
 
-// The model's single update: parameters as segments of flat buffers with gaps between them, two
-// of them with their gradient still as per-lane partial sums (nn::WeightPartials' layout, tiles
-// padded) that the update adds in lane order and writes to the gradient buffer.
+// The model's single update: parameters as segments of flat buffers with gaps between them, three
+// of them with their gradient still as per-lane partial sums (nn::WeightPartials' layout: tiles of
+// input channels, each lane's set padded) that the update adds in lane order and writes to the
+// gradient buffer.
 TEST_F(SgdGpuTest, SegmentsReducePartialsThenStep) {
   struct Case {
-    uint32_t offset, count, lanes, tile;  // lanes 0: the gradient is in the gradient buffer
+    uint32_t offset, count;
+    nn::WeightPartials partials;  // lanes 0: the gradient is in the gradient buffer
   };
-  // Whole vec4s (the kernel's fast path) and not (count 17), with and without partial sums.
-  const std::vector<Case> cases = {
-      {0, 72, 5, 72}, {80, 17, 0, 1}, {100, 2304, 3, 576}, {2408, 16, 0, 1}};
-  const uint32_t floats = 2424 + 7;  // a gap after the last too
+  // Whole vec4s (the kernel's fast path) and not (count 17; 72 weights of rows of 9), with and
+  // without partial sums, one tile and several (2304 = 16 x 16 x 3 x 3 in tiles of 4 channels).
+  const std::vector<Case> cases = {{0, 72, {5, 9, 9, 72}},
+                                   {80, 17, {}},
+                                   {100, 2304, {3, 144, 36, 576}},
+                                   {2408, 16, {}},
+                                   {2424, 160, {2, 16, 8, 80}}};
+  const uint32_t floats = 2584 + 7;  // a gap after the last too
   std::vector<float> w = weights(floats), v = uniform(floats, -0.1f, 0.1f, 30);
   std::vector<float> g = gradient(floats, 40), want_g = g;
   std::vector<float> partials;
   std::vector<nn::SgdSegment> segments;
   for (const Case& c : cases) {
     nn::SgdSegment s{.offset = c.offset, .count = c.count};
-    if (c.lanes > 0) {
-      const uint32_t padded = (c.tile + 3) / 4 * 4, tiles = c.count / c.tile;
-      s.partials = static_cast<uint32_t>(partials.size());
-      s.lanes = c.lanes;
-      s.tile = c.tile;
-      s.tile_padded = padded;
-      const auto sums = uniform(size_t{tiles} * c.lanes * padded, -1.0f, 1.0f, 50 + c.offset);
+    if (c.partials.lanes > 0) {
+      const nn::WeightPartials& p = c.partials;
+      s.take_partials(static_cast<uint32_t>(partials.size()), p);
+      const uint32_t tiles = p.row / p.tile;
+      const auto sums = uniform(size_t{tiles} * p.lanes * p.stride, -1.0f, 1.0f, 50 + c.offset);
       partials.insert(partials.end(), sums.begin(), sums.end());
-      for (uint32_t i = 0; i < c.count; ++i) {
-        const uint32_t t = i / c.tile;
-        float sum = 0.0f;  // the lanes in order, in float: as the kernel adds them
-        for (uint32_t l = 0; l < c.lanes; ++l)
-          sum += sums[(size_t{t} * c.lanes + l) * padded + i - t * c.tile];
-        want_g[c.offset + i] = sum;
-      }
+      for (uint32_t i = 0; i < c.count; ++i) want_g[c.offset + i] = p.sum(sums, i);
     }
     segments.push_back(s);
   }
