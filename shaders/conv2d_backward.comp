@@ -51,7 +51,9 @@ layout(constant_id = 12) const uint K = 1;
 layout(constant_id = 13) const uint CI_TILE = 1;  // input channels per workgroup row, divides C_IN
 layout(constant_id = 14) const uint ROWS = 1;     // input rows per step of the window
 // NC4HW4 tensors (nn::Layout), as in conv2d_forward.comp: x and dx are the forward's input
-// (PACKED_IN; then CI_TILE % 4 == 0), dy its output (PACKED_OUT).
+// (PACKED_IN), dy its output (PACKED_OUT). A packed tile is whole groups of four channels
+// (CI_TILE % 4 == 0: vec4 loads and stores) or part of one (CI_TILE 1 or 2, where C_OUT is large
+// and a whole group's weights and sums would not fit: its channels picked out of the vec4).
 layout(constant_id = 16) const bool PACKED_IN = false;
 layout(constant_id = 17) const bool PACKED_OUT = false;
 layout(constant_id = 18) const bool DX_ON = true;
@@ -59,6 +61,7 @@ layout(constant_id = 18) const bool DX_ON = true;
 const uint WIN = ROWS + K - 1;                // dy rows in the window
 const uint TILE = C_OUT * CI_TILE * K * K;    // weight sums of one tile [C_OUT, CI_TILE, K, K]
 const uint TILE4 = (TILE + 3) / 4 * 4;        // a lane's set, padded to whole vec4s
+const bool PART_GROUP = PACKED_IN && CI_TILE % 4 != 0;  // the tile is part of a group of four
 
 layout(push_constant) uniform Push {
   uint n;                 // samples in this batch (<= the N the tensors were made for)
@@ -144,6 +147,9 @@ void backward(uint dy_base, uint x_base, bool live, uint ho, uint wo, uint n_ind
     s2[c] = 0.0;
   }
   const NaStream stream = na_stream(p.step);
+  // PART_GROUP: the first vec4 of the tile's group of four channels (NCHW's formula with the
+  // channel replaced by the group, as x_base / 4 is for a tile of whole groups).
+  const uint group_base = PART_GROUP ? (x_base - (c0 % 4) * p.h * p.w) / 4 : 0;
   [[dont_unroll]] for (uint i0 = 0; i0 < p.h; i0 += ROWS) {
     const int top = int(i0) - s;
     [[dont_unroll]] for (uint b = 0; b + 1 < K; ++b) advance(dy_base, top, int(b) - s, ho, wo);
@@ -154,7 +160,10 @@ void backward(uint dy_base, uint x_base, bool live, uint ho, uint wo, uint n_ind
       float zv[ROWS * CI_TILE], xa[ROWS * CI_TILE], gate[ROWS * CI_TILE];
       [[unroll]] for (uint r = 0; r < ROWS; ++r) {
         const uint row = min(i0 + r, p.h - 1);
-        if (PACKED_IN) {
+        if (PART_GROUP) {
+          const vec4 v = LOAD4(x, group_base + row * p.w + j);
+          [[unroll]] for (uint c = 0; c < CI_TILE; ++c) zv[r * CI_TILE + c] = v[c0 % 4 + c];
+        } else if (PACKED_IN) {
           [[unroll]] for (uint g = 0; g < CI_TILE / 4; ++g) {
             const vec4 v = LOAD4(x, x_base / 4 + (g * p.h + row) * p.w + j);
             [[unroll]] for (uint c = 0; c < 4; ++c) zv[r * CI_TILE + 4 * g + c] = v[c];
@@ -219,7 +228,11 @@ void backward(uint dy_base, uint x_base, bool live, uint ho, uint wo, uint n_ind
         }
       }
       [[unroll]] for (uint r = 0; r < ROWS; ++r) {
-        if (PACKED_IN) {
+        if (PART_GROUP) {
+          [[unroll]] for (uint c = 0; c < CI_TILE; ++c) {
+            if (live && i0 + r < p.h) dx[4 * (group_base + (i0 + r) * p.w + j) + c0 % 4 + c] = acc[r * CI_TILE + c];
+          }
+        } else if (PACKED_IN) {
           [[unroll]] for (uint g = 0; g < CI_TILE / 4; ++g) {
             const uint t = r * CI_TILE + 4 * g;
             if (live && i0 + r < p.h) {

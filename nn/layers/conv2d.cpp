@@ -60,15 +60,22 @@ uint32_t window_rows(uint32_t out_rows, uint32_t k, uint32_t tile, uint32_t max_
   return best;
 }
 
-// The largest divisor of `channels` whose tile of weights fits in registers; a multiple of 4
-// where the tile's channels are stored packed (NC4HW4: one vec4 per four), however many weights.
+// How a tile of packed channels (NC4HW4: one vec4 per four) may be cut.
+enum class Packing { kNone, kWholeGroups, kPartGroups };
+
+// The largest divisor of `channels` whose tile of weights fits in registers. Packed, a multiple of
+// 4, however many weights (kWholeGroups), or also 1 or 2 (kPartGroups: the backward, which picks
+// its channels out of the group where a group's weights would not fit).
 uint32_t channel_tile(uint32_t channels, uint32_t weights_per_channel, uint32_t max_weights,
-                      bool packed) {
-  const uint32_t step = packed ? 4 : 1;
-  for (uint32_t t = channels; t > step; t -= step) {
-    if (channels % t == 0 && t * weights_per_channel <= max_weights) return t;
+                      Packing packing) {
+  const auto allowed = [&](uint32_t t) {
+    return packing == Packing::kNone || t % 4 == 0 ||
+           (packing == Packing::kPartGroups && 4 % t == 0);
+  };
+  for (uint32_t t = channels; t > 1; --t) {
+    if (channels % t == 0 && allowed(t) && t * weights_per_channel <= max_weights) return t;
   }
-  return step;
+  return packing == Packing::kWholeGroups ? 4 : 1;
 }
 
 }  // namespace
@@ -96,14 +103,17 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
   packed_in_ = activation_layout(input) == Layout::kNC4HW4;
   packed_out_ = activation_layout(out) == Layout::kNC4HW4;
   const auto plan = [&](uint32_t channels, uint32_t weights_per_channel, uint32_t out_rows,
-                        uint32_t max_lanes, bool packed, uint32_t max_weights, uint32_t max_rows) {
-    const uint32_t tile = channel_tile(channels, weights_per_channel, max_weights, packed);
+                        uint32_t max_lanes, Packing packing, uint32_t max_weights,
+                        uint32_t max_rows) {
+    const uint32_t tile = channel_tile(channels, weights_per_channel, max_weights, packing);
     return Plan{tile, channels / tile, window_rows(out_rows, k, tile, max_rows), max_lanes};
   };
   forward_plan_ =
-      plan(c_out, input.c * k * k, out.h, UINT32_MAX, packed_out_, kMaxTileWeights, kMaxWindowRows);
+      plan(c_out, input.c * k * k, out.h, UINT32_MAX,
+           packed_out_ ? Packing::kWholeGroups : Packing::kNone, kMaxTileWeights, kMaxWindowRows);
   const bool tall = input.h >= kTallInputRows;
-  backward_plan_ = plan(input.c, c_out * k * k, input.h, kMaxWeightLanes, packed_in_,
+  backward_plan_ = plan(input.c, c_out * k * k, input.h, kMaxWeightLanes,
+                        packed_in_ ? Packing::kPartGroups : Packing::kNone,
                         tall ? kTallBackwardTileWeights : kMaxTileWeights,
                         tall ? kTallBackwardRows : kBackwardRows);
   backward_plan_.fixed_lanes = true;

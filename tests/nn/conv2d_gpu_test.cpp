@@ -208,7 +208,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{{70, 3, 13, 27}, 3, 3, 0, 70},   // 81 weights: odd tile, every lane live
                       Case{{2, 3, 9, 11}, 2, 5, 2, 2},      // 5x5 same
                       Case{{3, 2, 6, 5}, 3, 2, 0, 3},       // even kernel
-                      Case{{2, 1, 3, 3}, 1, 3, 2, 2}),      // padding beyond the kernel
+                      Case{{2, 1, 3, 3}, 1, 3, 2, 2},       // padding beyond the kernel
+                      Case{{6, 8, 6, 5}, 40, 3, 1, 5}),     // backward tiles of one packed channel
     [](const auto& param) { return test::case_name(param.index, name(param.param)); });
 
 TEST(Conv2dGpuArguments, RejectsWrongShapesAndBatches) {
