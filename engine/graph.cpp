@@ -7,6 +7,7 @@
 #include <bit>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "engine/device.hpp"
 #include "engine/error.hpp"
@@ -75,6 +76,17 @@ void Graph::copy(const Buffer& src, const Buffer& dst, std::string label) {
 
 void Graph::append(const Graph& other) {
   nodes_.insert(nodes_.end(), other.nodes_.begin(), other.nodes_.end());
+}
+
+Graph Graph::compile_run() const {
+  Graph g;
+  std::unordered_set<const Kernel*> seen;
+  for (const Node& n : nodes_) {
+    if (n.kind != Node::Kind::kDispatch || !seen.insert(n.kernel).second) continue;
+    g.nodes_.push_back(n);
+    g.nodes_.back().groups = {0, 0, 0};
+  }
+  return g;
 }
 
 // ---------------------------------------------------------------------------------------------

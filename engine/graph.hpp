@@ -35,9 +35,15 @@ struct Binding {
   const Buffer* buffer = nullptr;
   Access access = Access::kRead;
 };
-inline Binding reads(const Buffer& b) { return {&b, Access::kRead}; }
-inline Binding writes(const Buffer& b) { return {&b, Access::kWrite}; }
-inline Binding reads_writes(const Buffer& b) { return {&b, Access::kReadWrite}; }
+inline Binding reads(const Buffer& b) {
+  return {&b, Access::kRead};
+}
+inline Binding writes(const Buffer& b) {
+  return {&b, Access::kWrite};
+}
+inline Binding reads_writes(const Buffer& b) {
+  return {&b, Access::kReadWrite};
+}
 
 struct Node {
   enum class Kind { kDispatch, kFill, kCopy };
@@ -45,7 +51,7 @@ struct Node {
   std::string label;
   std::vector<Binding> bindings;  // dispatch: binding i of set 0; fill: [dst]; copy: [src, dst]
   const Kernel* kernel = nullptr;
-  std::vector<uint32_t> push;     // push-constant words
+  std::vector<uint32_t> push;  // push-constant words
   std::array<uint32_t, 3> groups{1, 1, 1};
   uint32_t fill_word = 0;
 };
@@ -58,8 +64,8 @@ class Graph {
                 std::array<uint32_t, 3> elements, std::string label = {}) {
     static_assert(std::is_trivially_copyable_v<Push> && sizeof(Push) % 4 == 0,
                   "push constants must be a trivially copyable struct of 32-bit fields");
-    dispatch_bytes(kernel, std::move(bindings),
-                   std::as_bytes(std::span<const Push>(&push, 1)), elements, std::move(label));
+    dispatch_bytes(kernel, std::move(bindings), std::as_bytes(std::span<const Push>(&push, 1)),
+                   elements, std::move(label));
   }
   void dispatch_bytes(const Kernel& kernel, std::vector<Binding> bindings,
                       std::span<const std::byte> push, std::array<uint32_t, 3> elements,
@@ -68,6 +74,11 @@ class Graph {
   void copy(const Buffer& src, const Buffer& dst, std::string label = {});
   // Appends every node of another graph (e.g. one training step, many times).
   void append(const Graph& other);
+  // The first dispatch of each kernel, with no workgroups: running it makes a driver that compiles
+  // a kernel at its first dispatch rather than at pipeline creation (lavapipe: LLVM, minutes for
+  // a model's kernels on a cold disk cache) do it now, when the caller can say so, instead of
+  // in the middle of the first real run.
+  Graph compile_run() const;
 
   const std::vector<Node>& nodes() const { return nodes_; }
   size_t size() const { return nodes_.size(); }
@@ -84,7 +95,7 @@ struct RecordOptions {
 };
 
 struct NodeTiming {
-  std::string label;   // the node's label, or its kernel's name
+  std::string label;  // the node's label, or its kernel's name
   double ms = 0.0;
 };
 
@@ -100,7 +111,9 @@ class Program {
   // Blocks until chunk `chunk` of the last submission has finished; its writes to host-visible
   // buffers are then visible to the host (each chunk ends with a barrier to the host).
   void wait_chunk(size_t chunk);
-  void wait() { if (chunks() > 0) wait_chunk(chunks() - 1); }
+  void wait() {
+    if (chunks() > 0) wait_chunk(chunks() - 1);
+  }
   // submit(), then wait chunk by chunk, calling progress(done, total) after each.
   void run(const std::function<void(size_t, size_t)>& progress = {});
 
@@ -121,7 +134,7 @@ class Program {
   Unique<VkSemaphore> timeline_;
   Unique<VkQueryPool> queries_;
   std::vector<VkCommandBuffer> command_buffers_;  // owned by pool_
-  uint64_t submitted_value_ = 0;  // timeline value the last submission ends at
+  uint64_t submitted_value_ = 0;                  // timeline value the last submission ends at
   size_t dispatches_ = 0;
   size_t barriers_ = 0;
   size_t levels_ = 0;

@@ -105,6 +105,9 @@ Trainer::Trainer(Device& device, KernelCache& kernels, const TrainConfig& config
     model_->record_eval(eval, test_stats_, s, test_predictions_, s * b, n);
   }
   test_program_ = std::make_unique<Program>(device, eval, RecordOptions{});
+  // Every kernel compiled now rather than at its first real dispatch (lavapipe compiles there):
+  // the caller's "building" message then covers it, not the first epoch's progress.
+  for (const Graph* g : {&epoch, &eval}) Program(device, g->compile_run()).run();
 }
 
 Trainer::~Trainer() = default;

@@ -247,11 +247,12 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   const vkm::nn::TrainConfig config = to_config(o);
 
   vkm::KernelCache kernels(context.device);
-  // Building the pipelines takes seconds on a CPU driver (lavapipe compiles every one at every
+  // Building the pipelines takes seconds on a CPU driver, minutes the first time on a machine
+  // (lavapipe compiles every kernel with LLVM; Mesa's disk cache keeps the code for the next
   // start): say so on a terminal rather than sit silent.
   const bool talk = !o.quiet && !o.json && ProgressBar::stderr_is_terminal();
   if (talk) {
-    fmt::print(stderr, "building the model's compute pipelines…");
+    fmt::print(stderr, "building compute pipelines (minutes on a first run)…");
     std::fflush(stderr);
   }
   const auto build_start = std::chrono::steady_clock::now();
