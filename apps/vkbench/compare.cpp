@@ -172,6 +172,11 @@ std::string compare_text(const std::vector<NamedReport>& reports, bool brief) {
                        p.warm_skipped.empty() ? fmt::format("{:.2f}", p.warm_seconds)
                                               : "skipped: " + p.warm_skipped);
   });
+  row("every kernel's first dispatch (compiles there: lavapipe), s", [](const DeviceReport& r) {
+    if (!r.pipelines || !r.pipelines->skipped.empty() || r.pipelines->first_dispatch_seconds < 0.0)
+      return std::string(kMissing);
+    return fmt::format("{:.2f}", r.pipelines->first_dispatch_seconds);
+  });
 
   // Kernel medians summed over the step's layers, per kernel (norm kernels per norm), in the
   // order of the step; then the whole step per norm.

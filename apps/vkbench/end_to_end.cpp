@@ -23,6 +23,21 @@ double seconds(const std::function<void()>& f) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Every kernel of one training step and one eval batch dispatched once with no workgroups: a
+// driver that compiles a kernel at its first dispatch (lavapipe) compiles it here.
+void first_dispatches(vkm::Device& device, nn::Model& model, const Settings& settings) {
+  const vkm::Buffer clock = upload_buffer(
+      device, std::vector<nn::ClockState>{{.epoch = 0, .steps_per_epoch = 1, .seed = 1}}, "clock");
+  const vkm::Buffer lr = upload_buffer(device, std::vector<float>{0.01f}, "lr schedule");
+  const vkm::Buffer stats = device.buffer(2 * sizeof(float), "stats");
+  const vkm::Buffer predictions =
+      device.buffer(size_t{settings.batch} * sizeof(uint32_t), "predictions");
+  vkm::Graph train, eval;
+  model.record_train_step(train, clock, lr, stats, 0, settings.batch);
+  model.record_eval(eval, stats, 0, predictions, 0, settings.batch);
+  for (const vkm::Graph* g : {&train, &eval}) vkm::Program(device, g->compile_run()).run();
+}
+
 }  // namespace
 
 nn::NetConfig net_config(const Settings& settings, const std::string& norm) {
@@ -43,6 +58,8 @@ PipelineRun measure_pipelines(vkm::Device& device, const Settings& settings,
                                             nn::UpdateConfig{});
   });
   run.times.kernels = run.kernels->size();
+  run.times.first_dispatch_seconds =
+      seconds([&] { first_dispatches(device, *run.model, settings); });
   run.kernels->save();
   std::error_code ec;
   const auto cache_bytes = std::filesystem::file_size(cache_file, ec);
@@ -70,6 +87,9 @@ PipelineRun measure_pipelines(vkm::Device& device, const Settings& settings,
       "every pipeline is already made); the saved pipeline cache held {} bytes{}",
       run.times.kernels, rest, ec ? 0 : cache_bytes,
       ec || cache_bytes < 64 ? " (the driver keeps nothing in it: warm cannot beat cold)" : "");
+  run.times.note +=
+      "; the first dispatches are where lavapipe compiles with LLVM (about 100 s for a model "
+      "when Mesa's disk cache, ~/.cache/mesa_shader_cache, does not hold its kernels yet)";
   return run;
 }
 

@@ -214,6 +214,7 @@ ordered_json to_json(const DeviceReport& r) {
       } else {
         pj["warm_skipped"] = p.warm_skipped;
       }
+      if (p.first_dispatch_seconds >= 0.0) pj["first_dispatch_seconds"] = p.first_dispatch_seconds;
       pj["note"] = p.note;
     }
     j["pipelines"] = pj;
@@ -292,6 +293,7 @@ DeviceReport report_from_json(const ordered_json& j) {
                                 .cold_seconds = p.value("cold_seconds", 0.0),
                                 .warm_skipped = p.value("warm_skipped", std::string()),
                                 .warm_seconds = p.value("warm_seconds", 0.0),
+                                .first_dispatch_seconds = p.value("first_dispatch_seconds", -1.0),
                                 .note = p.value("note", std::string())};
   }
   return r;

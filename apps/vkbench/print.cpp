@@ -195,9 +195,12 @@ std::string pipelines_text(const DeviceReport& r) {
   if (!p.skipped.empty())
     return fmt::format("Pipeline creation ({}): skipped: {}\n", p.model, p.skipped);
   return fmt::format(
-      "Pipeline creation ({}): {} pipelines, cold {:.2f} s, warm {}\n  {}\n", p.model, p.kernels,
+      "Pipeline creation ({}): {} pipelines, cold {:.2f} s, warm {}{}\n  {}\n", p.model, p.kernels,
       p.cold_seconds,
       p.warm_skipped.empty() ? fmt::format("{:.2f} s", p.warm_seconds) : skipped(p.warm_skipped),
+      p.first_dispatch_seconds >= 0.0
+          ? fmt::format("; every kernel's first dispatch {:.2f} s", p.first_dispatch_seconds)
+          : "",
       p.note);
 }
 

@@ -131,6 +131,9 @@ struct PipelineTimes {
   double cold_seconds = 0.0;
   std::string warm_skipped;
   double warm_seconds = 0.0;
+  // Every kernel's first dispatch (no workgroups) after the cold build: where a driver compiles
+  // (lavapipe: LLVM, kept by Mesa's disk cache between processes). Negative: not measured.
+  double first_dispatch_seconds = -1.0;
   std::string note;
 };
 

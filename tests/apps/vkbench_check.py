@@ -130,6 +130,7 @@ def check_report(report, batch):
     pipelines = report["pipelines"]
     positive(pipelines, "kernels", "pipelines")
     positive(pipelines, "cold_seconds", "pipelines")
+    positive(pipelines, "first_dispatch_seconds", "pipelines")
     if pipelines.get("warm_skipped") != "--quick":
         fail(f"pipelines: warm should be skipped under --quick: {pipelines}")
 
