@@ -49,7 +49,7 @@ class BatchNorm2d {
   // vec2 [N, C]: each plane's (mean, M2) in the forward, its backward sums in the backward.
   const Buffer& statistics() const { return passes_.partials(); }
   // What a producer of the per-plane parts binds to finish the statistics itself
-  // (Statistics::kGiven): Conv2d's forward (statistics) and backward input (sums).
+  // (Statistics::kGiven): Conv2d's forward (statistics) and backward (sums).
   NormStats stats() const;
 
   // x, y: [N, C, H, W], first n samples. Also updates the running statistics and saves the

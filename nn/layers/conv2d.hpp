@@ -1,10 +1,11 @@
 // Conv2d on the device: a convolution without bias, stride 1, zero padding `pad` on every side
-// (0 for "valid", (k - 1) / 2 for "same"), any square kernel. Forward, backward to the input and
-// backward to the weight (two passes, no atomics: bitwise reproducible). One kernel per direction,
+// (0 for "valid", (k - 1) / 2 for "same"), any square kernel. Forward, and backward to the input
+// and the weight in one pass (the weight gradient as per-lane sums that the update or a reduce
+// pass adds in a fixed order: no atomics, bitwise reproducible). One kernel per direction,
 // specialised on the channel counts and kernel size (see shaders/conv2d_*.comp), one dispatch
 // for all tiles of channels. Optionally the conv applies the norm (+ ReLU + dropout) before it
-// to its input as it reads it, and its backward input goes on through that norm's ReLU and
-// dropout (apply_input_norm): the normalized activation is then never stored.
+// to its input as it reads it, and its backward goes on through that norm's ReLU and dropout
+// (apply_input_norm): the normalized activation is then never stored.
 #pragma once
 
 #include <cstdint>

@@ -60,7 +60,7 @@ class GroupNorm {
   // vec2 [N, C]: each plane's (mean, M2), for a producer that computes them (Statistics::kGiven).
   const Buffer& statistics() const { return passes_.partials(); }
   // What a producer of the per-plane parts binds to finish the statistics itself
-  // (Statistics::kGiven): Conv2d's forward (statistics) and backward input (sums).
+  // (Statistics::kGiven): Conv2d's forward (statistics) and backward (sums).
   NormStats stats() const;
   // Uses the statistics saved by the record_forward of the same step. dy: the gradient of this
   // layer's output; with the fused ReLU and dropout, their mask is recomputed from x (clock and

@@ -37,7 +37,7 @@ static_assert(sizeof(NormPush) == 44, "mirrors Push in shaders/common/norm_push.
 
 // Where a norm's per-plane sums come from: its own pass (kCompute), or another kernel wrote them
 // into the norm's statistics() buffer (kGiven). Forward: Conv2d's forward writes the statistics of
-// the norm after it as it writes each plane. Backward: Conv2d's backward input, when the conv
+// the norm after it as it writes each plane. Backward: Conv2d's backward, when the conv
 // applies the norm to its input (NormApply), writes the norm's gradient sums as it writes dx.
 enum class Statistics { kCompute, kGiven };
 

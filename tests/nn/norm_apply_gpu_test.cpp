@@ -1,6 +1,6 @@
 // A norm applied by the kernel that reads its output (nn::NormApply, the "input norm" fusion) vs
 // the CPU reference: Conv2d's forward (with and without its output planes' statistics), backward
-// weight and backward input, and AvgPoolGlobal's and MaxPool2d's forward and backward, each
+// (both gradients, one pass), and AvgPoolGlobal's and MaxPool2d's forward and backward, each
 // reading a BatchNorm2d's or a GroupNorm's input z and computing a = dropout(relu(norm(z))) as it
 // loads; the backward to the input going on through the dropout and ReLU and writing (and
 // finishing) the norm's backward sums, and the norm's backward from those (Statistics::kGiven).
