@@ -21,7 +21,9 @@
 // conv2d_backward_weight_reduce.comp adds the lanes in a fixed order (nn::WeightPartials). No
 // atomics: bitwise reproducible.
 //
-// DX_ON false: the weight gradient only (the first conv, whose input is the data).
+// DX_ON false: the weight gradient alone. DW_ON false: dx alone (nn::Conv2d then has
+// conv2d_backward_weight.comp walk dy for the weight gradient: a conv with more output than input
+// channels, whose dy window this kernel would reload and re-transform once per tile).
 //
 // NG_ON: the forward's output feeds a norm, and dy is the gradient reaching that norm's
 // normalized value: each dy value is turned into the gradient of the conv's output as it is
@@ -57,6 +59,7 @@ layout(constant_id = 14) const uint ROWS = 1;     // input rows per step of the 
 layout(constant_id = 16) const bool PACKED_IN = false;
 layout(constant_id = 17) const bool PACKED_OUT = false;
 layout(constant_id = 18) const bool DX_ON = true;
+layout(constant_id = 20) const bool DW_ON = true;
 
 const uint WIN = ROWS + K - 1;                // dy rows in the window
 const uint TILE = C_OUT * CI_TILE * K * K;    // weight sums of one tile [C_OUT, CI_TILE, K, K]
@@ -180,7 +183,7 @@ void backward(uint dy_base, uint x_base, bool live, uint ho, uint wo, uint n_ind
       // The weight sums: each takes its ROWS products at once (ROWS FMAs per load and store of a
       // sum that lives in memory). Window slot (r + a, b) holds dy at row i0 + r + pad - (K-1-a),
       // column j + pad - (K-1-b): the term of dw[o, c, K-1-a, K-1-b].
-      [[unroll]] for (uint o = 0; o < C_OUT; ++o) {
+      [[unroll]] for (uint o = 0; o < (DW_ON ? C_OUT : 0); ++o) {
         [[unroll]] for (uint c = 0; c < CI_TILE; ++c) {
           [[unroll]] for (uint a = 0; a < K; ++a) {
             [[unroll]] for (uint b = 0; b < K; ++b) {
@@ -276,7 +279,7 @@ void main() {
              safe, c0);
   }
   const uint out_base = (gl_WorkGroupID.y * p.lanes + lane) * (TILE4 / 4);
-  [[unroll]] for (uint t = 0; t < TILE4; t += 4) {
+  [[unroll]] for (uint t = 0; t < (DW_ON ? TILE4 : 0); t += 4) {
     partials[out_base + t / 4] = vec4(dw_sums[t], dw_sums[t + 1], dw_sums[t + 2], dw_sums[t + 3]);
   }
   if (DX_ON && NA_ON) nb_finish(p.n, C_IN, p.h * p.w);

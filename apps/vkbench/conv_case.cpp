@@ -45,8 +45,10 @@ std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& s
 
   const nn::reference::Conv2dGeometry g{in.n, in.c, in.h, in.w, spec.c_out, spec.k, 0};
   const double macs = double(out.numel()) * in.c * spec.k * spec.k;
-  const auto rows = rows_per_node(
-      graph, {{"conv2d_forward", 2 * macs}, {"conv2d_backward", (first ? 2 : 4) * macs}});
+  const auto rows =
+      rows_per_node(graph, {{"conv2d_forward", 2 * macs},
+                            {"conv2d_backward", (first || conv.splits_backward() ? 2 : 4) * macs},
+                            {"conv2d_backward_weight", 2 * macs}});
   auto check = [&](Checker& checker) {
     const auto x64 = widen(xv), dy64 = widen(dyv), w64 = widen(wv);
     std::vector<double> want(out.numel());

@@ -90,7 +90,8 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
       k_(k),
       pad_(pad),
       cpu_(device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU),
-      weight_(device, name_ + ".weight", Shape{c_out, input.c, k, k}) {
+      weight_(device, name_ + ".weight", Shape{c_out, input.c, k, k}),
+      split_backward_(c_out > input.c) {
   if (input.n == 0 || input.c == 0 || input.h == 0 || input.w == 0 || c_out == 0 || k == 0) {
     throw Error(fmt::format("conv2d '{}': empty input {}, {} output channels or kernel {}", name_,
                             input.str(), c_out, k));
@@ -111,12 +112,24 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
   forward_plan_ =
       plan(c_out, input.c * k * k, out.h, UINT32_MAX,
            packed_out_ ? Packing::kWholeGroups : Packing::kNone, kMaxTileWeights, kMaxWindowRows);
-  const bool tall = input.h >= kTallInputRows;
-  backward_plan_ = plan(input.c, c_out * k * k, input.h, kMaxWeightLanes,
-                        packed_in_ ? Packing::kPartGroups : Packing::kNone,
-                        tall ? kTallBackwardTileWeights : kMaxTileWeights,
-                        tall ? kTallBackwardRows : kBackwardRows);
-  backward_plan_.fixed_lanes = true;
+  if (split_backward_) {
+    // dx alone (as many weights per tile as the fused kernel holds weights and sums together),
+    // then the weight gradient walking dy in tiles of output channels.
+    backward_plan_ = plan(input.c, c_out * k * k, input.h, UINT32_MAX,
+                          packed_in_ ? Packing::kWholeGroups : Packing::kNone, 2 * kMaxTileWeights,
+                          kMaxWindowRows);
+    weight_plan_ =
+        plan(c_out, input.c * k * k, out.h, kMaxWeightLanes,
+             packed_out_ ? Packing::kWholeGroups : Packing::kNone, kMaxTileWeights, kMaxWindowRows);
+    weight_plan_.fixed_lanes = true;
+  } else {
+    const bool tall = input.h >= kTallInputRows;
+    backward_plan_ = plan(input.c, c_out * k * k, input.h, kMaxWeightLanes,
+                          packed_in_ ? Packing::kPartGroups : Packing::kNone,
+                          tall ? kTallBackwardTileWeights : kMaxTileWeights,
+                          tall ? kTallBackwardRows : kBackwardRows);
+    backward_plan_.fixed_lanes = true;
+  }
 
   const size_t partial_bytes = weight_partials().bytes;
   partials_ = device.buffer(partial_bytes, name_ + ".weight partials");
@@ -156,14 +169,14 @@ KernelDesc Conv2d::kernel_desc(const char* shader, const char* tile_name, const 
 void Conv2d::apply_input_norm(const NormApply& train, const NormApply& eval) {
   input_norm_ = InputNorm{train, eval};
   for (auto& row : forward_) row[0] = row[1] = nullptr;
-  backward_[0] = backward_[1] = nullptr;
+  backward_[0] = backward_[1] = backward_dx_ = backward_weight_ = nullptr;
 }
 
 void Conv2d::apply_output_norm(const NormStats& stats) {
   if (!stats.present())
     throw Error(fmt::format("conv2d '{}': an output norm without statistics", name_));
   output_norm_ = stats;
-  backward_[0] = backward_[1] = nullptr;
+  backward_[0] = backward_[1] = backward_dx_ = backward_weight_ = nullptr;
 }
 
 // Without an input norm, the bindings from norm_apply.glsl's NA_BINDING (forward 3, backward 4)
@@ -199,11 +212,16 @@ Conv2dPush Conv2d::push(const Plan& plan, uint32_t n) const {
 }
 
 WeightPartials Conv2d::weight_partials() const {
+  const uint32_t row = input_.c * k_ * k_;
+  if (split_backward_) {  // conv2d_backward_weight.comp: one tile of every input channel
+    const uint32_t lanes = push(weight_plan_, input_.n).lanes;
+    const uint32_t stride = ceil_div(c_out_ * row, 4) * 4;
+    return {lanes, row, row, stride, size_t{lanes} * stride * sizeof(float)};
+  }
   const uint32_t tile = backward_plan_.tile * k_ * k_;
   const uint32_t lanes = push(backward_plan_, input_.n).lanes;
   const uint32_t stride = ceil_div(c_out_ * tile, 4) * 4;
-  return {lanes, input_.c * k_ * k_, tile, stride,
-          size_t{backward_plan_.tiles} * lanes * stride * sizeof(float)};
+  return {lanes, row, tile, stride, size_t{backward_plan_.tiles} * lanes * stride * sizeof(float)};
 }
 
 void Conv2d::share_weight_partials(Buffer view) {
@@ -286,23 +304,41 @@ void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, co
   if (dx != nullptr) check("conv2d_backward", "input gradient", *dx, input_, n);
   if (dx != nullptr && input_norm_ && !input_norm_->train.stats.present())
     throw Error(fmt::format("conv2d_backward '{}': the input norm has no statistics", name_));
-  const Plan& p = backward_plan_;
-  Conv2dPush push_constants = push(p, n);
-  push_constants.step = in.step;
-  std::vector<Binding> bindings{reads(dy.buffer()), reads(weight_.value.buffer()),
-                                dx != nullptr ? writes(dx->buffer()) : reads(unused_),
-                                reads(x.buffer())};
-  add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
-  add_backward_stats_bindings(
-      bindings, input_norm_ && dx != nullptr ? &input_norm_->train.stats : nullptr, unused_);
-  add_output_norm(bindings);
-  bindings.push_back(writes(partials_));
-  KernelDesc desc = kernel_desc("conv2d_backward", "CI_TILE", p, 0b1001 | 1u << 19, 24);
-  if (output_norm_) desc.constant(36, "NG_ON", true);
-  if (dx == nullptr) desc.constant(18, "DX_ON", false);
-  const Kernel& backward = kernel(backward_[dx != nullptr ? 1 : 0], desc, input_norm(in));
-  graph.dispatch(backward, std::move(bindings), push_constants, {push_constants.lanes, p.tiles, 1},
-                 "conv2d_backward " + name_);
+  if (dx != nullptr || !split_backward_) {
+    const Plan& p = backward_plan_;
+    Conv2dPush push_constants = push(p, n);
+    push_constants.step = in.step;
+    std::vector<Binding> bindings{reads(dy.buffer()), reads(weight_.value.buffer()),
+                                  dx != nullptr ? writes(dx->buffer()) : reads(unused_),
+                                  reads(x.buffer())};
+    add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
+    add_backward_stats_bindings(
+        bindings, input_norm_ && dx != nullptr ? &input_norm_->train.stats : nullptr, unused_);
+    add_output_norm(bindings);
+    bindings.push_back(split_backward_ ? reads(unused_) : writes(partials_));
+    KernelDesc desc = kernel_desc("conv2d_backward", "CI_TILE", p, 0b1001 | 1u << 19, 24);
+    if (output_norm_) desc.constant(36, "NG_ON", true);
+    if (dx == nullptr) desc.constant(18, "DX_ON", false);
+    if (split_backward_) desc.constant(20, "DW_ON", false);
+    const Kernel& backward = kernel(
+        split_backward_ ? backward_dx_ : backward_[dx != nullptr ? 1 : 0], desc, input_norm(in));
+    graph.dispatch(backward, std::move(bindings), push_constants,
+                   {push_constants.lanes, p.tiles, 1}, "conv2d_backward " + name_);
+  }
+  if (split_backward_) {
+    const Plan& p = weight_plan_;
+    Conv2dPush push_constants = push(p, n);
+    push_constants.step = in.step;
+    std::vector<Binding> bindings{reads(x.buffer()), reads(dy.buffer()), writes(partials_)};
+    add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
+    add_output_norm(bindings);
+    KernelDesc desc = kernel_desc("conv2d_backward_weight", "CO_TILE", p, 0b011 | 1u << 9, 13);
+    desc.constant(18, "STRIDE", weight_partials().stride);
+    if (output_norm_) desc.constant(36, "NG_ON", true);
+    const Kernel& weight = kernel(backward_weight_, desc, input_norm(in));
+    graph.dispatch(weight, std::move(bindings), push_constants, {push_constants.lanes, p.tiles, 1},
+                   "conv2d_backward_weight " + name_);
+  }
   if (!reduce_weight) return;
   const uint32_t count = static_cast<uint32_t>(weight_.grad.numel());
   const WeightPartials w = weight_partials();

@@ -72,6 +72,8 @@ class Conv2d {
   // coefficients, finished by that reader), so the norm's own backward pass is not needed.
   void apply_output_norm(const NormStats& stats);
   bool applies_output_norm() const { return output_norm_.has_value(); }
+  // Whether the backward is two dispatches, dx then the weight gradient (see split_backward_).
+  bool splits_backward() const { return split_backward_; }
 
   // x: [N, c_in, H, W] -> y: [N, c_out, H_out, W_out], first n samples. With `stats` (the norm
   // that follows: BatchNorm2d / GroupNorm::stats()), also that norm's forward statistics: each
@@ -128,14 +130,23 @@ class Conv2d {
   bool cpu_;
   bool packed_in_ = false, packed_out_ = false;  // NC4HW4 input / output (activation_layout)
   Parameter weight_;
-  Plan forward_plan_, backward_plan_;
+  // A conv with more output than input channels (the net's conv1, conv4, conv7) computes its
+  // weight gradient in a pass of its own that walks dy (conv2d_backward_weight.comp), and dx
+  // alone in conv2d_backward.comp: the fused kernel would reload and re-transform its wide dy
+  // window once per input-channel tile. Measured on the Xeon host of docs/bench (the training
+  // step profiled, gn, ms): conv1 0.79 vs 0.60, conv4 2.27 vs 1.78, conv7 3.22 vs 2.28 fused vs
+  // split; the other convs are faster fused (conv6 0.42 vs 0.69, conv8 0.67 vs 0.94).
+  bool split_backward_;
+  Plan forward_plan_, backward_plan_, weight_plan_;
   std::optional<InputNorm> input_norm_;
   std::optional<NormStats> output_norm_;
   // Pipelines are made on first use (lavapipe takes seconds to compile each; a model uses a few
   // of them): `slot` is filled from `desc` with `apply`'s constants.
   const Kernel& kernel(const Kernel*& slot, KernelDesc desc, const NormApply* apply) const;
-  mutable const Kernel* forward_[2][2] = {};  // [eval][writes the plane statistics]
-  mutable const Kernel* backward_[2] = {};    // [writes dx]
+  mutable const Kernel* forward_[2][2] = {};         // [eval][writes the plane statistics]
+  mutable const Kernel* backward_[2] = {};           // [writes dx]
+  mutable const Kernel* backward_dx_ = nullptr;      // split_backward_: dx alone
+  mutable const Kernel* backward_weight_ = nullptr;  // split_backward_: the weight gradient
   const Kernel* backward_weight_reduce_;
   Buffer partials_;  // the backward's per-lane weight sums (WeightPartials)
   Buffer unused_;    // bound as the statistics of a forward without them

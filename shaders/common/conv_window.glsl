@@ -1,4 +1,4 @@
-// The sliding input window of conv2d_forward.comp: ROWS + K - 1
+// The sliding input window of conv2d_forward.comp and conv2d_backward_weight.comp: ROWS + K - 1
 // input rows by K columns of every input channel, in registers, slid one column at a time. With
 // NA_ON (norm_apply.glsl) x is a norm's input z and the window holds the norm's output after its
 // ReLU and dropout, computed as each value is loaded; padding stays zero.

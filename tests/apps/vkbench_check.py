@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 SHADERS = {
-    "conv2d_forward", "conv2d_backward",
+    "conv2d_forward", "conv2d_backward", "conv2d_backward_weight",
     "norm_forward_stats", "norm_forward", "norm_backward_sums", "norm_backward",
     "maxpool2d_forward", "maxpool2d_backward", "avgpool_global_forward",
     "avgpool_global_backward", "log_softmax_nll_forward", "sgd_update_segments",
