@@ -83,14 +83,14 @@ class Conv2d {
   void record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint32_t n,
                       const NormStats* stats = nullptr, const InputNormStep& in = {}) const;
   // dy: [N, c_out, H_out, W_out]. Writes weight().grad (overwrites, not accumulates) and, when dx
-  // is not null, dx: [N, c_in, H, W], in one dispatch (both gradients from one pass over dy). With
-  // an input norm, dx goes on through its dropout and ReLU: it is the gradient reaching the
-  // normalized value, and the norm's per-plane backward sums are written and finished with it
-  // (NormApply::stats: dgamma, dbeta, the dx coefficients; the norm's record_backward,
-  // Statistics::kGiven, then applies them). reduce_weight false: stops at the weight gradient's
-  // partial sums (weight_partials()), which the caller's update reduces. `in` as in record_forward
-  // (training). y: the forward's output, read with dy where the conv applies its output norm's
-  // backward (apply_output_norm).
+  // is not null, dx: [N, c_in, H, W]: both from one pass over dy, or (splits_backward()) dx and
+  // then the weight gradient in a pass of its own. With an input norm, dx goes on through its
+  // dropout and ReLU: it is the gradient reaching the normalized value, and the norm's per-plane
+  // backward sums are written and finished with it (NormApply::stats: dgamma, dbeta, the dx
+  // coefficients; the norm's record_backward, Statistics::kGiven, then applies them).
+  // reduce_weight false: stops at the weight gradient's partial sums (weight_partials()), which
+  // the caller's update reduces. `in` as in record_forward (training). y: the forward's output,
+  // read with dy where the conv applies its output norm's backward (apply_output_norm).
   void record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor* dx,
                        uint32_t n, bool reduce_weight = true, const InputNormStep& in = {},
                        const Tensor* y = nullptr) const;
