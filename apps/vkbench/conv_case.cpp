@@ -1,9 +1,10 @@
-// The kernel-table case of a convolution: forward, and backward to the input and to the weight in
-// one dispatch (the weight gradient as per-lane partial sums: the training step adds them up in
-// its single update dispatch, timed in the update's row; here the host adds them for the check),
-// checked against nn/reference/conv2d in double. Where a norm follows, the forward also writes its
-// plane statistics and finishes them into the norm's, as in the training step (checked: the means
-// and M2 of the reference output).
+// The kernel-table case of a convolution: forward, and backward to the input and to the weight
+// as the training step records it, one dispatch or two (Conv2d::splits_backward; the weight
+// gradient as per-lane partial sums: the training step adds them up in its single update dispatch,
+// timed in the update's row; here the host adds them for the check), checked against
+// nn/reference/conv2d in double. Where a norm follows, the forward also writes its plane statistics
+// and finishes them into the norm's, as in the training step (checked: the means and M2 of the
+// reference output).
 #include <fmt/format.h>
 
 #include <cmath>

@@ -18,7 +18,7 @@ namespace vkbench {
 
 // conv forward; backward to the input (unless first: the net's input needs no gradient) and to
 // the weight (its partial sums; the update reduces them, so the layout of those goes to
-// `partials`, for sgd_case), one dispatch. in: [N, c_in, H, W].
+// `partials`, for sgd_case), as the training step records them. in: [N, c_in, H, W].
 std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& spec, nn::Shape in,
                                  bool first, nn::WeightPartials& partials);
 
