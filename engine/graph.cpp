@@ -53,6 +53,14 @@ void Graph::dispatch_bytes(const Kernel& kernel, std::vector<Binding> bindings,
   nodes_.push_back(std::move(node));
 }
 
+void Graph::describe_work(uint64_t macs, uint64_t serial_macs) {
+  if (nodes_.empty() || nodes_.back().kind != Node::Kind::kDispatch) {
+    throw Error("Graph::describe_work: the last node is not a dispatch");
+  }
+  nodes_.back().macs = macs;
+  nodes_.back().serial_macs = serial_macs;
+}
+
 void Graph::fill(const Buffer& dst, uint32_t word, std::string label) {
   Node node;
   node.kind = Node::Kind::kFill;

@@ -54,6 +54,11 @@ struct Node {
   std::vector<uint32_t> push;  // push-constant words
   std::array<uint32_t, 3> groups{1, 1, 1};
   uint32_t fill_word = 0;
+  // What a dispatch computes, as its recorder states it (Graph::describe_work; 0: not stated):
+  // its multiply-adds, and the longest chain of them one invocation runs alone. vkbench reports
+  // them beside the grid: the parallelism a GPU gets from the dispatch.
+  uint64_t macs = 0;
+  uint64_t serial_macs = 0;
 };
 
 class Graph {
@@ -72,6 +77,8 @@ class Graph {
                       std::string label = {});
   void fill(const Buffer& dst, uint32_t word, std::string label = {});
   void copy(const Buffer& src, const Buffer& dst, std::string label = {});
+  // States the work of the dispatch just recorded (Node::macs, Node::serial_macs).
+  void describe_work(uint64_t macs, uint64_t serial_macs);
   // Appends every node of another graph (e.g. one training step, many times).
   void append(const Graph& other);
   // The first dispatch of each kernel, with no workgroups: running it makes a driver that compiles

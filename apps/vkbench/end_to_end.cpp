@@ -115,6 +115,13 @@ void profile_step(const BenchContext& ctx, nn::Model& model, const vkm::Buffer& 
                   const vkm::Buffer& lr, const vkm::Buffer& stats, EndToEnd& e) {
   vkm::Graph graph;
   model.record_train_step(graph, clock, lr, stats, 0, ctx.settings.batch);
+  for (const vkm::Node& node : graph.nodes()) {
+    if (node.kind != vkm::Node::Kind::kDispatch) continue;
+    const auto& local = node.kernel->local_size();
+    const uint64_t groups = uint64_t{node.groups[0]} * node.groups[1] * node.groups[2];
+    e.step_dispatches.push_back({node.label, groups, groups * local[0] * local[1] * local[2],
+                                 double(node.macs), double(node.serial_macs)});
+  }
   vkm::Program program(ctx.device, graph, vkm::RecordOptions{.profile = true});
   program.run();  // warm-up
   std::vector<std::vector<double>> runs;

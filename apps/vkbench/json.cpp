@@ -196,6 +196,15 @@ ordered_json to_json(const DeviceReport& r) {
             {{"kernel", k.kernel}, {"dispatches", k.dispatches}, {"ms", k.ms}, {"bytes", k.bytes}});
       }
       ej["step_kernels"] = step;
+      ordered_json dispatches = ordered_json::array();
+      for (const auto& d : e.step_dispatches) {
+        dispatches.push_back({{"label", d.label},
+                              {"workgroups", d.workgroups},
+                              {"invocations", d.invocations},
+                              {"macs", d.macs},
+                              {"serial_macs", d.serial_macs}});
+      }
+      ej["step_dispatches"] = dispatches;
     }
     e2e.push_back(ej);
   }
@@ -282,6 +291,13 @@ DeviceReport report_from_json(const ordered_json& j) {
                                   .dispatches = k.value("dispatches", 0u),
                                   .ms = k.value("ms", 0.0),
                                   .bytes = k.value("bytes", 0.0)});
+    }
+    for (const auto& d : e.value("step_dispatches", ordered_json::array())) {
+      row.step_dispatches.push_back({.label = d.value("label", std::string()),
+                                     .workgroups = d.value("workgroups", uint64_t{0}),
+                                     .invocations = d.value("invocations", uint64_t{0}),
+                                     .macs = d.value("macs", 0.0),
+                                     .serial_macs = d.value("serial_macs", 0.0)});
     }
     r.end_to_end.push_back(row);
   }

@@ -170,6 +170,24 @@ std::string end_to_end_text(const DeviceReport& r) {
       if (std::find(order.begin(), order.end(), k.kernel) == order.end()) order.push_back(k.kernel);
     }
   }
+  // The parallelism bar of issue "Fast on real GPUs", over the whole step as it is recorded.
+  for (const EndToEnd& e : r.end_to_end) {
+    if (e.step_dispatches.empty()) continue;
+    size_t heavy = 0, wide = 0;
+    const EndToEnd::StepDispatch* longest = nullptr;
+    for (const auto& d : e.step_dispatches) {
+      if (longest == nullptr || d.serial_macs > longest->serial_macs) longest = &d;
+      if (2.0 * d.macs < 1e6) continue;
+      ++heavy;
+      if (d.invocations >= 16384) ++wide;
+    }
+    out += fmt::format(
+        "Parallelism of the {} step: {} of its {} dispatches do >= 1 MFLOP, {} of those launch "
+        ">= 16,384 invocations; the longest chain one invocation runs: {} MACs ({}, {} "
+        "invocations)\n",
+        e.norm, heavy, e.step_dispatches.size(), wide, number(longest->serial_macs), longest->label,
+        longest->invocations);
+  }
   if (order.empty()) return out;
   Table k(header);
   for (const std::string& name : order) {

@@ -119,7 +119,18 @@ struct EndToEnd {
     double bytes = 0.0;  // the buffers its dispatches bind, each read or written once
   };
   std::vector<StepKernel> step_kernels;
-  double step_kernel_ms = 0.0;           // their sum
+  double step_kernel_ms = 0.0;  // their sum
+  // The parallelism of each dispatch of one training step, in order: its workgroups and
+  // invocations, and the multiply-adds it does and that one invocation does alone (0: not a
+  // multiply-add kernel; vkm::Node::macs).
+  struct StepDispatch {
+    std::string label;
+    uint64_t workgroups = 0;
+    uint64_t invocations = 0;
+    double macs = 0.0;
+    double serial_macs = 0.0;
+  };
+  std::vector<StepDispatch> step_dispatches;
   double train_images_per_second = 0.0;  // batch * steps / median
   double eval_images_per_second = 0.0;
 };

@@ -224,6 +224,11 @@ WeightPartials Conv2d::weight_partials() const {
   return {lanes, row, tile, stride, size_t{backward_plan_.tiles} * lanes * stride * sizeof(float)};
 }
 
+uint64_t Conv2d::forward_macs(uint32_t n) const {
+  const Shape out = output_shape();
+  return uint64_t{n} * c_out_ * out.h * out.w * input_.c * k_ * k_;
+}
+
 void Conv2d::share_weight_partials(Buffer view) {
   if (view.size() < weight_partials().bytes) {
     throw Error(fmt::format("conv2d '{}': a weight-partials view of {} bytes, {} needed", name_,
@@ -273,6 +278,10 @@ void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint
       forward_[input_norm_ && !in.train ? 1 : 0][stats != nullptr ? 1 : 0], desc, input_norm(in));
   graph.dispatch(forward, std::move(bindings), push_constants, {push_constants.lanes, p.tiles, 1},
                  "conv2d_forward " + name_);
+  // One invocation: its samples' output planes for its tile of channels.
+  const Shape out = output_shape();
+  graph.describe_work(forward_macs(n), uint64_t{push_constants.samples_per_lane} * p.tile * out.h *
+                                           out.w * input_.c * k_ * k_);
 }
 
 void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor* dx,
@@ -324,6 +333,12 @@ void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, co
         split_backward_ ? backward_dx_ : backward_[dx != nullptr ? 1 : 0], desc, input_norm(in));
     graph.dispatch(backward, std::move(bindings), push_constants,
                    {push_constants.lanes, p.tiles, 1}, "conv2d_backward " + name_);
+    // Each gradient it computes takes the forward's multiply-adds; one invocation walks its
+    // samples' input planes for its tile of input channels, every output channel's window at each.
+    const uint64_t gradients = (dx != nullptr ? 1 : 0) + (split_backward_ ? 0 : 1);
+    const uint64_t per_input = uint64_t{c_out_} * k_ * k_ * input_.h * input_.w;
+    graph.describe_work(gradients * forward_macs(n),
+                        gradients * push_constants.samples_per_lane * p.tile * per_input);
   }
   if (split_backward_) {
     const Plan& p = weight_plan_;
@@ -338,6 +353,9 @@ void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, co
     const Kernel& weight = kernel(backward_weight_, desc, input_norm(in));
     graph.dispatch(weight, std::move(bindings), push_constants, {push_constants.lanes, p.tiles, 1},
                    "conv2d_backward_weight " + name_);
+    const Shape out = output_shape();
+    graph.describe_work(forward_macs(n), uint64_t{push_constants.samples_per_lane} * p.tile *
+                                             out.h * out.w * input_.c * k_ * k_);
   }
   if (!reduce_weight) return;
   const uint32_t count = static_cast<uint32_t>(weight_.grad.numel());

@@ -115,6 +115,8 @@ class Conv2d {
   void check(const char* op, const char* role, const Tensor& t, const Shape& want,
              uint32_t n) const;
   Conv2dPush push(const Plan& plan, uint32_t n) const;
+  // Multiply-adds of the forward over n samples (each gradient takes as many).
+  uint64_t forward_macs(uint32_t n) const;
   KernelDesc kernel_desc(const char* shader, const char* tile_name, const Plan& p,
                          uint32_t texel_reads, uint32_t bindings) const;
   // The input norm a recording applies (null without one).

@@ -15,6 +15,12 @@ import subprocess
 import sys
 import tempfile
 
+# The seed net's multiply-adds per image, forward: conv1 26*26*8*1*9 = 48,672 (whose backward
+# needs no dx), conv2 331,776, conv3 278,784, conv4 93,312, conv5 112,896, conv6 6,272, conv7
+# 57,600, conv8 12,800, conv9 160.
+CONV1_MACS = 48672
+NET_MACS_PER_IMAGE = 942272
+
 SHADERS = {
     "conv2d_forward", "conv2d_backward", "conv2d_backward_weight",
     "norm_forward_stats", "norm_forward", "norm_backward_sums", "norm_backward",
@@ -126,6 +132,21 @@ def check_report(report, batch):
             fail(f"end to end {norm}: profiled step {kernels}, {e['dispatches_per_step']} dispatches")
         if abs(sum(k["ms"] for k in kernels) - e["step_kernel_ms"]) > 1e-6 * e["step_kernel_ms"]:
             fail(f"end to end {norm}: step kernels do not add up to {e['step_kernel_ms']}")
+        # Its parallelism, dispatch by dispatch: every conv states its multiply-adds, which match
+        # the net's (each gradient as many as the forward), and one invocation's share of them.
+        shapes = e.get("step_dispatches", [])
+        if len(shapes) != e["dispatches_per_step"]:
+            fail(f"end to end {norm}: {len(shapes)} dispatch shapes, {e['dispatches_per_step']} dispatches")
+        for d in shapes:
+            if d["workgroups"] <= 0 or d["invocations"] < d["workgroups"]:
+                fail(f"end to end {norm}: dispatch grid {d}")
+            if d["label"].startswith("conv2d_") and "reduce" not in d["label"]:
+                if not 0 < d["serial_macs"] <= d["macs"]:
+                    fail(f"end to end {norm}: conv work {d}")
+        forward = sum(d["macs"] for d in shapes if d["label"].startswith("conv2d_forward"))
+        backward = sum(d["macs"] for d in shapes if d["label"].startswith("conv2d_backward"))
+        if forward != NET_MACS_PER_IMAGE * batch or backward != 2 * forward - CONV1_MACS * batch:
+            fail(f"end to end {norm}: step multiply-adds forward {forward}, backward {backward}")
 
     pipelines = report["pipelines"]
     positive(pipelines, "kernels", "pipelines")
