@@ -20,8 +20,10 @@ Device::DeviceOwner::~DeviceOwner() {
 
 Device::Device(const Instance& instance, const DeviceInfo& info) : info_(info) {
   (void)instance;
-  if (!info.usable()) throw Error(fmt::format("device {} cannot run vkmnist: {}", info.name, info.unusable_reason));
+  if (!info.usable())
+    throw Error(fmt::format("device {} cannot run vkmnist: {}", info.name, info.unusable_reason));
   subgroup_ops_ = !env_flag("VKMNIST_NO_SUBGROUP_OPS");
+  kernel_shape_ = kernel_shape_for(info);
   texel_reads_ = info.r32f_storage_texel_buffers && !env_flag("VKMNIST_NO_TEXEL_BUFFERS");
   if (const char* size = std::getenv("VKMNIST_SUBGROUP_SIZE"); size != nullptr && size[0] != '\0') {
     subgroup_size_request_ = static_cast<uint32_t>(std::strtoul(size, nullptr, 10));

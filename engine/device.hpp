@@ -32,6 +32,8 @@ class Device {
   // False when VKMNIST_NO_SUBGROUP_OPS=1: kernels then reduce through shared memory only, for
   // drivers whose subgroup code is broken (and to test that path).
   bool subgroup_ops() const { return subgroup_ops_; }
+  // The kernels' shape on this device (kernel_shape_for: by device type, or VKMNIST_KERNELS).
+  KernelShape kernel_shape() const { return kernel_shape_; }
   // VKMNIST_SUBGROUP_SIZE=n asks every kernel that does not name its own size for subgroups of
   // n (clamped to the device's range) where the device offers subgroup size control; 0 = driver's.
   uint32_t subgroup_size_request() const { return subgroup_size_request_; }
@@ -74,6 +76,7 @@ class Device {
   DeviceOwner device_;  // declared before everything that needs the VkDevice: destroyed last
   VkQueue queue_ = VK_NULL_HANDLE;
   bool subgroup_ops_ = true;
+  KernelShape kernel_shape_ = KernelShape::kCpu;
   uint32_t subgroup_size_request_ = 0;
   bool texel_reads_ = false;
   std::unique_ptr<Allocator> allocator_;

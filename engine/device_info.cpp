@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 
 #include "engine/error.hpp"
 #include "engine/instance.hpp"
@@ -237,6 +238,24 @@ std::string describe(const DeviceInfo& d) {
       d.shared_memory_bytes / 1024);
   if (!d.usable()) line += " | unusable: " + d.unusable_reason;
   return line;
+}
+
+const char* kernel_shape_name(KernelShape shape) {
+  return shape == KernelShape::kCpu ? "cpu" : "gpu";
+}
+
+KernelShape kernel_shape_for(const DeviceInfo& info) {
+  const char* env = std::getenv("VKMNIST_KERNELS");
+  const std::string choice = env != nullptr ? env : "";
+  if (choice == "cpu") return KernelShape::kCpu;
+  if (choice == "gpu") return KernelShape::kGpu;
+  if (!choice.empty()) {
+    throw Error(fmt::format(
+        "VKMNIST_KERNELS={}: choose cpu (kernels shaped for CPU drivers) or gpu (for GPUs), or "
+        "unset it to choose by device type",
+        choice));
+  }
+  return info.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? KernelShape::kCpu : KernelShape::kGpu;
 }
 
 std::vector<DeviceInfo> enumerate_devices(const Instance& instance) {

@@ -57,6 +57,15 @@ struct DeviceInfo {
 
 std::vector<DeviceInfo> enumerate_devices(const Instance& instance);
 
+// How the kernels map their work onto invocations (DESIGN.md, "Two kernel shapes"): kCpu for
+// CPU drivers such as lavapipe (few invocations, each a whole sample with a large register tile),
+// kGpu for GPUs (output pixels and samples across invocations, tens of thousands per dispatch).
+enum class KernelShape { kCpu, kGpu };
+const char* kernel_shape_name(KernelShape shape);  // "cpu", "gpu"
+// A CPU-type device gets kCpu, every other kGpu; VKMNIST_KERNELS=cpu|gpu overrides. Throws
+// vkm::Error naming the variable for any other value.
+KernelShape kernel_shape_for(const DeviceInfo& info);
+
 // choice: "" for the default preference, a number for an index, otherwise a case-insensitive
 // substring of the device name. Throws vkm::Error naming the devices when nothing matches.
 const DeviceInfo& select_device(const std::vector<DeviceInfo>& devices, std::string_view choice);

@@ -114,6 +114,7 @@ std::string compare_text(const std::vector<NamedReport>& reports, bool brief) {
                         : fmt::format("{}", r.device.subgroup_size);
     return r.device.subgroup_ops_used ? s : s + ", ops off";
   });
+  row("kernels", [&](const DeviceReport& r) { return text(r.device.kernels); });
   row("host CPU", [&](const DeviceReport& r) { return text(r.host.cpu); });
   row("host load average at the start",
       [&](const DeviceReport& r) { return text(r.host.load_average); });

@@ -55,6 +55,7 @@ ordered_json device_json(const Provenance& p) {
           {"subgroup_size_control", p.subgroup_size_control},
           {"subgroup_operations", p.subgroup_operations},
           {"subgroup_ops_used", p.subgroup_ops_used},
+          {"kernels", p.kernels},
           {"timestamp_period_ns", p.timestamp_period_ns},
           {"timestamp_bits", p.timestamp_bits},
           {"memory_heaps", heaps},
@@ -77,6 +78,7 @@ Provenance read_device(const ordered_json& j) {
   p.subgroup_size_control = j.value("subgroup_size_control", false);
   p.subgroup_operations = j.value("subgroup_operations", std::string());
   p.subgroup_ops_used = j.value("subgroup_ops_used", true);
+  p.kernels = j.value("kernels", std::string("cpu"));  // reports before the GPU shape: cpu
   if (j.contains("environment"))
     p.environment = j["environment"].get<std::map<std::string, std::string>>();
   if (j.contains("memory_heaps")) {

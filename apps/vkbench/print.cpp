@@ -35,6 +35,9 @@ std::string provenance_text(const DeviceReport& r) {
       d.subgroup_size_control ? fmt::format("(size control {}..{})", d.subgroup_min, d.subgroup_max)
                               : std::string("(no size control)"),
       d.subgroup_operations, d.subgroup_ops_used ? "" : "; not used (VKMNIST_NO_SUBGROUP_OPS)");
+  out += fmt::format("kernels: shaped for {}\n", d.kernels == "cpu"   ? "CPU drivers (cpu)"
+                                                 : d.kernels == "gpu" ? "GPUs (gpu)"
+                                                                      : d.kernels);
   out += fmt::format("memory heaps: {}; timestamps: {} bits, {} ns per tick\n",
                      heaps.empty() ? "none" : heaps, d.timestamp_bits, d.timestamp_period_ns);
   if (!env.empty()) out += "environment:" + env + "\n";

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <thread>
 
+#include "engine/error.hpp"
+
 namespace vkbench {
 
 namespace {
@@ -19,7 +21,7 @@ constexpr const char* kKnobs[] = {
     "LP_NATIVE_VECTOR_WIDTH",    "LP_NUM_THREADS",     "VKMNIST_NO_SUBGROUP_OPS",
     "VKMNIST_SUBGROUP_SIZE",     "VKMNIST_VALIDATION", "VKMNIST_NO_TEXEL_BUFFERS",
     "MESA_SHADER_CACHE_DISABLE", "RADV_PERFTEST",      "ANV_DEBUG",
-    "__GL_SHADER_DISK_CACHE"};
+    "__GL_SHADER_DISK_CACHE",    "VKMNIST_KERNELS"};
 
 }  // namespace
 
@@ -40,6 +42,11 @@ Provenance provenance(const vkm::DeviceInfo& d, bool subgroup_ops_used) {
   p.subgroup_size_control = d.subgroup_size_control;
   p.subgroup_operations = vkm::subgroup_operations_string(d.subgroup_operations);
   p.subgroup_ops_used = subgroup_ops_used;
+  try {
+    p.kernels = vkm::kernel_shape_name(vkm::kernel_shape_for(d));
+  } catch (const vkm::Error&) {  // a report of that very failure must still be written
+    p.kernels = "invalid VKMNIST_KERNELS";
+  }
   p.timestamp_period_ns = d.timestamp_period_ns;
   p.timestamp_bits = d.timestamp_valid_bits;
   for (const vkm::MemoryHeapInfo& h : d.heaps) p.heaps.push_back({h.size, h.device_local});

@@ -55,6 +55,7 @@ struct Provenance {
   bool subgroup_size_control = false;
   std::string subgroup_operations;
   bool subgroup_ops_used = true;  // false under VKMNIST_NO_SUBGROUP_OPS=1
+  std::string kernels;            // the kernel shape, "cpu" or "gpu" (vkm::kernel_shape_for)
   double timestamp_period_ns = 0.0;
   uint32_t timestamp_bits = 0;
   std::vector<Heap> heaps;

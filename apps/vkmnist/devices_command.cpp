@@ -2,6 +2,7 @@
 // operations, shared memory and memory heaps — and which one vkmnist would pick.
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,14 @@ std::string texel_reads(const vkm::DeviceInfo& d) {
 
 }  // namespace
 
+// The kernel shape vkmnist uses on the device, and why.
+std::string kernels(const vkm::DeviceInfo& d) {
+  const char* env = std::getenv("VKMNIST_KERNELS");
+  const bool forced = env != nullptr && env[0] != '\0';
+  return fmt::format("{} ({})", vkm::kernel_shape_name(vkm::kernel_shape_for(d)),
+                     forced ? "VKMNIST_KERNELS" : "by device type");
+}
+
 std::function<int()> add_devices_command(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("devices", "List every Vulkan device and what vkmnist knows of it");
@@ -33,19 +42,20 @@ std::function<int()> add_devices_command(CLI::App& app) {
     vkm::Instance instance;
     const auto devices = vkm::enumerate_devices(instance);
     const auto& chosen = vkm::select_device(devices, "");  // throws with advice when none
+    (void)vkm::kernel_shape_for(chosen);  // a bad VKMNIST_KERNELS fails before any line
     for (const auto& d : devices) {
       if (*json) {
         fmt::print(
             "{{\"index\":{},\"name\":\"{}\",\"vendor\":\"{}\",\"type\":\"{}\",\"driver\":\"{}\","
             "\"driver_info\":\"{}\",\"api\":\"{}\",\"subgroup_size\":{},\"subgroup_min\":{},"
             "\"subgroup_max\":{},\"subgroup_ops\":\"{}\",\"shared_memory\":{},"
-            "\"texel_reads\":\"{}\",\"max_texel_buffer_elements\":{},\"usable\":{},"
-            "\"default\":{}}}\n",
+            "\"texel_reads\":\"{}\",\"max_texel_buffer_elements\":{},\"kernels\":\"{}\","
+            "\"usable\":{},\"default\":{}}}\n",
             d.index, d.name, d.vendor, vkm::type_name(d.type), d.driver_name, d.driver_info,
             vkm::version_string(d.api_version), d.subgroup_size, d.min_subgroup_size,
             d.max_subgroup_size, vkm::subgroup_operations_string(d.subgroup_operations),
-            d.shared_memory_bytes, texel_reads(d), d.max_texel_buffer_elements, d.usable(),
-            d.index == chosen.index);
+            d.shared_memory_bytes, texel_reads(d), d.max_texel_buffer_elements,
+            vkm::kernel_shape_name(vkm::kernel_shape_for(d)), d.usable(), d.index == chosen.index);
         continue;
       }
       fmt::print("{}{}\n", vkm::describe(d), d.index == chosen.index ? "  <- default" : "");
@@ -56,10 +66,9 @@ std::function<int()> add_devices_command(CLI::App& app) {
       }
       fmt::print(
           "    heaps:{} | timestamps {} bits, {} ns/tick | max workgroup {} | texel reads {} (up "
-          "to {} "
-          "elements)\n",
+          "to {} elements) | kernels {}\n",
           heaps, d.timestamp_valid_bits, d.timestamp_period_ns, d.max_workgroup_invocations,
-          texel_reads(d), d.max_texel_buffer_elements);
+          texel_reads(d), d.max_texel_buffer_elements, kernels(d));
     }
     return 0;
   };

@@ -39,6 +39,8 @@ constexpr uint32_t kMaxWeightLanes = 64;
 constexpr uint32_t kMaxSamplesPerLane = 4;
 constexpr uint32_t kMinWorkgroups = 8;
 constexpr uint32_t kReduceWorkgroup = 64;
+// The GPU shape's workgroup (at most the device's limit).
+constexpr uint32_t kGpuWorkgroup = 256;
 
 uint32_t ceil_div(uint32_t a, uint32_t b) {
   return (a + b - 1) / b;
@@ -90,6 +92,7 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
       k_(k),
       pad_(pad),
       cpu_(device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU),
+      gpu_shape_(device.kernel_shape() == KernelShape::kGpu),
       weight_(device, name_ + ".weight", Shape{c_out, input.c, k, k}),
       split_backward_(c_out > input.c) {
   if (input.n == 0 || input.c == 0 || input.h == 0 || input.w == 0 || c_out == 0 || k == 0) {
@@ -131,6 +134,8 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
     backward_plan_.fixed_lanes = true;
   }
 
+  gpu_forward_ = gpu_forward_plan();
+
   const size_t partial_bytes = weight_partials().bytes;
   partials_ = device.buffer(partial_bytes, name_ + ".weight partials");
   backward_weight_reduce_ =
@@ -141,6 +146,44 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
                     .texel_reads = device.texel_reads_for(0b01, partial_bytes)});
   device.fill(weight_.value.buffer(), 0);
   unused_ = device.buffer(16, name_ + " unused");
+}
+
+// The GPU shape: a sample's output pixels across up to a workgroup of invocations (a power of
+// two), several samples per workgroup where their planes are small; then output channels split
+// into tiles (keeping whole groups of four where packed) until the dispatch, at the built batch,
+// offers kGpuInvocations (what fills a large GPU: a 132-SM card holds ~270,000 resident) or a
+// tile cannot be split further. The tile's weights and the workgroup's reduction scratch must
+// fit in shared memory.
+Conv2d::GpuPlan Conv2d::gpu_forward_plan() const {
+  constexpr uint32_t kGpuInvocations = 16384;
+  const DeviceInfo& info = device_->info();
+  const uint32_t workgroup = std::min<uint32_t>(kGpuWorkgroup, info.max_workgroup_invocations);
+  const Shape out = output_shape();
+  const uint32_t plane = out.h * out.w;
+  GpuPlan g;
+  while (g.slots < workgroup && g.slots < plane) g.slots *= 2;
+  g.samples = workgroup / g.slots;
+  g.pixels = ceil_div(plane, g.slots);
+  const auto fits = [&](uint32_t tile) {
+    const uint64_t bytes = uint64_t{tile} * input_.c * k_ * k_ * sizeof(float) + workgroup * 16;
+    return bytes <= info.shared_memory_bytes;
+  };
+  const auto splits = [&](uint32_t tile) {
+    return tile % 2 == 0 && (!packed_out_ || (tile / 2) % 4 == 0);
+  };
+  g.tile = c_out_;
+  const uint64_t invocations = uint64_t{ceil_div(input_.n, g.samples)} * workgroup;
+  while (splits(g.tile) && (!fits(g.tile) || invocations * (c_out_ / g.tile) < kGpuInvocations)) {
+    g.tile /= 2;
+  }
+  if (!fits(g.tile)) {
+    throw Error(fmt::format(
+        "conv2d '{}': {} weights per output channel do not fit the device's {} bytes of shared "
+        "memory",
+        name_, input_.c * k_ * k_, info.shared_memory_bytes));
+  }
+  g.tiles = c_out_ / g.tile;
+  return g;
 }
 
 // Ids 10..17 as declared in shaders/conv2d_{forward,backward}.comp.
@@ -265,13 +308,30 @@ void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint
                     name_, stats->partials->name(), stats->partials->size(), n, c_out_,
                     size_t{n} * c_out_ * 2 * sizeof(float)));
   }
-  const Plan& p = forward_plan_;
-  Conv2dPush push_constants = push(p, n);
-  push_constants.step = in.step;
   std::vector<Binding> bindings{reads(x.buffer()), reads(weight_.value.buffer()),
                                 writes(y.buffer())};
   add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
   add_forward_stats_bindings(bindings, stats, unused_);
+  const Shape out = output_shape();
+  if (gpu_shape_) {
+    const GpuPlan& g = gpu_forward_;
+    const Conv2dPush push_constants{n, 1, n, input_.h, input_.w, pad_, in.step};
+    KernelDesc desc =
+        kernel_desc("conv2d_forward_gpu", "CO_TILE", Plan{g.tile, g.tiles, 1, 0}, 0b001, 16);
+    desc.local_size = {g.slots * g.samples, 1, 1};
+    desc.constant(18, "SLOTS", g.slots).constant(19, "PIX", g.pixels);
+    if (stats != nullptr) desc.constant(15, "STATS", true);
+    const Kernel& forward = kernel(
+        forward_[input_norm_ && !in.train ? 1 : 0][stats != nullptr ? 1 : 0], desc, input_norm(in));
+    graph.dispatch(forward, std::move(bindings), push_constants,
+                   {ceil_div(n, g.samples) * g.slots * g.samples, g.tiles, 1},
+                   "conv2d_forward " + name_);
+    graph.describe_work(forward_macs(n), uint64_t{g.pixels} * g.tile * input_.c * k_ * k_);
+    return;
+  }
+  const Plan& p = forward_plan_;
+  Conv2dPush push_constants = push(p, n);
+  push_constants.step = in.step;
   KernelDesc desc = kernel_desc("conv2d_forward", "CO_TILE", p, 0b001, 16);
   if (stats != nullptr) desc.constant(15, "STATS", true);
   const Kernel& forward = kernel(
@@ -279,7 +339,6 @@ void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint
   graph.dispatch(forward, std::move(bindings), push_constants, {push_constants.lanes, p.tiles, 1},
                  "conv2d_forward " + name_);
   // One invocation: its samples' output planes for its tile of channels.
-  const Shape out = output_shape();
   graph.describe_work(forward_macs(n), uint64_t{push_constants.samples_per_lane} * p.tile * out.h *
                                            out.w * input_.c * k_ * k_);
 }

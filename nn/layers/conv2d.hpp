@@ -112,6 +112,13 @@ class Conv2d {
     // partials keep one layout, so an update can reduce them without knowing n).
     bool fixed_lanes = false;
   };
+  // The GPU shape's forward (conv2d_forward_gpu.comp): `slots` invocations per sample, `samples`
+  // samples per workgroup of slots * samples, `pixels` outputs per invocation, `tile` output
+  // channels per workgroup row, `tiles` rows.
+  struct GpuPlan {
+    uint32_t slots = 1, samples = 1, pixels = 1, tile = 1, tiles = 1;
+  };
+  GpuPlan gpu_forward_plan() const;
   void check(const char* op, const char* role, const Tensor& t, const Shape& want,
              uint32_t n) const;
   Conv2dPush push(const Plan& plan, uint32_t n) const;
@@ -130,6 +137,7 @@ class Conv2d {
   Shape input_;
   uint32_t c_out_, k_, pad_;
   bool cpu_;
+  bool gpu_shape_;  // the device's kernels are GPU-shaped (Device::kernel_shape)
   bool packed_in_ = false, packed_out_ = false;  // NC4HW4 input / output (activation_layout)
   Parameter weight_;
   // A conv with more output than input channels (the net's conv1, conv4, conv7) computes its
@@ -140,6 +148,7 @@ class Conv2d {
   // split; the other convs are faster fused (conv6 0.42 vs 0.69, conv8 0.67 vs 0.94).
   bool split_backward_;
   Plan forward_plan_, backward_plan_, weight_plan_;
+  GpuPlan gpu_forward_;
   std::optional<InputNorm> input_norm_;
   std::optional<NormStats> output_norm_;
   // Pipelines are made on first use (lavapipe takes seconds to compile each; a model uses a few

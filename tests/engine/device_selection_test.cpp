@@ -1,6 +1,10 @@
-// Device choice (no Vulkan needed): default preference, index, name substring, clear errors.
+// Device choice (no Vulkan needed): default preference, index, name substring, clear errors; the
+// kernel shape by device type or VKMNIST_KERNELS.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "engine/device_info.hpp"
@@ -65,6 +69,61 @@ TEST(DeviceSelection, NoMatchOrNoDeviceSaysWhatToDo) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("install mesa-vulkan-drivers"), std::string::npos);
   }
+}
+
+// VKMNIST_KERNELS set for one scope, restored after.
+class KernelsVariable {
+ public:
+  explicit KernelsVariable(const char* value) {
+    if (const char* old = std::getenv("VKMNIST_KERNELS")) saved_ = old;
+    if (value != nullptr) {
+      setenv("VKMNIST_KERNELS", value, 1);
+    } else {
+      unsetenv("VKMNIST_KERNELS");
+    }
+  }
+  ~KernelsVariable() {
+    if (saved_) {
+      setenv("VKMNIST_KERNELS", saved_->c_str(), 1);
+    } else {
+      unsetenv("VKMNIST_KERNELS");
+    }
+  }
+
+ private:
+  std::optional<std::string> saved_;
+};
+
+TEST(KernelShape, ByDeviceTypeUnlessVkmnistKernelsSays) {
+  const DeviceInfo cpu = fake(0, "llvmpipe", VK_PHYSICAL_DEVICE_TYPE_CPU);
+  const DeviceInfo gpu = fake(1, "NVIDIA H100", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU);
+  const DeviceInfo igpu = fake(2, "Intel UHD 630", VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU);
+  {
+    const KernelsVariable unset(nullptr);
+    EXPECT_EQ(kernel_shape_for(cpu), KernelShape::kCpu);
+    EXPECT_EQ(kernel_shape_for(gpu), KernelShape::kGpu);
+    EXPECT_EQ(kernel_shape_for(igpu), KernelShape::kGpu);
+  }
+  {
+    const KernelsVariable forced("gpu");
+    EXPECT_EQ(kernel_shape_for(cpu), KernelShape::kGpu);
+  }
+  {
+    const KernelsVariable forced("cpu");
+    EXPECT_EQ(kernel_shape_for(gpu), KernelShape::kCpu);
+  }
+  {
+    const KernelsVariable bad("GPU ");
+    try {
+      kernel_shape_for(gpu);
+      FAIL() << "VKMNIST_KERNELS='GPU ' accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("VKMNIST_KERNELS=GPU : choose cpu"), std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_STREQ(kernel_shape_name(KernelShape::kCpu), "cpu");
+  EXPECT_STREQ(kernel_shape_name(KernelShape::kGpu), "gpu");
 }
 
 }  // namespace

@@ -240,6 +240,49 @@ TEST(Conv2dGpuArguments, ShapesAndParameters) {
   EXPECT_EQ(same.output_shape(), (nn::Shape{3, 4, 13, 27}));
 }
 
+// The work each forward dispatch states (vkm::Node::macs, serial_macs) for the seed net's convs at
+// batch 128, and the grid the device's kernel shape gives it: the GPU shape offers a large GPU
+// 16,384 invocations or more wherever a dispatch does 1 MFLOP or more, each invocation a few
+// thousand multiply-adds at most; the CPU shape keeps one invocation per sample or fewer.
+TEST(Conv2dGpuArguments, ForwardParallelismFollowsTheKernelShape) {
+  Device& device = gpu().device;
+  const bool gpu_shape = device.kernel_shape() == KernelShape::kGpu;
+  struct Layer {
+    uint32_t c_in, c_out, h, k;
+  };
+  const Layer net[] = {{1, 8, 28, 3}, {8, 8, 26, 3}, {8, 8, 24, 3},  {8, 16, 11, 3}, {16, 16, 9, 3},
+                       {16, 8, 7, 1}, {8, 32, 7, 3}, {32, 16, 5, 1}, {16, 10, 1, 1}};
+  constexpr uint32_t kBatch = 128;
+  for (const Layer& l : net) {
+    nn::Conv2d conv(device, kernels(), "conv", {kBatch, l.c_in, l.h, l.h}, l.c_out, l.k, 0);
+    nn::Tensor x(device, conv.input_shape(), "x"), y(device, conv.output_shape(), "y");
+    Graph graph;
+    conv.record_forward(graph, x, y, kBatch);
+    ASSERT_EQ(graph.size(), 1u);
+    const Node& node = graph.nodes().front();
+    const nn::Shape out = conv.output_shape();
+    const uint64_t macs = uint64_t{kBatch} * l.c_out * out.h * out.w * l.c_in * l.k * l.k;
+    const auto& local = node.kernel->local_size();
+    const uint64_t invocations =
+        uint64_t{node.groups[0]} * node.groups[1] * node.groups[2] * local[0] * local[1] * local[2];
+    const std::string what = fmt::format("conv {}->{} {}x{} k{}: {} invocations, {} MACs each",
+                                         l.c_in, l.c_out, l.h, l.h, l.k, invocations,
+                                         node.serial_macs);
+    EXPECT_EQ(node.macs, macs) << what;
+    EXPECT_GT(node.serial_macs, 0u) << what;
+    // Every multiply-add has an invocation to run it.
+    EXPECT_GE(node.serial_macs * invocations, macs) << what;
+    if (gpu_shape) {
+      if (2 * macs >= 1'000'000) {
+        EXPECT_GE(invocations, 16384u) << what;
+      }
+      EXPECT_LE(node.serial_macs, 4096u) << what;
+    } else {
+      EXPECT_LE(invocations, uint64_t{kBatch} * l.c_out) << what;
+    }
+  }
+}
+
 // Not a check: the seed net's nine convolutions at batch 128, forward then backward (conv1 without
 // dx), timed on whatever device the tests run on. Run with --gtest_also_run_disabled_tests.
 TEST(Conv2dGpuTiming, DISABLED_SeedNetForwardBackward) {
