@@ -59,22 +59,7 @@ layout(set = 0, binding = 2) writeonly buffer Y4 { vec4 y4[]; };
 #include "conv_window.glsl"
 
 shared float tile_weights[CO_TILE * C_IN * K * K];  // [CO_TILE, C_IN, K, K]
-shared vec4 segment_scratch[gl_WorkGroupSize.x];
-
-// The sums of `value` over each sample's SLOTS invocations, returned to all of them: a tree in
-// shared memory, the same order on every device and subgroup size. Uniform control flow.
-vec4 segment_sum(vec4 value, uint slot) {
-  const uint lane = gl_LocalInvocationIndex;
-  segment_scratch[lane] = value;
-  barrier();
-  [[dont_unroll]] for (uint stride = SLOTS / 2; stride > 0; stride >>= 1) {
-    if (slot < stride) segment_scratch[lane] += segment_scratch[lane + stride];
-    barrier();
-  }
-  const vec4 total = segment_scratch[lane - slot];
-  barrier();  // the scratch is reused right after
-  return total;
-}
+#include "segment_sum.glsl"
 
 // STATS: per output channel of the tile, this invocation's sum (padded to whole vec4s), which
 // plane_sums turns into its sample's plane sum.

@@ -39,8 +39,10 @@ constexpr uint32_t kMaxWeightLanes = 64;
 constexpr uint32_t kMaxSamplesPerLane = 4;
 constexpr uint32_t kMinWorkgroups = 8;
 constexpr uint32_t kReduceWorkgroup = 64;
-// The GPU shape's workgroup (at most the device's limit).
+// The GPU shape's workgroup (at most the device's limit), and the invocations it wants a
+// dispatch to offer: what fills a large GPU (a 132-SM card holds ~270,000 resident).
 constexpr uint32_t kGpuWorkgroup = 256;
+constexpr uint32_t kGpuInvocations = 16384;
 
 uint32_t ceil_div(uint32_t a, uint32_t b) {
   return (a + b - 1) / b;
@@ -134,7 +136,18 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
     backward_plan_.fixed_lanes = true;
   }
 
-  gpu_forward_ = gpu_forward_plan();
+  if (gpu_shape_) {
+    gpu_forward_ = gpu_plan(out.h * out.w, c_out, input.c * k * k, packed_out_);
+    gpu_backward_ = gpu_plan(input.h * input.w, input.c, c_out * k * k, packed_in_);
+    // Chunks of the batch until the dispatch offers kGpuInvocations, each chunk a lane of the
+    // weight partials (so a chunk of one sample at most).
+    const uint32_t invocations = ceil_div(c_out * input.c * k * k, kGpuWorkgroup) * kGpuWorkgroup;
+    while (gpu_weight_.chunks < input.n && invocations * gpu_weight_.chunks < kGpuInvocations) {
+      gpu_weight_.chunks *= 2;
+    }
+    gpu_weight_.samples = ceil_div(input.n, gpu_weight_.chunks);
+    gpu_weight_.chunks = ceil_div(input.n, gpu_weight_.samples);
+  }
 
   const size_t partial_bytes = weight_partials().bytes;
   partials_ = device.buffer(partial_bytes, name_ + ".weight partials");
@@ -148,41 +161,37 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
   unused_ = device.buffer(16, name_ + " unused");
 }
 
-// The GPU shape: a sample's output pixels across up to a workgroup of invocations (a power of
-// two), several samples per workgroup where their planes are small; then output channels split
-// into tiles (keeping whole groups of four where packed) until the dispatch, at the built batch,
-// offers kGpuInvocations (what fills a large GPU: a 132-SM card holds ~270,000 resident) or a
-// tile cannot be split further. The tile's weights and the workgroup's reduction scratch must
-// fit in shared memory.
-Conv2d::GpuPlan Conv2d::gpu_forward_plan() const {
-  constexpr uint32_t kGpuInvocations = 16384;
+// The GPU shape: a sample's pixels across up to a workgroup of invocations (a power of two),
+// several samples per workgroup where their planes are small; then channels split into tiles
+// (keeping whole groups of four where packed) until the dispatch, at the built batch, offers
+// kGpuInvocations or a tile cannot be split further. The tile's weights and the workgroup's
+// reduction scratch must fit in shared memory.
+Conv2d::GpuPlan Conv2d::gpu_plan(uint32_t plane, uint32_t channels, uint32_t weights_per_channel,
+                                 bool packed) const {
   const DeviceInfo& info = device_->info();
   const uint32_t workgroup = std::min<uint32_t>(kGpuWorkgroup, info.max_workgroup_invocations);
-  const Shape out = output_shape();
-  const uint32_t plane = out.h * out.w;
   GpuPlan g;
   while (g.slots < workgroup && g.slots < plane) g.slots *= 2;
   g.samples = workgroup / g.slots;
   g.pixels = ceil_div(plane, g.slots);
   const auto fits = [&](uint32_t tile) {
-    const uint64_t bytes = uint64_t{tile} * input_.c * k_ * k_ * sizeof(float) + workgroup * 16;
+    const uint64_t bytes = uint64_t{tile} * weights_per_channel * sizeof(float) + workgroup * 16;
     return bytes <= info.shared_memory_bytes;
   };
   const auto splits = [&](uint32_t tile) {
-    return tile % 2 == 0 && (!packed_out_ || (tile / 2) % 4 == 0);
+    return tile % 2 == 0 && (!packed || (tile / 2) % 4 == 0);
   };
-  g.tile = c_out_;
+  g.tile = channels;
   const uint64_t invocations = uint64_t{ceil_div(input_.n, g.samples)} * workgroup;
-  while (splits(g.tile) && (!fits(g.tile) || invocations * (c_out_ / g.tile) < kGpuInvocations)) {
+  while (splits(g.tile) && (!fits(g.tile) || invocations * (channels / g.tile) < kGpuInvocations)) {
     g.tile /= 2;
   }
   if (!fits(g.tile)) {
     throw Error(fmt::format(
-        "conv2d '{}': {} weights per output channel do not fit the device's {} bytes of shared "
-        "memory",
-        name_, input_.c * k_ * k_, info.shared_memory_bytes));
+        "conv2d '{}': a tile of {} weights does not fit the device's {} bytes of shared memory",
+        name_, g.tile * weights_per_channel, info.shared_memory_bytes));
   }
-  g.tiles = c_out_ / g.tile;
+  g.tiles = channels / g.tile;
   return g;
 }
 
@@ -256,6 +265,11 @@ Conv2dPush Conv2d::push(const Plan& plan, uint32_t n) const {
 
 WeightPartials Conv2d::weight_partials() const {
   const uint32_t row = input_.c * k_ * k_;
+  if (gpu_shape_) {  // conv2d_backward_weight_gpu.comp: a lane per chunk of the batch, one tile
+    const uint32_t stride = ceil_div(c_out_ * row, 4) * 4;
+    return {gpu_weight_.chunks, row, row, stride,
+            size_t{gpu_weight_.chunks} * stride * sizeof(float)};
+  }
   if (split_backward_) {  // conv2d_backward_weight.comp: one tile of every input channel
     const uint32_t lanes = push(weight_plan_, input_.n).lanes;
     const uint32_t stride = ceil_div(c_out_ * row, 4) * 4;
@@ -343,6 +357,52 @@ void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint
                                            out.w * input_.c * k_ * k_);
 }
 
+// The GPU shape's backward: dx (conv2d_backward_gpu.comp, pixels across invocations) where asked
+// for, then the weight gradient (conv2d_backward_weight_gpu.comp, a weight per invocation, the
+// batch in chunks), with the same bindings as the CPU shape's kernels.
+void Conv2d::record_backward_gpu(
+    Graph& graph, const Tensor& x, const Tensor& dy, const Tensor* dx, uint32_t n,
+    const InputNormStep& in,
+    const std::function<void(std::vector<Binding>&)>& add_output_norm) const {
+  if (dx != nullptr) {
+    const GpuPlan& g = gpu_backward_;
+    const Conv2dPush push_constants{n, 1, n, input_.h, input_.w, pad_, in.step};
+    std::vector<Binding> bindings{reads(dy.buffer()), reads(weight_.value.buffer()),
+                                  writes(dx->buffer()), reads(x.buffer())};
+    add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
+    add_backward_stats_bindings(bindings, input_norm_ ? &input_norm_->train.stats : nullptr,
+                                unused_);
+    add_output_norm(bindings);
+    bindings.push_back(reads(unused_));
+    KernelDesc desc = kernel_desc("conv2d_backward_gpu", "CI_TILE", Plan{g.tile, g.tiles, 1, 0},
+                                  0b1001 | 1u << 19, 24);
+    desc.local_size = {g.slots * g.samples, 1, 1};
+    desc.constant(21, "SLOTS", g.slots).constant(22, "PIX", g.pixels);
+    if (output_norm_) desc.constant(36, "NG_ON", true);
+    const Kernel& backward = kernel(backward_dx_, desc, input_norm(in));
+    graph.dispatch(backward, std::move(bindings), push_constants,
+                   {ceil_div(n, g.samples) * g.slots * g.samples, g.tiles, 1},
+                   "conv2d_backward " + name_);
+    graph.describe_work(forward_macs(n), uint64_t{g.pixels} * g.tile * c_out_ * k_ * k_);
+  }
+  const GpuWeightPlan& g = gpu_weight_;
+  const Conv2dPush push_constants{n, g.samples, g.chunks, input_.h, input_.w, pad_, in.step};
+  std::vector<Binding> bindings{reads(x.buffer()), reads(dy.buffer()), writes(partials_)};
+  add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
+  add_output_norm(bindings);
+  const uint32_t weights = c_out_ * input_.c * k_ * k_;
+  KernelDesc desc = kernel_desc("conv2d_backward_weight_gpu", "CO_TILE", Plan{c_out_, 1, 1, 0},
+                                0b011 | 1u << 9, 13);
+  desc.local_size = {kGpuWorkgroup, 1, 1};
+  desc.constant(18, "STRIDE", weight_partials().stride);
+  if (output_norm_) desc.constant(36, "NG_ON", true);
+  const Kernel& weight = kernel(backward_weight_, desc, input_norm(in));
+  graph.dispatch(weight, std::move(bindings), push_constants, {weights, g.chunks, 1},
+                 "conv2d_backward_weight " + name_);
+  const Shape out = output_shape();
+  graph.describe_work(forward_macs(n), uint64_t{g.samples} * out.h * out.w);
+}
+
 void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor* dx,
                              uint32_t n, bool reduce_weight, const InputNormStep& in,
                              const Tensor* y) const {
@@ -372,7 +432,9 @@ void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, co
   if (dx != nullptr) check("conv2d_backward", "input gradient", *dx, input_, n);
   if (dx != nullptr && input_norm_ && !input_norm_->train.stats.present())
     throw Error(fmt::format("conv2d_backward '{}': the input norm has no statistics", name_));
-  if (dx != nullptr || !split_backward_) {
+  if (gpu_shape_) {
+    record_backward_gpu(graph, x, dy, dx, n, in, add_output_norm);
+  } else if (dx != nullptr || !split_backward_) {
     const Plan& p = backward_plan_;
     Conv2dPush push_constants = push(p, n);
     push_constants.step = in.step;
@@ -399,7 +461,7 @@ void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, co
     graph.describe_work(gradients * forward_macs(n),
                         gradients * push_constants.samples_per_lane * p.tile * per_input);
   }
-  if (split_backward_) {
+  if (split_backward_ && !gpu_shape_) {
     const Plan& p = weight_plan_;
     Conv2dPush push_constants = push(p, n);
     push_constants.step = in.step;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -112,15 +113,26 @@ class Conv2d {
     // partials keep one layout, so an update can reduce them without knowing n).
     bool fixed_lanes = false;
   };
-  // The GPU shape's forward (conv2d_forward_gpu.comp): `slots` invocations per sample, `samples`
-  // samples per workgroup of slots * samples, `pixels` outputs per invocation, `tile` output
-  // channels per workgroup row, `tiles` rows.
+  // The GPU shape's forward and backward to the input (conv2d_forward_gpu.comp,
+  // conv2d_backward_gpu.comp): `slots` invocations per sample, `samples` samples per workgroup of
+  // slots * samples, `pixels` pixels per invocation, `tile` channels (output; backward: input) per
+  // workgroup row, `tiles` rows.
   struct GpuPlan {
     uint32_t slots = 1, samples = 1, pixels = 1, tile = 1, tiles = 1;
   };
-  GpuPlan gpu_forward_plan() const;
+  // For a plane of `plane` pixels and `channels` channels of `weights_per_channel` weights each.
+  GpuPlan gpu_plan(uint32_t plane, uint32_t channels, uint32_t weights_per_channel,
+                   bool packed) const;
+  // The GPU shape's weight gradient (conv2d_backward_weight_gpu.comp): one invocation per weight,
+  // the batch cut into `chunks` of `samples` (the weight partials' lanes).
+  struct GpuWeightPlan {
+    uint32_t chunks = 1, samples = 1;
+  };
   void check(const char* op, const char* role, const Tensor& t, const Shape& want,
              uint32_t n) const;
+  void record_backward_gpu(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor* dx,
+                           uint32_t n, const InputNormStep& in,
+                           const std::function<void(std::vector<Binding>&)>& add_output_norm) const;
   Conv2dPush push(const Plan& plan, uint32_t n) const;
   // Multiply-adds of the forward over n samples (each gradient takes as many).
   uint64_t forward_macs(uint32_t n) const;
@@ -148,7 +160,8 @@ class Conv2d {
   // split; the other convs are faster fused (conv6 0.42 vs 0.69, conv8 0.67 vs 0.94).
   bool split_backward_;
   Plan forward_plan_, backward_plan_, weight_plan_;
-  GpuPlan gpu_forward_;
+  GpuPlan gpu_forward_, gpu_backward_;
+  GpuWeightPlan gpu_weight_;
   std::optional<InputNorm> input_norm_;
   std::optional<NormStats> output_norm_;
   // Pipelines are made on first use (lavapipe takes seconds to compile each; a model uses a few

@@ -1,8 +1,8 @@
 // Conv2d on the device vs the CPU reference: forward, backward to the input and to the weight
 // (together, and the weight alone) over awkward shapes and the seed net's layers, poisoned
-// outputs, partial batches, bitwise determinism; the forward's statistics for the norm that follows, finished by its last
-// workgroup. Conv2dGpuTiming.DISABLED_SeedNetForwardBackward times the net's nine convolutions
-// (run it with --gtest_also_run_disabled_tests).
+// outputs, partial batches, bitwise determinism; the forward's statistics for the norm that
+// follows, finished by its last workgroup. Conv2dGpuTiming.DISABLED_SeedNetForwardBackward times
+// the net's nine convolutions (run it with --gtest_also_run_disabled_tests).
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -110,8 +110,8 @@ TEST_P(Conv2dGpuTest, MatchesReferenceAndIsBitwiseDeterministic) {
   conv.weight().grad.fill(NAN);
   dx.fill(NAN);
   weight_program.run();
-  EXPECT_TRUE(bitwise_equal("weight gradient without dx " + what, conv.weight().grad.download(),
-                            got[2]));
+  EXPECT_TRUE(
+      bitwise_equal("weight gradient without dx " + what, conv.weight().grad.download(), got[2]));
   EXPECT_TRUE(tail_untouched(dx.download(), 0, x_sample)) << what << ": dx written without dx";
 
   // The forward that also writes each plane's (mean, M2) for the norm that follows and finishes
@@ -240,11 +240,12 @@ TEST(Conv2dGpuArguments, ShapesAndParameters) {
   EXPECT_EQ(same.output_shape(), (nn::Shape{3, 4, 13, 27}));
 }
 
-// The work each forward dispatch states (vkm::Node::macs, serial_macs) for the seed net's convs at
-// batch 128, and the grid the device's kernel shape gives it: the GPU shape offers a large GPU
-// 16,384 invocations or more wherever a dispatch does 1 MFLOP or more, each invocation a few
-// thousand multiply-adds at most; the CPU shape keeps one invocation per sample or fewer.
-TEST(Conv2dGpuArguments, ForwardParallelismFollowsTheKernelShape) {
+// The work each dispatch of a conv's forward and backward states (vkm::Node::macs, serial_macs)
+// for the seed net's convs at batch 128, and the grid the device's kernel shape gives it: the GPU
+// shape offers a large GPU 16,384 invocations or more wherever a dispatch does 1 MFLOP or more,
+// each invocation a few thousand multiply-adds at most; the CPU shape keeps one invocation per
+// sample or fewer per channel tile.
+TEST(Conv2dGpuArguments, ParallelismFollowsTheKernelShape) {
   Device& device = gpu().device;
   const bool gpu_shape = device.kernel_shape() == KernelShape::kGpu;
   struct Layer {
@@ -255,31 +256,36 @@ TEST(Conv2dGpuArguments, ForwardParallelismFollowsTheKernelShape) {
   constexpr uint32_t kBatch = 128;
   for (const Layer& l : net) {
     nn::Conv2d conv(device, kernels(), "conv", {kBatch, l.c_in, l.h, l.h}, l.c_out, l.k, 0);
-    nn::Tensor x(device, conv.input_shape(), "x"), y(device, conv.output_shape(), "y");
+    nn::Tensor x(device, conv.input_shape(), "x"), y(device, conv.output_shape(), "y"),
+        dx(device, conv.input_shape(), "dx");
     Graph graph;
     conv.record_forward(graph, x, y, kBatch);
-    ASSERT_EQ(graph.size(), 1u);
-    const Node& node = graph.nodes().front();
+    conv.record_backward(graph, x, y, &dx, kBatch, false);
     const nn::Shape out = conv.output_shape();
     const uint64_t macs = uint64_t{kBatch} * l.c_out * out.h * out.w * l.c_in * l.k * l.k;
-    const auto& local = node.kernel->local_size();
-    const uint64_t invocations =
-        uint64_t{node.groups[0]} * node.groups[1] * node.groups[2] * local[0] * local[1] * local[2];
-    const std::string what = fmt::format("conv {}->{} {}x{} k{}: {} invocations, {} MACs each",
-                                         l.c_in, l.c_out, l.h, l.h, l.k, invocations,
-                                         node.serial_macs);
-    EXPECT_EQ(node.macs, macs) << what;
-    EXPECT_GT(node.serial_macs, 0u) << what;
-    // Every multiply-add has an invocation to run it.
-    EXPECT_GE(node.serial_macs * invocations, macs) << what;
-    if (gpu_shape) {
-      if (2 * macs >= 1'000'000) {
-        EXPECT_GE(invocations, 16384u) << what;
+    uint64_t total = 0;
+    for (const Node& node : graph.nodes()) {
+      const auto& local = node.kernel->local_size();
+      const uint64_t invocations = uint64_t{node.groups[0]} * node.groups[1] * node.groups[2] *
+                                   local[0] * local[1] * local[2];
+      const std::string what =
+          fmt::format("{} of conv {}->{} {}x{} k{}: {} invocations, {} of {} MACs each", node.label,
+                      l.c_in, l.c_out, l.h, l.h, l.k, invocations, node.serial_macs, node.macs);
+      total += node.macs;
+      EXPECT_GT(node.serial_macs, 0u) << what;
+      // Every multiply-add has an invocation to run it.
+      EXPECT_GE(node.serial_macs * invocations, node.macs) << what;
+      if (gpu_shape) {
+        if (2 * node.macs >= 1'000'000) {
+          EXPECT_GE(invocations, 16384u) << what;
+        }
+        EXPECT_LE(node.serial_macs, 4096u) << what;
+      } else {
+        EXPECT_LE(invocations, uint64_t{kBatch} * std::max(l.c_in, l.c_out)) << what;
       }
-      EXPECT_LE(node.serial_macs, 4096u) << what;
-    } else {
-      EXPECT_LE(invocations, uint64_t{kBatch} * l.c_out) << what;
     }
+    // The forward, dx and the weight gradient: each the forward's multiply-adds.
+    EXPECT_EQ(total, 3 * macs) << l.c_in << "->" << l.c_out;
   }
 }
 
