@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "engine/error.hpp"
 
@@ -11,7 +12,12 @@ namespace vkm::nn {
 namespace {
 
 constexpr uint32_t kWorkgroup = 64;
-constexpr uint32_t kMaxGroups = 65535;  // the smallest maxComputeWorkGroupCount Vulkan allows
+constexpr uint32_t kGpuWorkgroup = 256;  // the GPU shape's, where planes are spread over it
+constexpr uint32_t kMaxGroups = 65535;   // the smallest maxComputeWorkGroupCount Vulkan allows
+
+uint32_t ceil_div(uint32_t a, uint32_t b) {
+  return (a + b - 1) / b;
+}
 
 // Invocations for a grid-stride loop over `items` (rows or planes): one item each, the grid
 // capped at kMaxGroups workgroups (beyond that, invocations loop).
@@ -63,11 +69,14 @@ void check_batch(const char* layer, uint32_t n, uint32_t max_n) {
 }
 
 // A pool's kernel, made on first use with its input norm's constants (where it applies one).
+// `shape` adds the kernel-shape-dependent constants (and the workgroup) where there are some.
 const Kernel& pool_kernel(KernelCache& kernels, const Kernel*& slot, const char* shader,
                           uint32_t push_bytes, uint32_t bindings, const Shape& input,
-                          uint32_t texel_reads, const NormApply* apply) {
+                          uint32_t texel_reads, const NormApply* apply,
+                          const std::function<void(KernelDesc&)>& shape = {}) {
   if (slot == nullptr) {
     KernelDesc d = desc(kernels, shader, push_bytes, bindings, input, texel_reads);
+    if (shape) shape(d);
     if (apply != nullptr) apply->add_constants(d);
     slot = &kernels.get(d);
   }
@@ -102,10 +111,13 @@ void MaxPool2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, u
   const NormApply* norm = input_norm_ ? &input_norm_->at(in) : nullptr;
   std::vector<Binding> bindings{reads(x.buffer()), writes(y.buffer())};
   add_norm_apply_bindings(bindings, norm, in.clock, unused_);
-  const Kernel& kernel =
-      pool_kernel(*kernels_, forward_[norm && !in.train ? 1 : 0], "maxpool2d_forward",
-                  sizeof(MaxPool2dPush), 8, input_, 0b01, norm);
-  graph.dispatch(kernel, std::move(bindings), p, {grid(p.rows), 1, 1}, "maxpool2d_forward");
+  // The GPU shape: an invocation per output instead of per output row.
+  const bool elements = gpu_shape();
+  const Kernel& kernel = pool_kernel(
+      *kernels_, forward_[norm && !in.train ? 1 : 0], "maxpool2d_forward", sizeof(MaxPool2dPush), 8,
+      input_, 0b01, norm, [&](KernelDesc& d) { d.constant(11, "ELEMENTS", elements); });
+  graph.dispatch(kernel, std::move(bindings), p,
+                 {grid(size_t{p.rows} * (elements ? p.out_w : 1)), 1, 1}, "maxpool2d_forward");
 }
 
 void MaxPool2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, const Tensor& dx,
@@ -122,10 +134,20 @@ void MaxPool2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy,
   std::vector<Binding> bindings{reads(x.buffer()), reads(dy.buffer()), writes(dx.buffer())};
   add_norm_apply_bindings(bindings, norm, in.clock, unused_);
   add_backward_stats_bindings(bindings, norm ? &norm->stats : nullptr, unused_);
-  const Kernel& kernel = pool_kernel(*kernels_, backward_, "maxpool2d_backward",
-                                     sizeof(MaxPool2dPush), 18, input_, 0b011, norm);
-  graph.dispatch(kernel, std::move(bindings), p, {grid(p.rows / p.out_h), 1, 1},
-                 "maxpool2d_backward");
+  // The GPU shape: a plane's windows across up to a workgroup of invocations (a power of two),
+  // several planes per workgroup; the CPU shape: a plane per invocation.
+  const uint32_t planes = p.rows / p.out_h;
+  uint32_t slots = 1;
+  while (gpu_shape() && slots < kGpuWorkgroup && slots < p.out_h * p.out_w) slots *= 2;
+  const uint32_t workgroup = slots > 1 ? kGpuWorkgroup : kWorkgroup;
+  const Kernel& kernel =
+      pool_kernel(*kernels_, backward_, "maxpool2d_backward", sizeof(MaxPool2dPush), 18, input_,
+                  0b011, norm, [&](KernelDesc& d) {
+                    d.local_size = {workgroup, 1, 1};
+                    d.constant(11, "SLOTS", slots);
+                  });
+  const uint32_t groups = std::min(ceil_div(planes, workgroup / slots), kMaxGroups);
+  graph.dispatch(kernel, std::move(bindings), p, {groups * workgroup, 1, 1}, "maxpool2d_backward");
 }
 
 AvgPoolGlobal::AvgPoolGlobal(KernelCache& kernels, Shape input)

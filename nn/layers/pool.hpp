@@ -63,6 +63,8 @@ class MaxPool2d {
                        uint32_t n, const InputNormStep& in = {}) const;
 
  private:
+  // Whether the device's kernels are GPU-shaped (Device::kernel_shape).
+  bool gpu_shape() const { return kernels_->device().kernel_shape() == KernelShape::kGpu; }
   MaxPool2dPush push(uint32_t n, uint32_t step) const;
 
   Shape input_;

@@ -138,8 +138,37 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{{128, 16, 5, 5}, 128},   // the seed net's avgpool
                       Case{{3, 32, 13, 13}, 3},     //
                       Case{{5, 8, 26, 27}, 3},      // partial batch, H != W
+                      Case{{2, 4, 41, 35}, 2},      // 340 windows: more than a GPU-shape workgroup
                       Case{{2, 1, 2, 2}, 1}),       // one window per plane
     [](const auto& param) { return test::case_name(param.index, name(param.param)); });
+
+// The seed net's max-pool at batch 128: the GPU shape launches an invocation per output forward
+// and spreads each plane's windows over invocations backward (>= 16,384 either way, what a large
+// GPU needs); the CPU shape an invocation per output row forward and per plane backward.
+TEST(PoolGpuArguments, MaxPoolParallelismFollowsTheKernelShape) {
+  const bool gpu_shape = gpu().device.kernel_shape() == KernelShape::kGpu;
+  const nn::Shape in{128, 8, 22, 22};
+  const nn::MaxPool2d pool(kernels(), in);
+  nn::Tensor x(gpu().device, in, "x"), y(gpu().device, pool.output_shape(), "y"),
+      dx(gpu().device, in, "dx");
+  Graph graph;
+  pool.record_forward(graph, x, y, in.n);
+  pool.record_backward(graph, x, y, dx, in.n);
+  ASSERT_EQ(graph.size(), 2u);
+  std::vector<uint64_t> invocations;
+  for (const Node& node : graph.nodes()) {
+    invocations.push_back(uint64_t{node.groups[0]} * node.groups[1] * node.groups[2] *
+                          node.kernel->local_size()[0]);
+  }
+  const uint64_t packed_planes = in.n * in.c / 4;
+  if (gpu_shape) {
+    EXPECT_GE(invocations[0], packed_planes * 11 * 11);
+    EXPECT_GE(invocations[1], 16384u);
+  } else {
+    EXPECT_LT(invocations[0], packed_planes * 11 + 64);
+    EXPECT_LT(invocations[1], packed_planes + 64);
+  }
+}
 
 TEST(PoolGpuArguments, RejectsBadShapesAndBatches) {
   EXPECT_THROW(nn::MaxPool2d(kernels(), {2, 3, 1, 8}), Error);
