@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <vector>
 
@@ -201,6 +202,52 @@ TEST_F(KernelTest, TexelReadVariantsCopyExactly) {
   std::vector<uint32_t> got(pattern.size());
   device().download(dst, std::as_writable_bytes(std::span(got)));
   EXPECT_EQ(got, pattern) << "r32f then rgba32f in one program";
+}
+
+// reduce.glsl's workgroup_sum at every power-of-two workgroup size from 1 to 1024: against the
+// sum in double, every invocation receiving the same total, and bitwise the same on a rerun. With
+// the suite's subgroups of 4 to 32 lanes this covers the ratios of workgroup to subgroup that
+// subgroups of 64 and 128 lanes give workgroups of 32 to 1024 (a subgroup wider than its
+// workgroup included), the sizes lavapipe cannot produce; VKMNIST_NO_SUBGROUP_OPS=1 runs the
+// shared-memory tree instead.
+TEST_F(KernelTest, WorkgroupSumAtEveryRatioOfWorkgroupToSubgroup) {
+  constexpr uint32_t kGroups = 3;
+  for (uint32_t size = 1; size <= 1024; size *= 2) {
+    const Kernel& probe =
+        kernels().get({.shader = "workgroup_sum_probe", .local_size = {size, 1, 1}, .bindings = 2});
+    const uint32_t n = size * kGroups;
+    std::vector<float> values(2 * size_t{n});
+    for (size_t i = 0; i < values.size(); ++i) {
+      values[i] = static_cast<float>((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
+    }
+    Buffer in = device().buffer(values.size() * sizeof(float), "values");
+    device().upload(in, std::as_bytes(std::span(values)));
+    Buffer out = device().buffer(kGroups * 4 * sizeof(float), "totals");
+    Graph g;
+    g.dispatch_bytes(probe, {reads(in), writes(out)}, {}, {n, 1, 1});
+    Program program(device(), g);
+    std::vector<float> results[2];
+    for (auto& got : results) {
+      device().fill(out, 0x7fc00000u);  // NaN: an unwritten total fails
+      program.run();
+      got.resize(kGroups * 4);
+      device().download(out, std::as_writable_bytes(std::span(got)));
+    }
+    for (uint32_t w = 0; w < kGroups; ++w) {
+      double want[2] = {0.0, 0.0};
+      for (uint32_t i = 0; i < size; ++i) {
+        for (int k = 0; k < 2; ++k) want[k] += values[2 * (size_t{w} * size + i) + k];
+      }
+      for (int k = 0; k < 2; ++k) {
+        EXPECT_NEAR(results[0][4 * w + k], want[k], 1e-5 * size)
+            << "workgroup " << size << ", group " << w << ", component " << k;
+      }
+      EXPECT_EQ(results[0][4 * w + 2], 0.0f)
+          << "invocations with another total, workgroup " << size << ", group " << w;
+    }
+    EXPECT_EQ(std::memcmp(results[0].data(), results[1].data(), results[0].size() * 4), 0)
+        << "rerun differs, workgroup " << size;
+  }
 }
 
 }  // namespace
