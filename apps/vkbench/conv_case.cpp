@@ -49,7 +49,11 @@ std::vector<KernelRow> conv_case(const BenchContext& ctx, const nn::BlockSpec& s
   const auto rows =
       rows_per_node(graph, {{"conv2d_forward", 2 * macs},
                             {"conv2d_backward", (first || conv.splits_backward() ? 2 : 4) * macs},
-                            {"conv2d_backward_weight", 2 * macs}});
+                            {"conv2d_backward_weight", 2 * macs},
+                            // The GPU shape (VKMNIST_KERNELS=gpu): dx and dw each apart.
+                            {"conv2d_forward_gpu", 2 * macs},
+                            {"conv2d_backward_gpu", 2 * macs},
+                            {"conv2d_backward_weight_gpu", 2 * macs}});
   auto check = [&](Checker& checker) {
     const auto x64 = widen(xv), dy64 = widen(dyv), w64 = widen(wv);
     std::vector<double> want(out.numel());

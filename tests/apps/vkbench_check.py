@@ -28,6 +28,10 @@ SHADERS = {
     "avgpool_global_backward", "log_softmax_nll_forward", "sgd_update_segments",
 }
 
+# VKMNIST_KERNELS=gpu: the convs' GPU-shaped kernels instead (dx and the weight gradient apart).
+GPU_SHAPE_SHADERS = (SHADERS - {"conv2d_forward", "conv2d_backward", "conv2d_backward_weight"}) | {
+    "conv2d_forward_gpu", "conv2d_backward_gpu", "conv2d_backward_weight_gpu"}
+
 
 def fail(message):
     print(f"vkbench_check: {message}", file=sys.stderr)
@@ -68,7 +72,7 @@ def positive(row, key, where):
         fail(f"{where}: {key} = {row.get(key)!r}, expected a positive number")
 
 
-def check_report(report, batch):
+def check_report(report, batch, shaders=SHADERS):
     no_nulls(report)
     device = report["device"]
     for key in ("name", "vendor", "type", "driver_name", "driver_info", "driver_version", "api_version",
@@ -93,8 +97,8 @@ def check_report(report, batch):
 
     kernels = report["kernels"]
     seen = {k["kernel"] for k in kernels}
-    if seen != SHADERS:
-        fail(f"kernel table: missing {sorted(SHADERS - seen)}, unexpected {sorted(seen - SHADERS)}")
+    if seen != shaders:
+        fail(f"kernel table: missing {sorted(shaders - seen)}, unexpected {sorted(seen - shaders)}")
     for k in kernels:
         where = f"kernel {k['kernel']} {k['layer']} {k['norm']}"
         if k["check"] != "ok" or k["check_rel_l2"] > 1e-4:
@@ -156,8 +160,26 @@ def check_report(report, batch):
         fail(f"pipelines: warm should be skipped under --quick: {pipelines}")
 
 
+def check_gpu_shape(vkbench, work, batch):
+    """The kernels shaped for GPUs, as a GPU runs them by default: every kernel checked, the
+    provenance saying so."""
+    report_file = os.path.join(work, "gpu-shape.json")
+    run([vkbench, "--quick", "--quiet", "--batch", str(batch), "--json", report_file],
+        env=dict(os.environ, VKMNIST_KERNELS="gpu"))
+    with open(report_file) as f:
+        report = json.load(f)
+    if report["device"].get("kernels") != "gpu":
+        fail(f"VKMNIST_KERNELS=gpu: the report says kernels {report['device'].get('kernels')!r}")
+    check_report(report, batch, GPU_SHAPE_SHADERS)
+
+
 def main():
     vkbench = sys.argv[1]
+    if len(sys.argv) > 2 and sys.argv[2] == "--gpu-shape":
+        with tempfile.TemporaryDirectory() as work:
+            check_gpu_shape(vkbench, work, 5)
+        print("vkbench_check: the GPU shape, 1 passed, 0 failed")
+        return
     with tempfile.TemporaryDirectory() as work:
         report_file = os.path.join(work, "lavapipe.json")
         batch = 5  # odd: partial workgroups everywhere
