@@ -9,11 +9,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
+#include <stdexcept>
+#include <vector>
 
 #include "engine/error.hpp"
 
@@ -137,6 +142,29 @@ std::string metrics_csv(const std::vector<MetricsRow>& rows) {
   return out;
 }
 
+namespace {
+
+// Fields of metrics.csv, each the whole field or an error (std::stod would read "5n3" as 5).
+uint32_t epoch_field(const std::string& f) {
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
+  if (ec != std::errc() || end != f.data() + f.size() || v == 0 || v > UINT32_MAX) {
+    throw std::invalid_argument("epoch");
+  }
+  return static_cast<uint32_t>(v);
+}
+
+double number_field(const std::string& f, double lo, double hi) {
+  double v = 0.0;
+  const auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
+  if (ec != std::errc() || end != f.data() + f.size() || !std::isfinite(v) || v < lo || v > hi) {
+    throw std::invalid_argument("number");
+  }
+  return v;
+}
+
+}  // namespace
+
 std::vector<MetricsRow> parse_metrics_csv(const std::filesystem::path& file) {
   std::istringstream in(read_file(file));
   std::string line;
@@ -148,20 +176,26 @@ std::vector<MetricsRow> parse_metrics_csv(const std::filesystem::path& file) {
   std::vector<MetricsRow> rows;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
-    MetricsRow r;
+    std::vector<std::string> f;
     std::istringstream fields(line);
-    std::string f[7];
-    for (auto& x : f) std::getline(fields, x, ',');
+    for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
+    if (!line.empty() && line.back() == ',') f.emplace_back();
+    MetricsRow r;
     try {
-      r.epoch = static_cast<uint32_t>(std::stoul(f[0]));
+      if (f.size() != 7 || (f[1] != "train" && f[1] != "test")) throw std::invalid_argument("row");
+      const double inf = std::numeric_limits<double>::infinity();
+      r.epoch = epoch_field(f[0]);
       r.split = f[1];
-      r.loss = std::stod(f[2]);
-      r.penalty = std::stod(f[3]);
-      r.accuracy = std::stod(f[4]);
-      r.lr = std::stod(f[5]);
-      r.seconds = std::stod(f[6]);
-    } catch (const std::exception&) {
-      throw vkm::Error(fmt::format("{}: malformed line '{}'", file.string(), line));
+      r.loss = number_field(f[2], 0.0, inf);
+      r.penalty = number_field(f[3], 0.0, inf);
+      r.accuracy = number_field(f[4], 0.0, 100.0);
+      r.lr = number_field(f[5], 0.0, inf);
+      r.seconds = number_field(f[6], 0.0, inf);
+    } catch (const std::invalid_argument&) {
+      throw vkm::Error(fmt::format(
+          "{}: malformed line '{}' (expected an epoch from 1, train or test, then five finite "
+          "numbers, the accuracy 0 to 100)",
+          file.string(), line));
     }
     rows.push_back(r);
   }

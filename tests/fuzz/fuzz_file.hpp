@@ -12,9 +12,8 @@
 namespace vkm::fuzz {
 
 inline const std::filesystem::path& input_file(const char* suffix) {
-  static const std::filesystem::path file =
-      std::filesystem::temp_directory_path() /
-      ("vkmnist-fuzz-" + std::to_string(getpid()) + suffix);
+  static const std::filesystem::path file = std::filesystem::temp_directory_path() /
+                                            ("vkmnist-fuzz-" + std::to_string(getpid()) + suffix);
   return file;
 }
 
