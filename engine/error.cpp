@@ -1,4 +1,5 @@
-// Error messages for failed Vulkan calls: the result's name, the call, and a hint a user can act on.
+// Error messages for failed Vulkan calls: the result's name, the call, and a hint a user can act
+// on.
 #include "engine/error.hpp"
 
 #include <fmt/format.h>
@@ -41,7 +42,8 @@ static const char* hint_for(VkResult result) {
     case VK_ERROR_OUT_OF_HOST_MEMORY:
       return " — the host ran out of memory";
     case VK_ERROR_DEVICE_LOST:
-      return " — the device was lost (driver crash or GPU watchdog); rerun, and report it if it repeats";
+      return " — the device was lost (driver crash or GPU watchdog); rerun, and report it if it "
+             "repeats";
     case VK_ERROR_INCOMPATIBLE_DRIVER:
       return " — no Vulkan 1.2 driver found: install mesa-vulkan-drivers or your GPU's driver";
     case VK_ERROR_LAYER_NOT_PRESENT:

@@ -27,10 +27,10 @@ const char* result_name(VkResult result);
 
 }  // namespace vkm
 
-#define VKM_CHECK(call)                                                    \
-  do {                                                                     \
-    const VkResult vkm_result_ = (call);                                   \
-    if (vkm_result_ != VK_SUCCESS) {                                       \
-      ::vkm::throw_vk_error(vkm_result_, #call, __FILE__, __LINE__);       \
-    }                                                                      \
+#define VKM_CHECK(call)                                              \
+  do {                                                               \
+    const VkResult vkm_result_ = (call);                             \
+    if (vkm_result_ != VK_SUCCESS) {                                 \
+      ::vkm::throw_vk_error(vkm_result_, #call, __FILE__, __LINE__); \
+    }                                                                \
   } while (false)

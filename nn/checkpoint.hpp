@@ -24,7 +24,8 @@ Metadata load_model(const std::filesystem::path& file, Model& model);
 // The net configuration a checkpoint was saved with (from its metadata).
 NetConfig checkpoint_net_config(const Metadata& metadata);
 
-void save_optimizer(const std::filesystem::path& file, const Model& model, const Metadata& metadata);
+void save_optimizer(const std::filesystem::path& file, const Model& model,
+                    const Metadata& metadata);
 Metadata load_optimizer(const std::filesystem::path& file, Model& model);
 
 }  // namespace vkm::nn

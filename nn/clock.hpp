@@ -9,9 +9,9 @@
 namespace vkm::nn {
 
 struct ClockState {
-  uint32_t epoch = 0;            // 0-based
+  uint32_t epoch = 0;  // 0-based
   uint32_t steps_per_epoch = 0;
-  uint32_t seed = 0;             // the run's seed
+  uint32_t seed = 0;  // the run's seed
   uint32_t pad = 0;
 };
 static_assert(sizeof(ClockState) == 16, "mirrors Clock in shaders/common/clock.glsl");

@@ -19,9 +19,12 @@ ScheduleKind parse_schedule(std::string_view text) {
 
 const char* schedule_name(ScheduleKind kind) {
   switch (kind) {
-    case ScheduleKind::kOneCycle: return "onecycle";
-    case ScheduleKind::kStep: return "step";
-    case ScheduleKind::kConstant: return "constant";
+    case ScheduleKind::kOneCycle:
+      return "onecycle";
+    case ScheduleKind::kStep:
+      return "step";
+    case ScheduleKind::kConstant:
+      return "constant";
   }
   return "?";
 }
@@ -34,7 +37,8 @@ double cosine(double start, double end, double pct) {
 
 }  // namespace
 
-std::vector<float> learning_rates(ScheduleKind kind, float lr, uint32_t epochs, uint32_t steps_per_epoch) {
+std::vector<float> learning_rates(ScheduleKind kind, float lr, uint32_t epochs,
+                                  uint32_t steps_per_epoch) {
   const size_t total = size_t{epochs} * steps_per_epoch;
   std::vector<float> out(total);
   switch (kind) {

@@ -18,6 +18,7 @@ ScheduleKind parse_schedule(std::string_view text);  // throws std::invalid_argu
 const char* schedule_name(ScheduleKind kind);
 
 // One learning rate per global step: epochs * steps_per_epoch values.
-std::vector<float> learning_rates(ScheduleKind kind, float lr, uint32_t epochs, uint32_t steps_per_epoch);
+std::vector<float> learning_rates(ScheduleKind kind, float lr, uint32_t epochs,
+                                  uint32_t steps_per_epoch);
 
 }  // namespace vkm::nn

@@ -15,7 +15,7 @@ struct Shape {
   uint32_t w = 1;
 
   size_t numel() const { return size_t{n} * c * h * w; }
-  size_t plane() const { return size_t{h} * w; }   // H*W
+  size_t plane() const { return size_t{h} * w; }       // H*W
   size_t sample() const { return size_t{c} * h * w; }  // C*H*W
   std::string str() const {
     return "[" + std::to_string(n) + ", " + std::to_string(c) + ", " + std::to_string(h) + ", " +

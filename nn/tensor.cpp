@@ -45,8 +45,8 @@ Tensor::Tensor(Device& device, Shape shape, std::string name, Layout layout)
       layout_(layout),
       buffer_(device.buffer((shape.numel() + 3) / 4 * 4 * sizeof(float), std::move(name))) {
   if (layout == Layout::kNC4HW4 && shape.c % 4 != 0) {
-    throw Error(fmt::format("tensor '{}' {}: NC4HW4 needs a multiple of 4 channels",
-                            buffer_.name(), shape.str()));
+    throw Error(fmt::format("tensor '{}' {}: NC4HW4 needs a multiple of 4 channels", buffer_.name(),
+                            shape.str()));
   }
 }
 

@@ -64,11 +64,14 @@ class Trainer {
   Model& model() { return *model_; }
   const TrainConfig& config() const { return config_; }
   uint32_t steps_per_epoch() const { return steps_; }
-  float learning_rate(uint32_t epoch, uint32_t step) const { return lr_[size_t{epoch} * steps_ + step]; }
+  float learning_rate(uint32_t epoch, uint32_t step) const {
+    return lr_[size_t{epoch} * steps_ + step];
+  }
 
   // Trains epoch `epoch` (0-based); progress after each chunk of steps (read from the device's
   // host-visible loss slots without stalling it).
-  SplitMetrics train_epoch(uint32_t epoch, const std::function<void(const EpochProgress&)>& progress = {});
+  SplitMetrics train_epoch(uint32_t epoch,
+                           const std::function<void(const EpochProgress&)>& progress = {});
   // Evaluates the test set; predictions() then holds one class per test image.
   SplitMetrics evaluate();
   const std::vector<uint32_t>& predictions() const { return predictions_; }

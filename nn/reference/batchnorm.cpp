@@ -1,5 +1,5 @@
-// Plain loops over [N, C, H, W], accumulating in double; the spec the norm_* and batchnorm_* shaders are
-// tested against.
+// Plain loops over [N, C, H, W], accumulating in double; the spec the norm_* and batchnorm_*
+// shaders are tested against.
 #include "nn/reference/batchnorm.hpp"
 
 #include <algorithm>

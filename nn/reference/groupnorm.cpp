@@ -1,5 +1,6 @@
-// Plain loops over [N, C, H, W], accumulating in double; the spec the norm_* and groupnorm_* shaders are
-// tested against. In NCHW a group of sample n is one contiguous run of C / groups planes.
+// Plain loops over [N, C, H, W], accumulating in double; the spec the norm_* and groupnorm_*
+// shaders are tested against. In NCHW a group of sample n is one contiguous run of C / groups
+// planes.
 #include "nn/reference/groupnorm.hpp"
 
 #include <cmath>

@@ -24,8 +24,10 @@ static_assert(sizeof(AxpbyPush) == 16, "mirrors Push in axpby.comp");
 class GraphTest : public GpuTest {
  protected:
   const Kernel& axpby() {
-    return kernels().get({.shader = "axpby", .local_size = {64, 1, 1},
-                          .push_constant_bytes = sizeof(AxpbyPush), .bindings = 3});
+    return kernels().get({.shader = "axpby",
+                          .local_size = {64, 1, 1},
+                          .push_constant_bytes = sizeof(AxpbyPush),
+                          .bindings = 3});
   }
   // out = alpha * x + beta * y
   void add(Graph& g, const nn::Tensor& x, const nn::Tensor& y, const nn::Tensor& out, float alpha,
@@ -127,7 +129,8 @@ TEST_F(GraphTest, ReplayingNTimesDoesNTimesTheWork) {
     });
   }
   EXPECT_EQ(calls, 12u);
-  EXPECT_TRUE(close("acc after 4 replays of 3 steps", acc.download(), std::vector<float>(n, 12.0f), 0.0));
+  EXPECT_TRUE(
+      close("acc after 4 replays of 3 steps", acc.download(), std::vector<float>(n, 12.0f), 0.0));
 }
 
 TEST_F(GraphTest, FillAndCopyNodesAreOrderedLikeDispatches) {
@@ -136,9 +139,9 @@ TEST_F(GraphTest, FillAndCopyNodesAreOrderedLikeDispatches) {
   auto b = tensor(n, "b", NAN);
   auto c = tensor(n, "c", NAN);
   Graph g;
-  g.fill(b.buffer(), 0);                 // b = 0
-  add(g, a, b, b, 1.0f, 1.0f);           // b = a + b = 3
-  g.copy(b.buffer(), c.buffer());        // c = b
+  g.fill(b.buffer(), 0);           // b = 0
+  add(g, a, b, b, 1.0f, 1.0f);     // b = a + b = 3
+  g.copy(b.buffer(), c.buffer());  // c = b
   Program program(device(), g);
   EXPECT_EQ(program.barriers(), 2u);
   program.run();

@@ -44,10 +44,10 @@ Comparison compare(std::span<const float> got, std::span<const double> want) {
            << ": " << got[c.worst] << ", expected " << want[c.worst] << ")";
   }
   if (!(c.rel_l2 <= tolerance)) {
-    return ::testing::AssertionFailure()
-           << fmt::format("{}: relative L2 error {:.3g} > {:.3g}; max abs error {:.3g} at index {} "
-                          "(got {}, expected {})",
-                          what, c.rel_l2, tolerance, c.max_abs, c.worst, got[c.worst], want[c.worst]);
+    return ::testing::AssertionFailure() << fmt::format(
+               "{}: relative L2 error {:.3g} > {:.3g}; max abs error {:.3g} at index {} "
+               "(got {}, expected {})",
+               what, c.rel_l2, tolerance, c.max_abs, c.worst, got[c.worst], want[c.worst]);
   }
   return ::testing::AssertionSuccess();
 }
@@ -63,8 +63,8 @@ Comparison compare(std::span<const float> got, std::span<const double> want) {
   if (a.size() != b.size()) return ::testing::AssertionFailure() << what << ": sizes differ";
   for (size_t i = 0; i < a.size(); ++i) {
     if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) {
-      return ::testing::AssertionFailure()
-             << fmt::format("{}: runs differ first at index {} ({:a} vs {:a})", what, i, a[i], b[i]);
+      return ::testing::AssertionFailure() << fmt::format(
+                 "{}: runs differ first at index {} ({:a} vs {:a})", what, i, a[i], b[i]);
     }
   }
   return ::testing::AssertionSuccess();
