@@ -227,9 +227,41 @@ std::string pipelines_text(const DeviceReport& r) {
 
 }  // namespace
 
+// The headline, before the detail: the ceilings in one line, then per norm the training and eval
+// images/s with the step's dispatches and MB, and whether every check passed.
+std::string summary_text(const DeviceReport& r) {
+  std::string out = "Summary";
+  std::string ceilings;
+  for (const Ceiling& c : r.ceilings) {
+    if (!c.skipped.empty() || c.check != "ok") continue;
+    ceilings += fmt::format("{}{} {} {}", ceilings.empty() ? "" : ", ", c.name, number(c.value),
+                            c.unit);
+  }
+  if (!ceilings.empty()) out += "\n  ceilings: " + ceilings;
+  for (const EndToEnd& e : r.end_to_end) {
+    if (!e.skipped.empty()) {
+      out += fmt::format("\n  {}: {}", e.norm, skipped(e.skipped));
+      continue;
+    }
+    out += fmt::format(
+        "\n  {}: train {} images/s, eval {} images/s at batch {} ({} dispatches, {} MB per "
+        "training step)",
+        e.norm, number(e.train_images_per_second), number(e.eval_images_per_second), e.batch,
+        number(e.dispatches_per_step),
+        e.bytes_per_step > 0 ? number(e.bytes_per_step / 1e6) : std::string("—"));
+  }
+  const auto failures = r.failures();
+  out += failures.empty() ? "\n  every check passed (the kernels and the end to end against the "
+                            "CPU reference)\n"
+                          : fmt::format("\n  {} checks FAILED (listed at the end)\n",
+                                        failures.size());
+  return out;
+}
+
 std::string report_text(const DeviceReport& r) {
   std::string out = provenance_text(r);
   if (!r.skipped.empty()) return out + "skipped: " + r.skipped + "\n";
+  out += "\n" + summary_text(r);
   if (!r.ceilings.empty()) out += "\n" + ceilings_text(r);
   if (!r.kernels.empty()) out += "\n" + kernels_text(r);
   if (!r.end_to_end.empty()) out += "\n" + end_to_end_text(r);

@@ -184,9 +184,15 @@ def main():
         report_file = os.path.join(work, "lavapipe.json")
         batch = 5  # odd: partial workgroups everywhere
         result = run([vkbench, "--quick", "--batch", str(batch), "--json", report_file])
-        for heading in ("Ceilings", "Kernels of the training step", "End to end", "Pipeline creation"):
+        for heading in ("Summary", "Ceilings", "Kernels of the training step", "End to end",
+                        "Pipeline creation"):
             if heading not in result.stdout:
                 fail(f"the screen report has no '{heading}' section:\n{result.stdout}")
+        # The headline first: the summary before the first detail section.
+        if not result.stdout.index("Summary") < result.stdout.index("Ceilings"):
+            fail("the summary is not the first section")
+        if "every check passed" not in result.stdout:
+            fail(f"the summary does not say the checks passed:\n{result.stdout[:2000]}")
         with open(report_file) as f:
             report = json.load(f)
         check_report(report, batch)
