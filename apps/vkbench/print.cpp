@@ -234,8 +234,8 @@ std::string summary_text(const DeviceReport& r) {
   std::string ceilings;
   for (const Ceiling& c : r.ceilings) {
     if (!c.skipped.empty() || c.check != "ok") continue;
-    ceilings += fmt::format("{}{} {} {}", ceilings.empty() ? "" : ", ", c.name, number(c.value),
-                            c.unit);
+    ceilings +=
+        fmt::format("{}{} {} {}", ceilings.empty() ? "" : ", ", c.name, number(c.value), c.unit);
   }
   if (!ceilings.empty()) out += "\n  ceilings: " + ceilings;
   for (const EndToEnd& e : r.end_to_end) {
@@ -251,10 +251,10 @@ std::string summary_text(const DeviceReport& r) {
         e.bytes_per_step > 0 ? number(e.bytes_per_step / 1e6) : std::string("—"));
   }
   const auto failures = r.failures();
-  out += failures.empty() ? "\n  every check passed (the kernels and the end to end against the "
-                            "CPU reference)\n"
-                          : fmt::format("\n  {} checks FAILED (listed at the end)\n",
-                                        failures.size());
+  out += failures.empty()
+             ? "\n  every check passed (the kernels and the end to end against the "
+               "CPU reference)\n"
+             : fmt::format("\n  {} checks FAILED (listed at the end)\n", failures.size());
   return out;
 }
 
