@@ -2,6 +2,8 @@
 // operations, shared memory and memory heaps — and which one vkmnist would pick.
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -22,8 +24,6 @@ std::string texel_reads(const vkm::DeviceInfo& d) {
   return d.rgba32f_storage_texel_buffers ? "r32f+rgba32f" : "r32f";
 }
 
-}  // namespace
-
 // The kernel shape vkmnist uses on the device, and why.
 std::string kernels(const vkm::DeviceInfo& d) {
   const char* env = std::getenv("VKMNIST_KERNELS");
@@ -32,11 +32,45 @@ std::string kernels(const vkm::DeviceInfo& d) {
                      forced ? "VKMNIST_KERNELS" : "by device type");
 }
 
+// Everything the text shows, as one JSON object (nlohmann escapes the driver's strings).
+nlohmann::ordered_json device_json(const vkm::DeviceInfo& d, bool chosen) {
+  nlohmann::ordered_json heaps = nlohmann::ordered_json::array();
+  for (const auto& h : d.heaps)
+    heaps.push_back({{"bytes", h.size}, {"device_local", h.device_local}});
+  return {{"index", d.index},
+          {"name", d.name},
+          {"vendor", d.vendor},
+          {"type", vkm::type_name(d.type)},
+          {"driver", d.driver_name},
+          {"driver_info", d.driver_info},
+          {"driver_version", vkm::driver_version_string(d)},
+          {"api", vkm::version_string(d.api_version)},
+          {"subgroup_size", d.subgroup_size},
+          {"subgroup_min", d.min_subgroup_size},
+          {"subgroup_max", d.max_subgroup_size},
+          {"subgroup_size_control", d.subgroup_size_control},
+          {"subgroup_ops", vkm::subgroup_operations_string(d.subgroup_operations)},
+          {"shared_memory", d.shared_memory_bytes},
+          {"max_workgroup_invocations", d.max_workgroup_invocations},
+          {"heaps", heaps},
+          {"timestamp_bits", d.timestamp_valid_bits},
+          {"timestamp_period_ns", d.timestamp_period_ns},
+          {"texel_reads", texel_reads(d)},
+          {"max_texel_buffer_elements", d.max_texel_buffer_elements},
+          {"kernels", vkm::kernel_shape_name(vkm::kernel_shape_for(d))},
+          {"usable", d.usable()},
+          {"unusable_reason", d.unusable_reason},
+          {"default", chosen}};
+}
+
+}  // namespace
+
 std::function<int()> add_devices_command(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("devices", "List every Vulkan device and what vkmnist knows of it");
   auto json = std::make_shared<bool>(false);
-  cmd->add_flag("--json", *json, "One JSON object per device instead of text");
+  cmd->add_flag("--json", *json,
+                "One JSON object per line and device instead of text: everything the text shows");
   return [cmd, json]() -> int {
     (void)cmd;
     vkm::Instance instance;
@@ -45,17 +79,7 @@ std::function<int()> add_devices_command(CLI::App& app) {
     (void)vkm::kernel_shape_for(chosen);  // a bad VKMNIST_KERNELS fails before any line
     for (const auto& d : devices) {
       if (*json) {
-        fmt::print(
-            "{{\"index\":{},\"name\":\"{}\",\"vendor\":\"{}\",\"type\":\"{}\",\"driver\":\"{}\","
-            "\"driver_info\":\"{}\",\"api\":\"{}\",\"subgroup_size\":{},\"subgroup_min\":{},"
-            "\"subgroup_max\":{},\"subgroup_ops\":\"{}\",\"shared_memory\":{},"
-            "\"texel_reads\":\"{}\",\"max_texel_buffer_elements\":{},\"kernels\":\"{}\","
-            "\"usable\":{},\"default\":{}}}\n",
-            d.index, d.name, d.vendor, vkm::type_name(d.type), d.driver_name, d.driver_info,
-            vkm::version_string(d.api_version), d.subgroup_size, d.min_subgroup_size,
-            d.max_subgroup_size, vkm::subgroup_operations_string(d.subgroup_operations),
-            d.shared_memory_bytes, texel_reads(d), d.max_texel_buffer_elements,
-            vkm::kernel_shape_name(vkm::kernel_shape_for(d)), d.usable(), d.index == chosen.index);
+        fmt::print("{}\n", device_json(d, d.index == chosen.index).dump());
         continue;
       }
       fmt::print("{}{}\n", vkm::describe(d), d.index == chosen.index ? "  <- default" : "");
