@@ -110,6 +110,9 @@ int run_compare(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Line-buffered stdout even into a pipe: under `2>&1 | tee` its lines and stderr's come out in
+  // the order they were printed.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   CLI::App app{
       "vkbench — the cross-vendor benchmark of vkmnist: per device its provenance, measured "
       "ceilings (FMA "

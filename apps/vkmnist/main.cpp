@@ -17,6 +17,9 @@
 #include "engine/error.hpp"
 
 int main(int argc, char** argv) {
+  // Line-buffered stdout even into a pipe: under `2>&1 | tee` its lines and stderr's come out in
+  // the order they were printed.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   CLI::App app{
       "vkmnist — train a ~8,000-parameter MNIST CNN with BatchNorm, LayerNorm or GroupNorm "
       "entirely on a "

@@ -67,8 +67,16 @@ def main():
         if "bn: all 2 epochs done" not in resumed:
             sys.exit("compare_check: the resumed study did not read back the finished BN run")
         # Bitwise the same models as a study that was never interrupted.
+        # Not quiet, both streams into one pipe as `2>&1 | tee` makes them: the lines in the order
+        # they were printed (stdout is line-buffered even when it is a pipe).
         straight = os.path.join(work, "straight")
-        subprocess.run([vkmnist, "compare", *options, "--out", straight], check=True)
+        log = subprocess.run([vkmnist, "compare", *[o for o in options if o != "--quiet"], "--out", straight],
+                             check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
+        order = ["== BatchNorm", "vkmnist: BatchNorm on", "/straight/bn\n", "== LayerNorm",
+                 "vkmnist: LayerNorm on", "/straight/ln\n", "== GroupNorm", "study written"]
+        at = [log.find(line) for line in order]
+        if -1 in at or at != sorted(at):
+            sys.exit(f"compare_check: under 2>&1 the lines come out of order ({order}):\n{log}")
         for key in ("bn", "ln", "gn"):
             epochs = [line.split(",")[0] for line in open(os.path.join(out, key, "metrics.csv")).read().splitlines()[1:]]
             if epochs != ["1", "1", "2", "2"]:
