@@ -195,7 +195,8 @@ Conv2d::GpuPlan Conv2d::gpu_plan(uint32_t plane, uint32_t channels, uint32_t wei
   return g;
 }
 
-// Ids 10..17 as declared in shaders/conv2d_{forward,backward}.comp.
+// Ids 10..17 as declared in shaders/conv2d_{forward,backward}.comp (the GPU shape's kernels
+// declare those they use, 14 ROWS not among them, and add their own from 18).
 // The activations (x, dy) are read through texel buffers where the device offers them and
 // they fit; the weights stay storage buffers (read once per invocation at uniform addresses).
 KernelDesc Conv2d::kernel_desc(const char* shader, const char* tile_name, const Plan& p,
