@@ -240,6 +240,14 @@ TEST(Conv2dGpuArguments, ShapesAndParameters) {
   EXPECT_EQ(same.output_shape(), (nn::Shape{3, 4, 13, 27}));
 }
 
+// The seed net's nine convolutions: input channels, output channels, input size, kernel.
+struct Layer {
+  uint32_t c_in, c_out, h, k;
+};
+constexpr Layer kSeedNet[] = {{1, 8, 28, 3},  {8, 8, 26, 3},  {8, 8, 24, 3},
+                              {8, 16, 11, 3}, {16, 16, 9, 3}, {16, 8, 7, 1},
+                              {8, 32, 7, 3},  {32, 16, 5, 1}, {16, 10, 1, 1}};
+
 // The work each dispatch of a conv's forward and backward states (vkm::Node::macs, serial_macs)
 // for the seed net's convs at batch 128, and the grid the device's kernel shape gives it: the GPU
 // shape offers a large GPU 16,384 invocations or more wherever a dispatch does 1 MFLOP or more,
@@ -248,13 +256,8 @@ TEST(Conv2dGpuArguments, ShapesAndParameters) {
 TEST(Conv2dGpuArguments, ParallelismFollowsTheKernelShape) {
   Device& device = gpu().device;
   const bool gpu_shape = device.kernel_shape() == KernelShape::kGpu;
-  struct Layer {
-    uint32_t c_in, c_out, h, k;
-  };
-  const Layer net[] = {{1, 8, 28, 3}, {8, 8, 26, 3}, {8, 8, 24, 3},  {8, 16, 11, 3}, {16, 16, 9, 3},
-                       {16, 8, 7, 1}, {8, 32, 7, 3}, {32, 16, 5, 1}, {16, 10, 1, 1}};
   constexpr uint32_t kBatch = 128;
-  for (const Layer& l : net) {
+  for (const Layer& l : kSeedNet) {
     nn::Conv2d conv(device, kernels(), "conv", {kBatch, l.c_in, l.h, l.h}, l.c_out, l.k, 0);
     nn::Tensor x(device, conv.input_shape(), "x"), y(device, conv.output_shape(), "y"),
         dx(device, conv.input_shape(), "dx");
@@ -293,17 +296,12 @@ TEST(Conv2dGpuArguments, ParallelismFollowsTheKernelShape) {
 // dx), timed on whatever device the tests run on. Run with --gtest_also_run_disabled_tests.
 TEST(Conv2dGpuTiming, DISABLED_SeedNetForwardBackward) {
   Device& device = gpu().device;
-  struct Layer {
-    uint32_t c_in, c_out, h, k;
-  };
-  const Layer net[] = {{1, 8, 28, 3}, {8, 8, 26, 3}, {8, 8, 24, 3},  {8, 16, 11, 3}, {16, 16, 9, 3},
-                       {16, 8, 7, 1}, {8, 32, 7, 3}, {32, 16, 5, 1}, {16, 10, 1, 1}};
   constexpr uint32_t kBatch = 128;
   std::vector<std::unique_ptr<nn::Conv2d>> convs;
   std::vector<std::unique_ptr<nn::Tensor>> tensors;  // x, y, dx per layer
   Graph graph;
-  for (size_t i = 0; i < std::size(net); ++i) {
-    const Layer& l = net[i];
+  for (size_t i = 0; i < std::size(kSeedNet); ++i) {
+    const Layer& l = kSeedNet[i];
     convs.push_back(std::make_unique<nn::Conv2d>(device, kernels(), fmt::format("conv{}", i + 1),
                                                  nn::Shape{kBatch, l.c_in, l.h, l.h}, l.c_out, l.k,
                                                  0));
@@ -314,7 +312,7 @@ TEST(Conv2dGpuTiming, DISABLED_SeedNetForwardBackward) {
     }
     convs[i]->record_forward(graph, *tensors[3 * i], *tensors[3 * i + 1], kBatch);
   }
-  for (size_t i = std::size(net); i-- > 0;) {
+  for (size_t i = std::size(kSeedNet); i-- > 0;) {
     convs[i]->record_backward(graph, *tensors[3 * i], *tensors[3 * i + 1],
                               i == 0 ? nullptr : tensors[3 * i + 2].get(), kBatch);
   }
