@@ -1,6 +1,9 @@
 // `vkmnist compare`: the study — BN + L1, LN and GN trained one after another with the same
-// seed and schedule, then curves, misclassified digits, confusion matrices and report.md.
+// seed and schedule (with --seeds N, N times each), then curves, misclassified digits, confusion
+// matrices and report.md.
 #include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <memory>
@@ -15,6 +18,33 @@
 #include "engine/error.hpp"
 
 namespace vkmnist {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The study's own record, written before its first run: what its run folders cannot say (how
+// many seeds). A study without one (written before --seeds) has one seed.
+uint32_t read_seeds(const fs::path& folder) {
+  const fs::path file = folder / "study.json";
+  if (!fs::exists(file)) return 1;
+  try {
+    const auto seeds = nlohmann::json::parse(read_file(file)).at("seeds").get<int64_t>();
+    if (seeds < 1 || seeds > 1000) throw vkm::Error("seeds must be 1 to 1000");
+    return static_cast<uint32_t>(seeds);
+  } catch (const std::exception& e) {
+    throw vkm::Error(
+        fmt::format("{}: not a study description vkmnist can read ({})", file.string(), e.what()));
+  }
+}
+
+// The run folder of one model at one seed: bn/ for the first seed (the figures' model), then
+// bn-seed-2/, bn-seed-3/, ... (named by the seed itself).
+fs::path model_folder(const fs::path& study, const std::string& norm, uint32_t first_seed,
+                      uint32_t seed) {
+  return seed == first_seed ? study / norm : study / fmt::format("{}-seed-{}", norm, seed);
+}
+
+}  // namespace
 
 std::function<int()> add_compare_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
@@ -24,13 +54,17 @@ std::function<int()> add_compare_command(CLI::App& app) {
       "--instance; each a full run folder), "
       "curves.png, misclassified_{bn,ln,gn}.png, confusion_{bn,ln,gn}.csv, results.csv and "
       "report.md.\n"
+      "With --seeds N every model trains N times (seeds --seed, --seed + 1, ...; the others in "
+      "bn-seed-<seed>/ ...): the tables add mean ± standard deviation over the seeds, and the "
+      "findings say whether the best model's lead exceeds that spread. Figures, confusion "
+      "matrices and the overlap of mistakes are the first seed's.\n"
       "An interrupted study (or one stopped with --stop-after, which applies to each model) "
       "continues with "
       "--resume FOLDER: finished models are read back, an unfinished one resumes from its last "
       "epoch, "
       "bitwise as if uninterrupted.\n"
-      "Examples:\n  vkmnist compare --epochs 20 --out runs/study\n  vkmnist compare --resume "
-      "runs/study");
+      "Examples:\n  vkmnist compare --epochs 20 --out runs/study\n  vkmnist compare --epochs 15 "
+      "--seeds 3 --out runs/study3\n  vkmnist compare --resume runs/study");
   auto o = std::make_shared<TrainOptions>();
   o->lr = 0.05;  // one rate for all three: the study varies the normalization only
   auto l1 = std::make_shared<double>(1e-5);
@@ -42,13 +76,18 @@ std::function<int()> add_compare_command(CLI::App& app) {
   cmd->add_flag("--instance", *instance,
                 "Also train InstanceNorm (--norm in: one group per channel) as a fourth model, "
                 "in in/");
+  auto seeds = std::make_shared<uint32_t>(1);
+  cmd->add_option("--seeds", *seeds,
+                  "Train every model this many times (seeds --seed, --seed + 1, ...) and judge "
+                  "the differences against the spread over seeds")
+      ->check(between(1, 1000))
+      ->capture_default_str();
   cmd->add_option("--resume", o->resume,
                   "Continue the study in this folder (its options are kept)");
-  return [o, l1, instance, cmd]() -> int {
+  return [o, l1, instance, seeds, cmd]() -> int {
     // Everything is checked — options, data, and on --resume every model's folder — before the
     // first model trains, so a fault in the last model's files does not surface an hour later.
     // A resumed study takes its options from the BN run's run.json, which is written first.
-    namespace fs = std::filesystem;
     const bool resuming = !o->resume.empty();
     if (resuming) check_resume_options(*cmd);
     const fs::path folder = resuming         ? fs::path(o->resume)
@@ -63,6 +102,7 @@ std::function<int()> add_compare_command(CLI::App& app) {
     if (*instance || (resuming && fs::exists(folder / "in" / "run.json"))) norms.push_back("in");
     TrainOptions base = *o;
     if (resuming) {
+      *seeds = read_seeds(folder);
       if (!fs::exists(folder / "bn" / "run.json")) {
         throw vkm::Error(
             fmt::format("{} holds no study to resume (no bn/run.json)", folder.string()));
@@ -73,7 +113,7 @@ std::function<int()> add_compare_command(CLI::App& app) {
       *l1 = base.l1;
     } else {
       for (const std::string& norm : norms) {
-        if (fs::exists(folder / norm / "run.json")) {
+        if (fs::exists(folder / norm / "run.json") || fs::exists(folder / "study.json")) {
           throw vkm::Error(fmt::format(
               "{} already holds a study: continue it with --resume {}, or choose another --out",
               folder.string(), folder.string()));
@@ -91,41 +131,66 @@ std::function<int()> add_compare_command(CLI::App& app) {
       uint32_t done = 0;
       std::optional<RunResult> finished;
     };
+    // Seed by seed, every model at the first seed before any at the second: an interrupted
+    // study's first seed is a whole comparison.
     std::vector<Plan> plans;
-    for (const std::string& norm : norms) {
-      Plan plan{norm, vkm::nn::norm_long_name(vkm::nn::parse_norm(norm)), base, 0, {}};
-      TrainOptions& run = plan.options;
-      run.norm = norm;
-      run.l1 = run.norm == "bn" ? *l1 : 0.0;
-      run.out = (folder / norm).string();
-      if (run.norm == "bn" && run.l1 > 0) plan.title += fmt::format(" + L1 (λ₁ = {:g})", run.l1);
-      if (run.norm == "gn") plan.title += fmt::format(" ({} groups)", run.groups);
-      if (resuming) {
-        const fs::path sub = folder / norm;
-        if (fs::exists(sub)) recover_run_folder(sub);
-        plan.done = epochs_completed(sub);
-        if (plan.done >= base.epochs) {
-          plan.finished = finished_run(sub, data.test);
-        } else if (plan.done > 0) {
-          TrainOptions given = run;
-          given.resume = sub.string();
-          run = resumed_options(given);
-          completed_metrics(sub / "metrics.csv", plan.done);
+    for (uint32_t k = 0; k < *seeds; ++k) {
+      for (const std::string& norm : norms) {
+        Plan plan{norm, vkm::nn::norm_long_name(vkm::nn::parse_norm(norm)), base, 0, {}};
+        TrainOptions& run = plan.options;
+        run.norm = norm;
+        run.l1 = run.norm == "bn" ? *l1 : 0.0;
+        run.seed = base.seed + k;
+        run.out = model_folder(folder, norm, base.seed, run.seed).string();
+        if (run.norm == "bn" && run.l1 > 0) plan.title += fmt::format(" + L1 (λ₁ = {:g})", run.l1);
+        if (run.norm == "gn") plan.title += fmt::format(" ({} groups)", run.groups);
+        if (resuming) {
+          const fs::path sub = run.out;
+          if (fs::exists(sub)) recover_run_folder(sub);
+          plan.done = fs::exists(sub) ? epochs_completed(sub) : 0;
+          if (plan.done >= base.epochs) {
+            plan.finished = finished_run(sub, data.test);
+          } else if (plan.done > 0) {
+            TrainOptions given = run;
+            given.resume = sub.string();
+            run = resumed_options(given);
+            completed_metrics(sub / "metrics.csv", plan.done);
+          }
         }
+        to_config(run);
+        plans.push_back(std::move(plan));
       }
-      plans.push_back(std::move(plan));
+    }
+    if (!resuming) {
+      fs::create_directories(folder);
+      write_file_atomically(folder / "study.json",
+                            nlohmann::json{{"seeds", *seeds}}.dump(2) + "\n");
     }
 
     vkm::Context context(vkm::ContextOptions{.device = base.device});
     std::vector<StudyModel> models;
     bool finished = true;
-    for (Plan& plan : plans) {
-      if (!base.json && !base.quiet) fmt::print("== {} ==\n", plan.title);
+    for (size_t i = 0; i < plans.size(); ++i) {
+      Plan& plan = plans[i];
+      const bool first_seed = i < norms.size();
+      const std::string seed_note = *seeds > 1
+                                        ? fmt::format(", seed {} ({} of {})", plan.options.seed,
+                                                      plan.options.seed - base.seed + 1, *seeds)
+                                        : "";
+      // The first seed's results are the models; the others join their model's other_seeds.
+      auto keep = [&](RunResult result) {
+        if (first_seed) {
+          models.push_back({plan.norm, plan.title, std::move(result), {}});
+        } else {
+          models[i % norms.size()].other_seeds.push_back(std::move(result));
+        }
+      };
+      if (!base.json && !base.quiet) fmt::print("== {}{} ==\n", plan.title, seed_note);
       if (plan.finished) {
         if (!base.json)
-          fmt::print("{}: all {} epochs done, read back from {}\n", plan.norm, base.epochs,
-                     plan.options.out);
-        models.push_back({plan.norm, plan.title, std::move(*plan.finished)});
+          fmt::print("{}{}: all {} epochs done, read back from {}\n", plan.norm, seed_note,
+                     base.epochs, plan.options.out);
+        keep(std::move(*plan.finished));
         continue;
       }
       if (resuming && plan.done == 0) {
@@ -135,9 +200,14 @@ std::function<int()> add_compare_command(CLI::App& app) {
           fs::remove(fs::path(plan.options.out) / file);
         }
       }
-      models.push_back({plan.norm, plan.title, run_training(context, plan.options, data)});
-      const auto& metrics = models.back().run.metrics;
-      if (metrics.empty() || metrics.back().epoch < base.epochs) finished = false;
+      RunResult result = run_training(context, plan.options, data);
+      if (result.metrics.empty() || result.metrics.back().epoch < base.epochs) {
+        // --stop-after applies to each model: the study goes on to the next one.
+        finished = false;
+        if (first_seed) keep(std::move(result));
+        continue;
+      }
+      keep(std::move(result));
     }
     if (!finished) {
       if (!base.json)
@@ -151,6 +221,7 @@ std::function<int()> add_compare_command(CLI::App& app) {
         "--l1 {:g} --l2 {:g} --groups {} --seed {}",
         base.epochs, base.batch_size, base.lr, base.momentum, base.schedule, base.augment,
         base.dropout, *l1, base.l2, base.groups, base.seed);
+    if (*seeds > 1) command += fmt::format(" --seeds {}", *seeds);
     if (base.no_affine) command += " --no-affine";
     if (base.train_limit) command += fmt::format(" --train-limit {}", base.train_limit);
     if (base.test_limit) command += fmt::format(" --test-limit {}", base.test_limit);

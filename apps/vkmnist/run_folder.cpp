@@ -133,16 +133,12 @@ std::string read_file(const std::filesystem::path& file) {
   return s.str();
 }
 
-std::string metrics_csv(const std::vector<MetricsRow>& rows) {
-  std::string out = "epoch,split,loss,penalty,accuracy,lr,seconds\n";
-  for (const auto& r : rows) {
-    out += fmt::format("{},{},{:.6f},{:.6f},{:.2f},{:.6g},{:.3f}\n", r.epoch, r.split, r.loss,
-                       r.penalty, r.accuracy, r.lr, r.seconds);
-  }
-  return out;
-}
-
 namespace {
+
+std::string metrics_line(const MetricsRow& r) {
+  return fmt::format("{},{},{:.6f},{:.6f},{:.2f},{:.6g},{:.3f}", r.epoch, r.split, r.loss,
+                     r.penalty, r.accuracy, r.lr, r.seconds);
+}
 
 // Fields of metrics.csv, each the whole field or an error (std::stod would read "5n3" as 5).
 uint32_t epoch_field(const std::string& f) {
@@ -163,7 +159,36 @@ double number_field(const std::string& f, double lo, double hi) {
   return v;
 }
 
+// One line of metrics.csv; throws std::invalid_argument when it is not one.
+MetricsRow parse_metrics_line(const std::string& line) {
+  std::vector<std::string> f;
+  std::istringstream fields(line);
+  for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
+  if (!line.empty() && line.back() == ',') f.emplace_back();
+  if (f.size() != 7 || (f[1] != "train" && f[1] != "test")) throw std::invalid_argument("row");
+  const double inf = std::numeric_limits<double>::infinity();
+  MetricsRow r;
+  r.epoch = epoch_field(f[0]);
+  r.split = f[1];
+  r.loss = number_field(f[2], 0.0, inf);
+  r.penalty = number_field(f[3], 0.0, inf);
+  r.accuracy = number_field(f[4], 0.0, 100.0);
+  r.lr = number_field(f[5], 0.0, inf);
+  r.seconds = number_field(f[6], 0.0, inf);
+  return r;
+}
+
 }  // namespace
+
+std::string metrics_csv(const std::vector<MetricsRow>& rows) {
+  std::string out = "epoch,split,loss,penalty,accuracy,lr,seconds\n";
+  for (const auto& r : rows) out += metrics_line(r) + "\n";
+  return out;
+}
+
+MetricsRow as_written(const MetricsRow& row) {
+  return parse_metrics_line(metrics_line(row));
+}
 
 std::vector<MetricsRow> parse_metrics_csv(const std::filesystem::path& file) {
   std::istringstream in(read_file(file));
@@ -176,21 +201,9 @@ std::vector<MetricsRow> parse_metrics_csv(const std::filesystem::path& file) {
   std::vector<MetricsRow> rows;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
-    std::vector<std::string> f;
-    std::istringstream fields(line);
-    for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
-    if (!line.empty() && line.back() == ',') f.emplace_back();
     MetricsRow r;
     try {
-      if (f.size() != 7 || (f[1] != "train" && f[1] != "test")) throw std::invalid_argument("row");
-      const double inf = std::numeric_limits<double>::infinity();
-      r.epoch = epoch_field(f[0]);
-      r.split = f[1];
-      r.loss = number_field(f[2], 0.0, inf);
-      r.penalty = number_field(f[3], 0.0, inf);
-      r.accuracy = number_field(f[4], 0.0, 100.0);
-      r.lr = number_field(f[5], 0.0, inf);
-      r.seconds = number_field(f[6], 0.0, inf);
+      r = parse_metrics_line(line);
     } catch (const std::invalid_argument&) {
       throw vkm::Error(fmt::format(
           "{}: malformed line '{}' (expected an epoch from 1, train or test, then five finite "

@@ -45,6 +45,10 @@ struct MetricsRow {
 };
 
 std::string metrics_csv(const std::vector<MetricsRow>& rows);
+// The row as metrics.csv holds it (accuracy to 0.01, loss to 1e-6, ...): what --resume reads
+// back, so a resumed run decides (best epoch, results) from the same numbers as an uninterrupted
+// one. A row that metrics.csv could not hold (a non-finite loss) throws std::invalid_argument.
+MetricsRow as_written(const MetricsRow& row);
 // Parses a metrics.csv written by metrics_csv (for --resume); throws vkm::Error when malformed.
 std::vector<MetricsRow> parse_metrics_csv(const std::filesystem::path& file);
 

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "apps/vkmnist/sweep_table.hpp"
+
 namespace vkmnist {
 namespace {
 
@@ -26,6 +28,52 @@ double last_accuracy(const RunResult& run, const std::string& split) {
   return -1.0;
 }
 
+// Of the test images either run gets wrong, how many both get wrong: {both, either}.
+std::pair<size_t, size_t> shared_mistakes(const std::vector<size_t>& a,
+                                          const std::vector<size_t>& b) {
+  std::vector<size_t> both;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(both));
+  return {both.size(), a.size() + b.size() - both.size()};
+}
+
+double percent(size_t part, size_t whole) {
+  return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+}
+
+// The best two models by final test accuracy — over the seeds when there are several.
+std::string best_model(const std::vector<StudyModel>& models, double images) {
+  struct Ranked {
+    const StudyModel* model;
+    Spread final;
+  };
+  std::vector<Ranked> ranked;
+  for (const auto& m : models) ranked.push_back({&m, spread(m.final_test_accuracies())});
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.final.mean > b.final.mean; });
+  const Ranked& a = ranked[0];
+  const Ranked& b = ranked[1];
+  const double points = a.final.mean - b.final.mean;
+  const size_t seeds = std::min(a.model->seeds(), b.model->seeds());
+  if (seeds < 2) {
+    return fmt::format(
+        "- **Best final model: {}** at {:.2f} %, {:.2f} points above {} ({:.2f} %): {:.0f} of the "
+        "{:.0f} test images. One seed per model cannot say whether that exceeds the seed-to-seed "
+        "spread; `vkmnist compare --seeds 3` measures it.\n",
+        a.model->title, a.final.mean, points, b.model->title, b.final.mean, points / 100.0 * images,
+        images);
+  }
+  const double noise = std::max(a.final.sd, b.final.sd);
+  return fmt::format(
+      "- **Best final model over {} seeds: {}** at {:.2f} ± {:.2f} %, {:.2f} points above {} "
+      "({:.2f} ± {:.2f} %), about {:.0f} of the {:.0f} test images. That lead is {} twice the "
+      "larger standard deviation over seeds ({:.2f}): {}.\n",
+      seeds, a.model->title, a.final.mean, a.final.sd, points, b.model->title, b.final.mean,
+      b.final.sd, points / 100.0 * images, images, points > 2.0 * noise ? "more than" : "within",
+      noise,
+      points > 2.0 * noise ? "a difference the seeds support"
+                           : "the seeds do not support ranking the two");
+}
+
 }  // namespace
 
 std::string study_findings(const std::vector<StudyModel>& models, const vkm::nn::Dataset& test) {
@@ -33,23 +81,7 @@ std::string study_findings(const std::vector<StudyModel>& models, const vkm::nn:
   std::string out;
   const double images = static_cast<double>(test.labels.count);
 
-  // Best by final test accuracy, and its margin in images.
-  std::vector<const StudyModel*> ranked;
-  for (const auto& m : models) ranked.push_back(&m);
-  std::stable_sort(ranked.begin(), ranked.end(), [](const auto* a, const auto* b) {
-    return a->run.final_test_accuracy > b->run.final_test_accuracy;
-  });
-  if (ranked.size() >= 2) {
-    const auto& a = *ranked[0];
-    const auto& b = *ranked[1];
-    const double points = a.run.final_test_accuracy - b.run.final_test_accuracy;
-    out += fmt::format(
-        "- **Best final model: {}** at {:.2f} %, {:.2f} points above {} ({:.2f} %): {:.0f} of the "
-        "{:.0f} test images. One seed per model cannot say whether that exceeds the seed-to-seed "
-        "spread; `vkmnist sweep --seeds 3` measures it.\n",
-        a.title, a.run.final_test_accuracy, points, b.title, b.run.final_test_accuracy,
-        points / 100.0 * images, images);
-  }
+  if (models.size() >= 2) out += best_model(models, images);
 
   // Train–test gap at the last epoch.
   std::string gaps;
@@ -93,14 +125,9 @@ std::string study_findings(const std::vector<StudyModel>& models, const vkm::nn:
     std::string pairs;
     for (size_t i = 0; i < models.size(); ++i) {
       for (size_t j = i + 1; j < models.size(); ++j) {
-        std::vector<size_t> both;
-        std::set_intersection(wrong[i].begin(), wrong[i].end(), wrong[j].begin(), wrong[j].end(),
-                              std::back_inserter(both));
-        const size_t either = wrong[i].size() + wrong[j].size() - both.size();
-        pairs += fmt::format(
-            "{}{} and {}: {} shared of {} ({:.0f} %)", pairs.empty() ? "" : "; ", models[i].key,
-            models[j].key, both.size(), either,
-            either ? 100.0 * static_cast<double>(both.size()) / static_cast<double>(either) : 0.0);
+        const auto [both, either] = shared_mistakes(wrong[i], wrong[j]);
+        pairs += fmt::format("{}{} and {}: {} shared of {} ({:.0f} %)", pairs.empty() ? "" : "; ",
+                             models[i].key, models[j].key, both, either, percent(both, either));
       }
     }
     std::vector<size_t> all = wrong[0];
@@ -114,6 +141,22 @@ std::string study_findings(const std::vector<StudyModel>& models, const vkm::nn:
         "- **The models' mistakes overlap**: of the test images either of two models gets wrong, "
         "both get wrong — {}. All {} models get the same {} test image{} wrong.\n",
         pairs, models.size(), all.size(), all.size() == 1 ? "" : "s");
+  }
+
+  // The same model at two seeds: how much of the overlap above any retraining would give.
+  std::string within;
+  for (const auto& m : models) {
+    if (m.other_seeds.empty()) continue;
+    const auto [both, either] =
+        shared_mistakes(misclassified(m.run, test), misclassified(m.other_seeds.front(), test));
+    within += fmt::format("{}{}: {} shared of {} ({:.0f} %)", within.empty() ? "" : "; ", m.key,
+                          both, either, percent(both, either));
+  }
+  if (!within.empty()) {
+    out += fmt::format(
+        "- **Mistakes one model shares with itself at its next seed** (the baseline for the "
+        "overlap between models): {}.\n",
+        within);
   }
   return out;
 }

@@ -1,7 +1,8 @@
 // The findings section of the study's report.md: sentences computed from the finished models'
-// numbers, never written by hand — which model is best and by how many test images, each
-// model's train–test gap, its most-confused digit pairs, and how much the models' misclassified
-// test images overlap.
+// numbers, never written by hand — which model is best, by how many test images and (with several
+// seeds) whether that exceeds the spread over seeds, each model's train–test gap, its
+// most-confused digit pairs, and how much the models' misclassified test images overlap, between
+// models and (with several seeds) between one model's seeds.
 #pragma once
 
 #include <string>

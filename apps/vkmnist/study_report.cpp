@@ -9,10 +9,23 @@
 #include "apps/vkmnist/plots.hpp"
 #include "apps/vkmnist/run_folder.hpp"
 #include "apps/vkmnist/study_findings.hpp"
+#include "apps/vkmnist/sweep_table.hpp"
 
 namespace vkmnist {
 
 namespace fs = std::filesystem;
+
+std::vector<double> StudyModel::best_test_accuracies() const {
+  std::vector<double> v{run.best_test_accuracy};
+  for (const RunResult& r : other_seeds) v.push_back(r.best_test_accuracy);
+  return v;
+}
+
+std::vector<double> StudyModel::final_test_accuracies() const {
+  std::vector<double> v{run.final_test_accuracy};
+  for (const RunResult& r : other_seeds) v.push_back(r.final_test_accuracy);
+  return v;
+}
 
 std::vector<std::vector<uint32_t>> confusion_matrix(const vkm::nn::Dataset& test,
                                                     const std::vector<uint32_t>& predictions) {
@@ -80,13 +93,24 @@ void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
   }
   plot_panels(folder / "curves.png", panels, 2);
 
+  // The first seed's figures, and with several seeds every seed's as mean ± sd (n - 1).
+  size_t seeds = 1;
+  for (const auto& m : models) seeds = std::max(seeds, m.seeds());
   std::string results =
       "model,norm,parameters,best_test_accuracy,best_epoch,final_test_accuracy,seconds_per_epoch,"
-      "device\n";
+      "device,seeds,best_test_accuracy_mean,best_test_accuracy_sd,final_test_accuracy_mean,"
+      "final_test_accuracy_sd\n";
   std::string table =
-      "| model | parameters | best test accuracy | final test accuracy | misclassified (final) | s "
-      "/ epoch |\n"
-      "|---|---:|---:|---:|---:|---:|\n";
+      seeds > 1
+          ? fmt::format(
+                "| model | parameters | best test accuracy (first seed) | final test accuracy "
+                "(first seed) | misclassified (final, first seed) | best, mean ± sd of {0} seeds "
+                "| final, mean ± sd of {0} seeds | s / epoch |\n"
+                "|---|---:|---:|---:|---:|---:|---:|---:|\n",
+                seeds)
+          : "| model | parameters | best test accuracy | final test accuracy | misclassified "
+            "(final) | s / epoch |\n"
+            "|---|---:|---:|---:|---:|---:|\n";
   std::string grids, confusions;
   for (const auto& m : models) {
     const auto& r = m.run;
@@ -111,12 +135,19 @@ void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
     write_file_atomically(folder / fmt::format("confusion_{}.csv", m.key),
                           confusion_csv(confusion));
 
-    results += fmt::format("\"{}\",{},{},{:.2f},{},{:.2f},{:.2f},\"{}\"\n", m.title, m.key,
-                           r.parameters, r.best_test_accuracy, r.best_epoch, r.final_test_accuracy,
-                           r.seconds_per_epoch, r.device);
-    table += fmt::format("| {} | {} | {:.2f}% (epoch {}) | {:.2f}% | {} | {:.1f} |\n", m.title,
-                         r.parameters, r.best_test_accuracy, r.best_epoch, r.final_test_accuracy,
-                         wrong, r.seconds_per_epoch);
+    const Spread best = spread(m.best_test_accuracies());
+    const Spread last = spread(m.final_test_accuracies());
+    results += fmt::format(
+        "\"{}\",{},{},{:.2f},{},{:.2f},{:.2f},\"{}\",{},{:.4f},{:.4f},{:.4f},{:.4f}\n", m.title,
+        m.key, r.parameters, r.best_test_accuracy, r.best_epoch, r.final_test_accuracy,
+        r.seconds_per_epoch, r.device, m.seeds(), best.mean, best.sd, last.mean, last.sd);
+    table += fmt::format("| {} | {} | {:.2f}% (epoch {}) | {:.2f}% | {} |", m.title, r.parameters,
+                         r.best_test_accuracy, r.best_epoch, r.final_test_accuracy, wrong);
+    if (seeds > 1) {
+      table += fmt::format(" {:.2f} ± {:.2f}% | {:.2f} ± {:.2f}% |", best.mean, best.sd, last.mean,
+                           last.sd);
+    }
+    table += fmt::format(" {:.1f} |\n", r.seconds_per_epoch);
     grids += fmt::format("### {}\n\n![{} misclassified digits]({})\n\n", m.title, m.key, grid);
     confusions += fmt::format(
         "### {}\n\n{}\n[confusion_{}.csv](confusion_{}.csv) · [metrics]({}/metrics.csv) · "
@@ -136,9 +167,8 @@ void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
   }
   std::string report = fmt::format(
       "# Normalization study: BatchNorm + L1 vs LayerNorm vs GroupNorm on MNIST\n\n"
-      "The same ~8,000-parameter CNN trained three times with the same seed, schedule and "
-      "augmentation; "
-      "only the normalization (and BN's L1 penalty) differs. Trained entirely on {} by vkmnist.\n\n"
+      "The same ~8,000-parameter CNN trained {}, schedule and augmentation; only the "
+      "normalization (and BN's L1 penalty) differs. Trained entirely on {} by vkmnist.\n\n"
       "Command: `{}`\n\n{}\n\n## Results\n\n{}\n[results.csv](results.csv)\n\n"
       "## Findings (computed from the numbers above)\n\n{}\n"
       "## Loss and accuracy\n\n![loss and accuracy curves](curves.png)\n\n"
@@ -148,6 +178,10 @@ void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
       "The first ten misclassified test images of each final model, with predicted and true "
       "labels.\n\n{}"
       "## Confusion matrices (final models)\n\n{}",
+      seeds > 1 ? fmt::format("{} times per model (one run per seed, the same seeds for every "
+                              "model) with the same options",
+                              seeds)
+                : "once per model with the same seed",
       device, command_line, data_line, table, study_findings(models, test), grids, confusions);
   write_file_atomically(folder / "report.md", report);
 }

@@ -1,4 +1,4 @@
-// The study's outputs from three finished runs: curves.png, misclassified_<norm>.png,
+// The study's outputs from its finished runs: curves.png, misclassified_<norm>.png,
 // confusion_<norm>.csv, results.csv and report.md (which shows all of them).
 #pragma once
 
@@ -13,7 +13,13 @@ namespace vkmnist {
 struct StudyModel {
   std::string key;    // "bn", "ln", "gn": file names
   std::string title;  // "BatchNorm + L1 (λ₁ = 1e-05)"
-  RunResult run;
+  RunResult run;      // the first seed's: the figures, confusion matrices and overlaps show it
+  std::vector<RunResult> other_seeds;  // the same model at the next seeds (compare --seeds)
+
+  size_t seeds() const { return 1 + other_seeds.size(); }
+  // Best and final test accuracy (percent) of every seed, the first seed's first.
+  std::vector<double> best_test_accuracies() const;
+  std::vector<double> final_test_accuracies() const;
 };
 
 // 10x10 counts, [true][predicted].

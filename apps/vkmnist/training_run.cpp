@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <stdexcept>
 
 #include "apps/vkmnist/progress.hpp"
 #include "engine/error.hpp"
@@ -386,8 +387,19 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
           epoch + 1));
     }
     const double lr = trainer.learning_rate(epoch, trainer.steps_per_epoch() - 1);
-    metrics.push_back({epoch + 1, "train", train.loss, penalty, train.accuracy, lr, train.seconds});
-    metrics.push_back({epoch + 1, "test", test.loss, 0.0, test.accuracy, lr, test.seconds});
+    // The rows as metrics.csv holds them, so that a resumed run reads back the very numbers an
+    // uninterrupted one decides by (the best epoch below, sweep and study tables).
+    try {
+      metrics.push_back(
+          as_written({epoch + 1, "train", train.loss, penalty, train.accuracy, lr, train.seconds}));
+      metrics.push_back(
+          as_written({epoch + 1, "test", test.loss, 0.0, test.accuracy, lr, test.seconds}));
+    } catch (const std::invalid_argument&) {
+      throw vkm::nn::DivergedError(fmt::format(
+          "training diverged in epoch {}: the test loss is no longer finite (try a lower --lr)",
+          epoch + 1));
+    }
+    const double test_accuracy = metrics.back().accuracy;
 
     // Predictions and metrics first, the model's checkpoint last: its epochs_completed marks the
     // epoch as done. A stop before it re-runs the epoch on --resume (metrics rows past the
@@ -404,12 +416,12 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
     // the checkpoint re-runs the epoch, which writes the same file again: runs are deterministic.
     bool best = true;
     for (const auto& row : metrics) {
-      if (row.split == "test" && row.epoch != epoch + 1 && row.accuracy >= test.accuracy)
+      if (row.split == "test" && row.epoch != epoch + 1 && row.accuracy >= test_accuracy)
         best = false;
     }
     if (best) {
       auto best_meta = meta;
-      best_meta["best_test_accuracy"] = fmt::format("{:.2f}", test.accuracy);
+      best_meta["best_test_accuracy"] = fmt::format("{:.2f}", test_accuracy);
       vkm::nn::save_model(folder / "best.safetensors", trainer.model(), best_meta);
     }
     write_file_atomically(folder / "metrics.csv", metrics_csv(metrics));

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""compare_check.py VKMNIST DATA_DIR: runs a short `vkmnist compare`, interrupted and resumed (its
-models bitwise equal to an uninterrupted study's), and checks the study folder:
+"""compare_check.py VKMNIST DATA_DIR [--seeds]: runs a short `vkmnist compare`, interrupted and
+resumed (its models bitwise equal to an uninterrupted study's), and checks the study folder:
 every figure exists as a PNG of sane size that is not blank, every link in report.md resolves,
-and the tables hold the three models."""
+and the tables hold the three models. With --seeds: a two-seed study, interrupted and resumed,
+whose means, standard deviations and seed findings are recomputed from its six runs' files."""
 import csv
 import filecmp
+import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,8 +44,77 @@ def check_findings(out, report):
         sys.exit(f"compare_check: the findings should count {common} images every model gets wrong")
 
 
+def test_accuracies(folder):
+    """(best, final) test accuracy of a run, from its metrics.csv."""
+    with open(os.path.join(folder, "metrics.csv")) as f:
+        test = [float(r["accuracy"]) for r in csv.DictReader(f) if r["split"] == "test"]
+    return max(test), test[-1]
+
+
+def check_seeds(vkmnist, data):
+    """compare --seeds 2: the layout, --resume, and the seeds' table and findings."""
+    with tempfile.TemporaryDirectory() as work:
+        out = os.path.join(work, "study")
+        options = ["--data", data, "--train-limit", "1000", "--test-limit", "300", "--epochs", "2",
+                   "--batch-size", "64", "--quiet", "--seed", "5"]
+        subprocess.run([vkmnist, "compare", *options, "--seeds", "2", "--out", out, "--stop-after", "1"],
+                       check=True)
+        folders = {"bn": 5, "ln": 5, "gn": 5, "bn-seed-6": 6, "ln-seed-6": 6, "gn-seed-6": 6}
+        for name, seed in folders.items():
+            with open(os.path.join(out, name, "run.json")) as f:
+                if json.load(f)["options"]["seed"] != seed:
+                    sys.exit(f"compare_check: {name} should train with seed {seed}")
+        if os.path.exists(os.path.join(out, "report.md")):
+            sys.exit("compare_check: a two-seed study stopped after epoch 1 of 2 wrote report.md")
+        refused = subprocess.run([vkmnist, "compare", "--resume", out, "--seeds", "3"], capture_output=True, text=True)
+        if refused.returncode == 0 or "--seeds cannot be given with --resume" not in refused.stderr:
+            sys.exit(f"compare_check: --seeds with --resume should be refused: {refused.stderr}")
+        subprocess.run([vkmnist, "compare", "--quiet", "--resume", out], check=True)
+        report = open(os.path.join(out, "report.md")).read()
+        if "--seeds 2" not in report or "mean ± sd of 2 seeds" not in report:
+            sys.exit("compare_check: report.md should give the command's --seeds 2 and the seeds' columns")
+        with open(os.path.join(out, "results.csv")) as f:
+            rows = {r["norm"]: r for r in csv.DictReader(f)}
+        finals = {}
+        for norm in ("bn", "ln", "gn"):
+            runs = [test_accuracies(os.path.join(out, norm)), test_accuracies(os.path.join(out, f"{norm}-seed-6"))]
+            row = rows[norm]
+            for column, values in (("best_test_accuracy", [b for b, _ in runs]),
+                                   ("final_test_accuracy", [f for _, f in runs])):
+                mean, sd = statistics.mean(values), statistics.stdev(values)
+                if (abs(float(row[column + "_mean"]) - mean) > 1e-3 or abs(float(row[column + "_sd"]) - sd) > 1e-3
+                        or row["seeds"] != "2"):
+                    sys.exit(f"compare_check: results.csv {norm} {column}: {row[column + '_mean']} ± "
+                             f"{row[column + '_sd']}, the runs give {mean:.4f} ± {sd:.4f}")
+            finals[norm] = [f for _, f in runs]
+        # The best-model finding: the best two by mean final accuracy, judged against 2 sd.
+        ranked = sorted(finals, key=lambda n: -statistics.mean(finals[n]))
+        a, b = ranked[0], ranked[1]
+        lead = statistics.mean(finals[a]) - statistics.mean(finals[b])
+        noise = max(statistics.stdev(finals[a]), statistics.stdev(finals[b]))
+        finding = re.search(r"\*\*Best final model over 2 seeds: ([^*]+)\*\* at ([0-9.]+) ± .*? That lead is "
+                            r"(more than|within) twice the larger standard deviation over seeds \(([0-9.]+)\)", report)
+        if not finding:
+            sys.exit("compare_check: the findings lack the best model over 2 seeds")
+        if abs(float(finding.group(2)) - statistics.mean(finals[a])) > 0.006 and lead > 0.01:
+            sys.exit(f"compare_check: the best model's mean should be {statistics.mean(finals[a]):.2f}: {finding.group(0)}")
+        if abs(float(finding.group(4)) - noise) > 0.006:
+            sys.exit(f"compare_check: the larger sd should be {noise:.2f}: {finding.group(0)}")
+        if abs(lead - 2 * noise) > 0.01 and finding.group(3) != ("more than" if lead > 2 * noise else "within"):
+            sys.exit(f"compare_check: a lead of {lead:.3f} against 2 x {noise:.3f} is judged wrongly: {finding.group(0)}")
+        for norm in ("bn", "ln", "gn"):
+            first, second = wrong_images(os.path.join(out, norm)), wrong_images(os.path.join(out, f"{norm}-seed-6"))
+            both, either = len(first & second), len(first | second)
+            if f"{norm}: {both} shared of {either} " not in report:
+                sys.exit(f"compare_check: the findings should say {norm}'s two seeds share {both} of {either} mistakes")
+    print("compare_check: the two-seed study's table and findings agree with its runs")
+
+
 def main():
     vkmnist, data = sys.argv[1], sys.argv[2]
+    if sys.argv[3:] == ["--seeds"]:
+        check_seeds(vkmnist, data)
+        return
     with tempfile.TemporaryDirectory() as work:
         out = os.path.join(work, "study")
         options = ["--data", data, "--train-limit", "1500", "--test-limit", "400", "--epochs", "2",
