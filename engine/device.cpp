@@ -25,9 +25,7 @@ Device::Device(const Instance& instance, const DeviceInfo& info) : info_(info) {
   subgroup_ops_ = !env_flag("VKMNIST_NO_SUBGROUP_OPS");
   kernel_shape_ = kernel_shape_for(info);
   texel_reads_ = info.r32f_storage_texel_buffers && !env_flag("VKMNIST_NO_TEXEL_BUFFERS");
-  if (const char* size = std::getenv("VKMNIST_SUBGROUP_SIZE"); size != nullptr && size[0] != '\0') {
-    subgroup_size_request_ = static_cast<uint32_t>(std::strtoul(size, nullptr, 10));
-  }
+  subgroup_size_request_ = subgroup_size_request_for(info);
 
   const float priority = 1.0f;
   VkDeviceQueueCreateInfo queue_info{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};

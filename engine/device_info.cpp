@@ -258,6 +258,25 @@ KernelShape kernel_shape_for(const DeviceInfo& info) {
   return info.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? KernelShape::kCpu : KernelShape::kGpu;
 }
 
+uint32_t subgroup_size_request_for(const DeviceInfo& info) {
+  const char* env = std::getenv("VKMNIST_SUBGROUP_SIZE");
+  if (env == nullptr || env[0] == '\0') return 0;
+  const std::string text = env;
+  uint32_t size = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), size);
+  const bool power_of_two =
+      ec == std::errc() && end == text.data() + text.size() && size > 0 && (size & (size - 1)) == 0;
+  const uint32_t lo = info.subgroup_size_control ? info.min_subgroup_size : info.subgroup_size;
+  const uint32_t hi = info.subgroup_size_control ? info.max_subgroup_size : info.subgroup_size;
+  if (!power_of_two || size < lo || size > hi) {
+    throw Error(fmt::format(
+        "VKMNIST_SUBGROUP_SIZE={}: {} offers subgroup sizes {} to {} (powers of two); give one "
+        "of them, or unset it",
+        text, info.name, lo, hi));
+  }
+  return size;
+}
+
 std::vector<DeviceInfo> enumerate_devices(const Instance& instance) {
   uint32_t count = 0;
   VKM_CHECK(vkEnumeratePhysicalDevices(instance.get(), &count, nullptr));
@@ -297,8 +316,11 @@ const DeviceInfo& select_device(const std::vector<DeviceInfo>& devices, std::str
   const auto [end, ec] = std::from_chars(choice.data(), choice.data() + choice.size(), index);
   if (ec == std::errc() && end == choice.data() + choice.size()) {
     if (index >= devices.size()) {
-      throw Error(
-          fmt::format("--device {}: there are only {} devices:{}", index, devices.size(), list()));
+      throw DeviceChoiceError(fmt::format(
+          "no device {}: {}:{}", index,
+          devices.size() == 1 ? std::string("the only one is 0")
+                              : fmt::format("the devices are 0 to {}", devices.size() - 1),
+          list()));
     }
     chosen = &devices[index];
   } else {
@@ -310,7 +332,8 @@ const DeviceInfo& select_device(const std::vector<DeviceInfo>& devices, std::str
       }
     }
     if (chosen == nullptr) {
-      throw Error(fmt::format("--device '{}' matches no device name:{}", choice, list()));
+      throw DeviceChoiceError(
+          fmt::format("no device name contains '{}' (case aside):{}", choice, list()));
     }
   }
   if (!chosen->usable()) {

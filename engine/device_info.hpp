@@ -66,6 +66,10 @@ const char* kernel_shape_name(KernelShape shape);  // "cpu", "gpu"
 // vkm::Error naming the variable for any other value.
 KernelShape kernel_shape_for(const DeviceInfo& info);
 
+// The subgroup size VKMNIST_SUBGROUP_SIZE asks kernels to require (0: unset, the driver's
+// choice). Throws Error naming the sizes the device offers when the value is not one of them.
+uint32_t subgroup_size_request_for(const DeviceInfo& info);
+
 // choice: "" for the default preference, a number for an index, otherwise a case-insensitive
 // substring of the device name. Throws vkm::Error naming the devices when nothing matches.
 const DeviceInfo& select_device(const std::vector<DeviceInfo>& devices, std::string_view choice);

@@ -38,7 +38,7 @@ const char* result_name(VkResult result) {
 static const char* hint_for(VkResult result) {
   switch (result) {
     case VK_ERROR_OUT_OF_DEVICE_MEMORY:
-      return " — the device ran out of memory: try a smaller --batch-size";
+      return " — the device ran out of memory: try a smaller batch";
     case VK_ERROR_OUT_OF_HOST_MEMORY:
       return " — the host ran out of memory";
     case VK_ERROR_DEVICE_LOST:

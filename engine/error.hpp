@@ -19,6 +19,13 @@ class Error : public std::runtime_error {
   VkResult result_;
 };
 
+// A device choice (an index or a name substring) that names no device. The message says what the
+// choice failed to match and lists the devices; the app adds which option the choice came from.
+class DeviceChoiceError : public Error {
+ public:
+  using Error::Error;
+};
+
 // "VK_ERROR_OUT_OF_DEVICE_MEMORY" etc.
 const char* result_name(VkResult result);
 

@@ -17,6 +17,7 @@
 #include <span>
 
 #include "engine/error.hpp"
+#include "nn/json_error.hpp"
 
 namespace vkm::nn {
 namespace {
@@ -149,8 +150,10 @@ SafetensorsFile read_safetensors(const fs::path& file) {
   uint64_t header_length = 0;
   for (int i = 0; i < 8; ++i) header_length |= uint64_t{bytes[i]} << (8 * i);
   if (header_length > bytes.size() - 8) {
-    throw fault(fmt::format("header length {} runs past the end of the file ({} bytes): truncated?",
-                            header_length, bytes.size()));
+    throw fault(fmt::format(
+        "header length {} runs past the end of the file ({} bytes): a truncated checkpoint, or "
+        "not a safetensors file at all",
+        header_length, bytes.size()));
   }
   const unsigned char* header_begin = bytes.data() + 8;
   const unsigned char* data = header_begin + header_length;
@@ -160,7 +163,7 @@ SafetensorsFile read_safetensors(const fs::path& file) {
   try {
     header = nlohmann::json::parse(header_begin, data);
   } catch (const nlohmann::json::exception& e) {  // syntax, and numbers out of range
-    throw fault(fmt::format("the header is not valid JSON ({})", e.what()));
+    throw fault(fmt::format("the header is not valid JSON ({})", json_error_text(e)));
   }
   if (!header.is_object()) throw fault("the header is not a JSON object");
 
@@ -227,10 +230,12 @@ SafetensorsFile read_safetensors(const fs::path& file) {
   const std::string* previous = nullptr;
   for (const Entry& e : entries) {
     if (e.begin != covered) {
-      throw fault(
-          fmt::format("tensor '{}' starts at data byte {} but {} ends at {}: {}", e.name, e.begin,
-                      previous != nullptr ? "'" + *previous + "'" : std::string("the header"),
-                      covered, e.begin < covered ? "overlapping data" : "a gap in the data"));
+      throw fault(fmt::format(
+          "tensor '{}' starts at data byte {} but {} at byte {}: {}", e.name, e.begin,
+          previous != nullptr ? "tensor '" + *previous + "' ends" : std::string("the data starts"),
+          covered,
+          e.begin < covered ? "overlapping data"
+                            : "a gap in the data (a tensor removed from the header?)"));
     }
     covered = e.end;
     previous = &e.name;

@@ -71,15 +71,16 @@ void validate(const NetConfig& config) {
   if (config.norm == NormKind::kGroup) {
     for (const auto& b : seed_net_blocks()) {
       if (b.norm && (config.groups == 0 || b.c_out % config.groups != 0)) {
-        throw std::invalid_argument(fmt::format(
-            "--groups {}: GroupNorm's group count must divide every norm layer's channels (8, 16, "
-            "32): use 1, 2, 4 or 8",
-            config.groups));
+        throw InvalidNetConfig("groups",
+                               fmt::format("{}: GroupNorm's group count must divide every "
+                                           "norm layer's channels (8, 16, 32): use 1, "
+                                           "2, 4 or 8",
+                                           config.groups));
       }
     }
   }
   if (!(config.dropout >= 0.0f && config.dropout < 1.0f)) {
-    throw std::invalid_argument(fmt::format("--dropout {}: must be in [0, 1)", config.dropout));
+    throw InvalidNetConfig("dropout", fmt::format("{}: must be in [0, 1)", config.dropout));
   }
 }
 

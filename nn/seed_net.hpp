@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "nn/shape.hpp"
@@ -39,7 +41,20 @@ struct NetConfig {
   }
 };
 
-// Throws std::invalid_argument with an actionable message for an impossible configuration.
+// An impossible configuration: which field (NetConfig's name for it: "groups", "dropout") and
+// what is wrong with its value ("3: GroupNorm's group count must divide ..."). The app says which
+// option the field came from.
+class InvalidNetConfig : public std::invalid_argument {
+ public:
+  InvalidNetConfig(std::string field, const std::string& what)
+      : std::invalid_argument(what), field_(std::move(field)) {}
+  const std::string& field() const { return field_; }
+
+ private:
+  std::string field_;
+};
+
+// Throws InvalidNetConfig for an impossible configuration.
 void validate(const NetConfig& config);
 
 struct BlockSpec {

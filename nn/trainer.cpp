@@ -58,8 +58,8 @@ Trainer::Trainer(Device& device, KernelCache& kernels, const TrainConfig& config
       train_data_(device, train),
       test_data_(device, test) {
   validate(config.net);
-  if (config.batch_size == 0) throw Error("--batch-size must be at least 1");
-  if (config.epochs == 0) throw Error("--epochs must be at least 1");
+  if (config.batch_size == 0) throw Error("the batch size must be at least 1");
+  if (config.epochs == 0) throw Error("the number of epochs must be at least 1");
   if (train_count_ == 0 || test_count_ == 0)
     throw Error("the training and test sets must not be empty");
   const uint32_t b = config.batch_size;
@@ -163,7 +163,8 @@ SplitMetrics Trainer::train_epoch(uint32_t epoch,
   m.accuracy = 100.0 * correct / train_count_;
   if (!std::isfinite(m.loss)) {
     throw DivergedError(fmt::format(
-        "training diverged in epoch {}: the loss is {} (try a lower --lr, or --schedule onecycle)",
+        "training diverged in epoch {}: the loss is {} (try a lower learning rate, or the onecycle "
+        "schedule)",
         epoch + 1, m.loss));
   }
   // Divergence without NaN: a mean loss far above a uniform guess's (ln 10 for ten classes) is no
@@ -173,7 +174,7 @@ SplitMetrics Trainer::train_epoch(uint32_t epoch,
     throw DivergedError(
         fmt::format("training diverged in epoch {}: the mean training loss is {:.4g}, more than "
                     "twice a uniform "
-                    "guess's ln {} = {:.2f} (try a lower --lr)",
+                    "guess's ln {} = {:.2f} (try a lower learning rate)",
                     epoch + 1, m.loss, kClasses, uniform));
   }
   return m;

@@ -187,6 +187,10 @@ int main(int argc, char** argv) {
   try {
     if (compare->parsed()) return run_compare(o);
     return run_benchmark(o, command);
+  } catch (const vkm::DeviceChoiceError& e) {  // the choice came from --device
+    std::fflush(stdout);
+    std::fprintf(stderr, "vkbench: --device: %s\n", e.what());
+    return 1;
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "vkbench: %s\n", e.what());

@@ -110,6 +110,20 @@ std::string parse_error_message(const CLI::App& app, const CLI::ParseError& erro
   if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr && what.rfind("--", 0) == 0) {
     return fmt::format("{} needs a value ({})", what.substr(0, what.find(':')), help);
   }
+  // CLI11: "Could not convert: --groups = -4" (a value the option's type cannot hold).
+  const std::string unconvertible = "Could not convert: ";
+  if (dynamic_cast<const CLI::ConversionError*>(&error) != nullptr &&
+      what.rfind(unconvertible, 0) == 0 && what.find(" = ") != std::string::npos) {
+    const std::string rest = what.substr(unconvertible.size());
+    const std::string flag = rest.substr(0, rest.find(" = "));
+    const std::string value = rest.substr(rest.find(" = ") + 3);
+    std::string kind = "a value it takes";
+    if (const CLI::Option* option = command->get_option_no_throw(flag);
+        option != nullptr && option->get_type_name().find("UINT") != std::string::npos) {
+      kind = "a whole number from 0 to 4294967295";
+    }
+    return fmt::format("{}: '{}' is not {} ({})", flag, value, kind, help);
+  }
   // CLI11: "The following argument(s) was/were not expected: a b".
   if (dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr &&
       what.find(": ") != std::string::npos) {

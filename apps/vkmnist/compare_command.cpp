@@ -121,8 +121,9 @@ std::function<int()> add_compare_command(CLI::App& app) {
       }
     }
     base.resume.clear();
+    if (!resuming) make_paths_absolute(base);
     to_config(base);
-    const Data data = load_data(base);
+    const Data data = load_data(base, resuming);
 
     struct Plan {
       std::string norm;

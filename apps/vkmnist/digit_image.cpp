@@ -20,10 +20,19 @@ constexpr uint32_t kMaxSide = 16384;
 }  // namespace
 
 GreyImage read_png_grey(const std::filesystem::path& file) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(file)) throw vkm::Error(fmt::format("{}: no such file", file.string()));
+  if (fs::is_directory(file)) {
+    throw vkm::Error(fmt::format("{}: a folder, not a PNG file", file.string()));
+  }
   png_image image{};
   image.version = PNG_IMAGE_VERSION;
   if (png_image_begin_read_from_file(&image, file.c_str()) == 0) {
-    throw vkm::Error(fmt::format("{}: cannot read it as a PNG ({})", file.string(), image.message));
+    // libpng's words: "Not a PNG file", or "Read Error" for one that ends early.
+    const std::string why = image.message;
+    throw vkm::Error(
+        fmt::format("{}: cannot read it as a PNG ({})", file.string(),
+                    why == "Read Error" ? "it ends early: truncated or corrupt" : why));
   }
   if (image.width == 0 || image.height == 0 || image.width > kMaxSide || image.height > kMaxSide) {
     png_image_free(&image);

@@ -100,7 +100,13 @@ std::function<int()> add_eval_command(CLI::App& app) {
     // The checkpoint and the data are checked before the device is touched.
     const fs::path file = model_file(o->model);
     const vkm::nn::TrainConfig config = evaluation_config(file, o->batch_size);
-    const vkm::nn::Dataset test = vkm::nn::load_mnist(o->data, false);
+    const vkm::nn::Dataset test = [&] {
+      try {
+        return vkm::nn::load_mnist(o->data, false);
+      } catch (const vkm::nn::MissingDataError& e) {
+        throw vkm::Error(fmt::format("{}: run scripts/fetch-mnist, or pass --data DIR", e.what()));
+      }
+    }();
 
     vkm::Context context(vkm::ContextOptions{.device = o->device});
     vkm::KernelCache kernels(context.device);

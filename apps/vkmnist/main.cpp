@@ -77,6 +77,10 @@ int main(int argc, char** argv) {
   try {
     for (const auto* sub : app.get_subcommands()) return commands.at(sub->get_name())();
     return 2;
+  } catch (const vkm::DeviceChoiceError& e) {  // the choice came from --device
+    std::fflush(stdout);
+    std::fprintf(stderr, "vkmnist: --device: %s\n", e.what());
+    return 1;
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "vkmnist: %s\n", e.what());

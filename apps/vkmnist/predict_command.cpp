@@ -49,7 +49,7 @@ std::function<int()> add_predict_command(CLI::App& app) {
   cmd->add_option("--model", o->model,
                   "A run folder (its model.safetensors) or a model.safetensors written by vkmnist")
       ->required();
-  cmd->add_option("images", o->images, "PNG files, one digit each (at most 1024)")->required();
+  cmd->add_option("images", o->images, "PNG files, one digit each (at most 1024)");
   cmd->add_option("--out", o->out, "Also write predictions.csv here: file, predicted, then p0..p9");
   cmd->add_option("--device", o->device,
                   "Vulkan device: index or name substring (vkmnist devices)");
@@ -63,6 +63,11 @@ std::function<int()> add_predict_command(CLI::App& app) {
       "and it is placed in 28x28 with its centre of mass at the centre. One digit per image, "
       "roughly upright: the net was trained on MNIST's rotations of at most a few degrees.");
   return [o]() -> int {
+    if (o->images.empty()) {
+      throw vkm::Error(
+          "predict: give one or more PNG files after the options, e.g. vkmnist predict --model "
+          "runs/bn digit.png");
+    }
     if (o->images.size() > kMaxImages) {
       throw vkm::Error(
           fmt::format("{} images: predict takes at most {} per run (vkmnist eval "

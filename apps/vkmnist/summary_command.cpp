@@ -30,6 +30,8 @@ std::function<int()> add_summary_command(CLI::App& app) {
     try {
       config = {.norm = vkm::nn::parse_norm(o->norm), .groups = o->groups, .affine = !o->no_affine};
       vkm::nn::validate(config);
+    } catch (const vkm::nn::InvalidNetConfig& e) {
+      throw vkm::Error(fmt::format("--{} {}", e.field(), e.what()));
     } catch (const std::invalid_argument& e) {
       throw vkm::Error(e.what());
     }

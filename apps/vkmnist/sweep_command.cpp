@@ -17,6 +17,7 @@
 #include "apps/vkmnist/sweep_table.hpp"
 #include "apps/vkmnist/training_run.hpp"
 #include "engine/error.hpp"
+#include "nn/json_error.hpp"
 #include "nn/seed_net.hpp"
 
 namespace vkmnist {
@@ -63,8 +64,8 @@ std::pair<Grid, TrainOptions> read_grid(const fs::path& folder) {
     g.lr = s.at("lr").get<double>();
     return {g, from_json(j.at("options"))};
   } catch (const nlohmann::json::exception& e) {
-    throw vkm::Error(
-        fmt::format("{}: not a sweep description vkmnist can read ({})", file.string(), e.what()));
+    throw vkm::Error(fmt::format("{}: not a sweep description vkmnist can read ({})", file.string(),
+                                 vkm::nn::json_error_text(e)));
   }
 }
 
@@ -170,6 +171,7 @@ std::function<int()> add_sweep_command(CLI::App& app) {
     unique_in_order(g.batch_sizes);
     base.resume.clear();
     base.out.clear();
+    if (!resuming) make_paths_absolute(base);
 
     // Every run's options, checked before anything is written or trained.
     struct Plan {
@@ -201,7 +203,7 @@ std::function<int()> add_sweep_command(CLI::App& app) {
         }
       }
     }
-    const Data data = load_data(base);
+    const Data data = load_data(base, resuming);
     if (!resuming) {
       fs::create_directories(folder);
       write_file_atomically(folder / "sweep.json", grid_json(g, base).dump(2) + "\n");

@@ -27,13 +27,15 @@ std::function<int()> add_train_command(CLI::App& app) {
       "uninterrupted)");
   auto options = std::make_shared<TrainOptions>();
   add_train_options(*cmd, *options, true);
-  cmd->add_option("--init", options->init, "Start from the weights of this model.safetensors");
+  cmd->add_option("--init", options->init,
+                  "Start from the weights of this model.safetensors (or of a run folder's)");
   cmd->add_option("--resume", options->resume,
                   "Continue the run in this folder from its last completed epoch");
   return [options, cmd]() -> int {
     // Options, then data, are checked before the device is touched or anything is written.
     if (!options->resume.empty()) check_resume_options(*cmd);
     TrainOptions o = options->resume.empty() ? *options : resumed_options(*options);
+    if (o.resume.empty()) make_paths_absolute(o);
     if (o.lr == 0.0) o.lr = default_lr(o.norm);
     const vkm::nn::TrainConfig config = to_config(o);
     if (cmd->count("--groups") > 0 && config.net.norm != vkm::nn::NormKind::kGroup) {
@@ -42,7 +44,7 @@ std::function<int()> add_train_command(CLI::App& app) {
                       "ignore it",
                       o.groups, vkm::nn::norm_long_name(config.net.norm)));
     }
-    const Data data = load_data(o);
+    const Data data = load_data(o, !o.resume.empty());
     vkm::Context context(vkm::ContextOptions{.device = o.device});
     run_training(context, o, data);
     return 0;

@@ -2,6 +2,7 @@
 #include "apps/vkmnist/train_options.hpp"
 
 #include <fmt/format.h>
+#include <filesystem>
 
 #include <cmath>
 #include <limits>
@@ -109,6 +110,12 @@ void check_resume_options(const CLI::App& command) {
   }
 }
 
+void make_paths_absolute(TrainOptions& o) {
+  namespace fs = std::filesystem;
+  if (!o.data.empty()) o.data = fs::absolute(o.data).lexically_normal().string();
+  if (!o.init.empty()) o.init = fs::absolute(o.init).lexically_normal().string();
+}
+
 double default_lr(const std::string& norm) {
   return norm == "bn" ? 0.05 : 0.1;
 }
@@ -122,6 +129,9 @@ vkm::nn::TrainConfig to_config(const TrainOptions& o) {
     c.net.affine = !o.no_affine;
     c.net.dropout = static_cast<float>(o.dropout);
     vkm::nn::validate(c.net);
+  } catch (const vkm::nn::InvalidNetConfig& e) {
+    // The library names the field; its option is --<field>.
+    throw vkm::Error(fmt::format("--{} {}", e.field(), e.what()));
   } catch (const std::invalid_argument& e) {
     throw vkm::Error(e.what());
   }
@@ -142,6 +152,17 @@ vkm::nn::TrainConfig to_config(const TrainOptions& o) {
   check("--momentum", o.momentum, false);
   if (o.batch_size == 0) throw vkm::Error("--batch-size must be at least 1");
   if (o.epochs == 0) throw vkm::Error("--epochs must be at least 1");
+  // Options that would do nothing: refused rather than silently ignored.
+  if (o.stop_after > o.epochs) {
+    throw vkm::Error(fmt::format(
+        "--stop-after {}: the run has only {} epochs (--epochs), so it would never stop there",
+        o.stop_after, o.epochs));
+  }
+  if (o.quiet && o.json) {
+    throw vkm::Error(
+        "--quiet and --json: choose one (--json prints one JSON object per epoch and nothing "
+        "else)");
+  }
   c.update = {.momentum = static_cast<float>(o.momentum),
               .l2 = static_cast<float>(o.l2),
               .l1 = static_cast<float>(o.l1)};

@@ -51,6 +51,10 @@ void add_train_options(CLI::App& command, TrainOptions& options, bool with_norm)
 // ignore (everything but --device, --quiet, --json and --stop-after).
 void check_resume_options(const CLI::App& command);
 
+// A new run's data folder and --init file as absolute paths, so that run.json lets the run be
+// resumed from any working directory.
+void make_paths_absolute(TrainOptions& options);
+
 // Checks the combination and makes the trainer's configuration (throws vkm::Error).
 vkm::nn::TrainConfig to_config(const TrainOptions& options);
 

@@ -13,9 +13,11 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "apps/vkmnist/model_argument.hpp"
 #include "apps/vkmnist/progress.hpp"
 #include "engine/error.hpp"
 #include "nn/checkpoint.hpp"
+#include "nn/json_error.hpp"
 #include "nn/safetensors.hpp"
 #include "nn/trainer.hpp"
 
@@ -25,8 +27,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-vkm::nn::Dataset limited(vkm::nn::Dataset d, uint32_t limit) {
-  if (limit == 0 || limit >= d.images.count) return d;
+// The first `limit` images (0: all). A limit above the set's size is refused: it would train or
+// test on fewer images than asked without a word.
+vkm::nn::Dataset limited(vkm::nn::Dataset d, uint32_t limit, const char* flag, const char* set,
+                         const std::string& folder) {
+  if (limit > d.images.count) {
+    throw vkm::Error(fmt::format("{} {}: the {} set in {} holds only {} images", flag, limit, set,
+                                 folder, d.images.count));
+  }
+  if (limit == 0 || limit == d.images.count) return d;
   d.images.count = limit;
   d.images.pixels.resize(size_t{limit} * d.images.rows * d.images.cols);
   d.labels.count = limit;
@@ -72,8 +81,8 @@ nlohmann::json read_run_json(const fs::path& folder) {
   try {
     return nlohmann::json::parse(read_file(folder / "run.json"));
   } catch (const nlohmann::json::exception& e) {
-    throw vkm::Error(
-        fmt::format("{}: corrupt run.json ({})", (folder / "run.json").string(), e.what()));
+    throw vkm::Error(fmt::format("{}: corrupt run.json ({})", (folder / "run.json").string(),
+                                 vkm::nn::json_error_text(e)));
   }
 }
 
@@ -181,9 +190,29 @@ TrainOptions resumed_options(const TrainOptions& given) {
   return o;
 }
 
-Data load_data(const TrainOptions& o) {
-  return {limited(vkm::nn::load_mnist(o.data, true), o.train_limit),
-          limited(vkm::nn::load_mnist(o.data, false), o.test_limit)};
+namespace {
+
+Data load_data_files(const TrainOptions& o) {
+  return {
+      limited(vkm::nn::load_mnist(o.data, true), o.train_limit, "--train-limit", "training",
+              o.data),
+      limited(vkm::nn::load_mnist(o.data, false), o.test_limit, "--test-limit", "test", o.data)};
+}
+
+}  // namespace
+
+Data load_data(const TrainOptions& o, bool resumed) {
+  try {
+    return load_data_files(o);
+  } catch (const vkm::nn::MissingDataError& e) {
+    if (resumed) {
+      throw vkm::Error(fmt::format(
+          "{}: the run's data folder ({} in its run.json) no longer holds MNIST; put the files "
+          "back there (scripts/fetch-mnist fetches them into data/mnist)",
+          e.what(), o.data));
+    }
+    throw vkm::Error(fmt::format("{}: run scripts/fetch-mnist, or pass --data DIR", e.what()));
+  }
 }
 
 namespace {
@@ -238,6 +267,66 @@ std::string summary_table(const vkm::nn::NetConfig& config) {
   return out;
 }
 
+namespace {
+
+std::string norm_title(const std::string& key) {
+  try {
+    return vkm::nn::norm_long_name(vkm::nn::parse_norm(key));
+  } catch (const vkm::Error&) {
+    return "'" + key + "'";
+  }
+}
+
+// --init's checkpoint against the net it is to start: its norm, groups and affine (from its
+// metadata; the tensor names alone would let another group count or an affine net's weights load
+// silently) and every value finite. Before the device is set up, so a wrong file costs no wait.
+void check_init_checkpoint(const fs::path& file, const vkm::nn::NetConfig& net,
+                           const std::string& given) {
+  const vkm::nn::SafetensorsFile checkpoint = vkm::nn::read_safetensors(file);
+  const auto& meta = checkpoint.metadata;
+  const std::string norm = vkm::nn::norm_name(net.norm);
+  if (auto it = meta.find("norm"); it != meta.end() && it->second != norm) {
+    throw vkm::Error(fmt::format("--init {}: a {} checkpoint cannot initialise a {} model", given,
+                                 norm_title(it->second), norm_title(norm)));
+  }
+  const std::string groups = net.groups_text();
+  if (auto it = meta.find("groups"); it != meta.end() && it->second != groups) {
+    throw vkm::Error(
+        fmt::format("--init {}: a checkpoint with {} groups cannot initialise a model with {}",
+                    given, it->second, groups));
+  }
+  const std::string affine = net.affine ? "true" : "false";
+  if (auto it = meta.find("affine"); it != meta.end() && it->second != affine) {
+    throw vkm::Error(fmt::format(
+        "--init {}: a checkpoint {} norm weights cannot initialise a model {} them", given,
+        it->second == "true" ? "with" : "without", net.affine ? "with" : "without"));
+  }
+  for (const auto& tensor : checkpoint.tensors) {
+    for (float v : tensor.data) {
+      if (!std::isfinite(v)) {
+        throw vkm::Error(
+            fmt::format("--init {}: tensor '{}' holds values that are not finite (a diverged run?)",
+                        given, tensor.name));
+      }
+    }
+  }
+}
+
+// A new run's folder: never one that holds a run, even one stopped before its first epoch
+// (run.json without metrics.csv), nor a file.
+void check_new_run_folder(const fs::path& folder) {
+  if (fs::exists(folder / "metrics.csv") || fs::exists(folder / "run.json")) {
+    throw vkm::Error(fmt::format("{} already holds a run: choose another --out, or --resume {}",
+                                 folder.string(), folder.string()));
+  }
+  if (fs::exists(folder) && !fs::is_directory(folder)) {
+    throw vkm::Error(
+        fmt::format("--out {}: a file, not a folder: choose another --out", folder.string()));
+  }
+}
+
+}  // namespace
+
 RunResult run_training(vkm::Context& context, const TrainOptions& options, const Data& data) {
   const TrainOptions& o = options;
   const bool resuming = !o.resume.empty();
@@ -246,6 +335,18 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   uint32_t first_epoch = 0;
   if (resuming) folder = o.resume;
   const vkm::nn::TrainConfig config = to_config(o);
+  // Everything about the files checked before the device is set up (seconds on a CPU driver).
+  if (!resuming) {
+    folder = o.out.empty() ? default_run_folder(o.norm) : fs::path(o.out);
+    check_new_run_folder(folder);
+  }
+  if (resuming) recover_run_folder(folder);
+  // --init takes a run folder (its model.safetensors) or a checkpoint file, as eval does; a
+  // resumed run needs it only when it restarts (stopped before its first checkpoint).
+  const bool needs_init =
+      !o.init.empty() && !(resuming && fs::exists(folder / "model.safetensors"));
+  const fs::path init = needs_init ? model_file(o.init) : fs::path();
+  if (needs_init) check_init_checkpoint(init, config.net, o.init);
 
   vkm::KernelCache kernels(context.device);
   // Building the pipelines takes seconds on a CPU driver, minutes the first time on a machine
@@ -266,7 +367,6 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   const auto& info = context.device.info();
   const std::string device = device_line(info.name, info.driver_name, info.driver_info);
 
-  if (resuming) recover_run_folder(folder);
   // Stopped before its first epoch was saved: nothing to resume, so the run starts again from
   // epoch 1 with run.json's options (the same seed and --init: bitwise the same run).
   const bool restart = resuming && !fs::exists(folder / "model.safetensors") &&
@@ -276,11 +376,15 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
     const auto optimizer_meta =
         vkm::nn::load_optimizer(folder / "optimizer.safetensors", trainer.model());
     first_epoch = epochs_completed(folder / "model.safetensors", meta);
-    if (epochs_completed(folder / "optimizer.safetensors", optimizer_meta) != first_epoch) {
+    const uint32_t optimizer_epoch =
+        epochs_completed(folder / "optimizer.safetensors", optimizer_meta);
+    if (optimizer_epoch != first_epoch) {
+      // The pair is committed together (run_folder.hpp): only an edit or a copy parts them.
       throw vkm::Error(fmt::format(
-          "{}: model.safetensors and optimizer.safetensors are from different epochs (the "
-          "run was stopped while saving); start the run again",
-          folder.string()));
+          "{}: model.safetensors (epoch {}) and optimizer.safetensors (epoch {}) do not belong "
+          "together: one was replaced or copied from another run; restore it, or start a new "
+          "run",
+          folder.string(), first_epoch, optimizer_epoch));
     }
     metrics = completed_metrics(folder / "metrics.csv", first_epoch);
     if (first_epoch >= config.epochs) {
@@ -288,36 +392,7 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
           fmt::format("{} already completed all {} epochs", folder.string(), config.epochs));
     }
   } else {
-    if (!o.init.empty()) {
-      const auto meta = vkm::nn::load_model(o.init, trainer.model());
-      if (auto it = meta.find("norm"); it != meta.end() && it->second != o.norm) {
-        throw vkm::Error(fmt::format("--init {}: a {} checkpoint cannot initialise a {} model",
-                                     o.init, it->second, o.norm));
-      }
-      // The same tensor names serve other group counts and an affine net's checkpoint holds
-      // what a --no-affine net ignores: both would load silently into another model.
-      const std::string groups = config.net.groups_text();
-      if (auto it = meta.find("groups"); it != meta.end() && it->second != groups) {
-        throw vkm::Error(
-            fmt::format("--init {}: a checkpoint with {} groups cannot initialise a "
-                        "model with {}",
-                        o.init, it->second, groups));
-      }
-      const std::string affine = config.net.affine ? "true" : "false";
-      if (auto it = meta.find("affine"); it != meta.end() && it->second != affine) {
-        throw vkm::Error(
-            fmt::format("--init {}: a checkpoint {} norm weights cannot initialise a "
-                        "model {} them",
-                        o.init, it->second == "true" ? "with" : "without",
-                        config.net.affine ? "with" : "without"));
-      }
-      if (!std::isfinite(trainer.penalty())) {
-        throw vkm::Error(
-            fmt::format("--init {}: the checkpoint holds weights that are not finite "
-                        "(a diverged run?)",
-                        o.init));
-      }
-    }
+    if (!init.empty()) vkm::nn::load_model(init, trainer.model());
   }
   if (restart) {
     fs::remove(folder / "metrics.csv");
@@ -326,11 +401,6 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
       write_file_atomically(folder / "summary.txt", summary_table(config.net));
     }
   } else if (!resuming) {
-    folder = o.out.empty() ? default_run_folder(o.norm) : fs::path(o.out);
-    if (fs::exists(folder / "metrics.csv")) {
-      throw vkm::Error(fmt::format("{} already holds a run: choose another --out, or --resume {}",
-                                   folder.string(), folder.string()));
-    }
     std::error_code ec;
     fs::create_directories(folder, ec);
     if (ec)
@@ -502,8 +572,8 @@ RunResult finished_run(const fs::path& folder, const vkm::nn::Dataset& test) {
     result.device = device_line(d.at("name").get<std::string>(), d.at("driver").get<std::string>(),
                                 d.at("driver_info").get<std::string>());
   } catch (const nlohmann::json::exception& e) {
-    throw vkm::Error(
-        fmt::format("{}: incomplete run.json ({})", (folder / "run.json").string(), e.what()));
+    throw vkm::Error(fmt::format("{}: incomplete run.json ({})", (folder / "run.json").string(),
+                                 vkm::nn::json_error_text(e)));
   }
   const fs::path file = folder / "predictions.csv";
   std::istringstream in(read_file(file));

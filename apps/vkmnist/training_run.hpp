@@ -34,7 +34,9 @@ struct Data {
   vkm::nn::Dataset train;
   vkm::nn::Dataset test;
 };
-Data load_data(const TrainOptions& options);
+// resumed: the data folder comes from a run's run.json (--resume), so a missing file is not
+// fixed by --data; the message says so.
+Data load_data(const TrainOptions& options, bool resumed = false);
 
 // The options of the run in `given.resume` (its run.json), with the display and device choices
 // of `given`. run_training expects options resolved this way when resuming.

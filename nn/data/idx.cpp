@@ -24,10 +24,6 @@ constexpr uint32_t kImagesMagic = 0x00000803;  // unsigned bytes, 3 dimensions
 constexpr uint32_t kLabelsMagic = 0x00000801;  // unsigned bytes, 1 dimension
 constexpr size_t kMaxBytes = size_t{1} << 30;  // far above any 28x28 data set
 
-std::string missing(const fs::path& file) {
-  return fmt::format("{}: not found: run scripts/fetch-mnist, or pass --data DIR", file.string());
-}
-
 uint32_t big_endian_u32(const uint8_t* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
 }
@@ -82,7 +78,7 @@ std::vector<uint8_t> gunzip(const fs::path& file, std::span<const uint8_t> gz) {
 std::vector<uint8_t> read_bytes(const fs::path& file) {
   std::error_code ec;
   const auto status = fs::status(file, ec);
-  if (!fs::exists(status)) throw Error(missing(file));
+  if (!fs::exists(status)) throw MissingDataError(fmt::format("{}: not found", file.string()));
   if (fs::is_directory(status)) {
     throw Error(fmt::format("{}: is a directory, not an IDX file", file.string()));
   }
@@ -187,8 +183,7 @@ Dataset load_mnist(const fs::path& dir, bool train) {
     if (fs::exists(raw, ec)) return raw;
     fs::path gz = dir / (name + ".gz");
     if (fs::exists(gz, ec)) return gz;
-    throw Error(fmt::format("{} (or .gz): not found: run scripts/fetch-mnist, or pass --data DIR",
-                            raw.string()));
+    throw MissingDataError(fmt::format("{} (or .gz): not found", raw.string()));
   };
   const std::string prefix = train ? "train" : "t10k";
   const fs::path images_file = pick(prefix + "-images-idx3-ubyte");

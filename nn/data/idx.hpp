@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <vector>
 
+#include "engine/error.hpp"
+
 namespace vkm::nn {
 
 struct IdxImages {
@@ -29,9 +31,16 @@ struct Dataset {
   IdxLabels labels;
 };
 
+// A data file that is not there. The message names the file only: which option or folder to
+// fix is the caller's to say.
+class MissingDataError : public Error {
+ public:
+  using Error::Error;
+};
+
 // dir holds train-images-idx3-ubyte / train-labels-idx1-ubyte / t10k-images-idx3-ubyte /
 // t10k-labels-idx1-ubyte, each optionally with .gz (the raw file wins when both exist).
-// Checks counts agree and images are 28x28.
+// Checks counts agree and images are 28x28. A missing file throws MissingDataError.
 Dataset load_mnist(const std::filesystem::path& dir, bool train);
 
 }  // namespace vkm::nn

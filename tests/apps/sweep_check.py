@@ -4,8 +4,10 @@ seeds, one epoch each on a subset), stopped after its first runs and resumed, an
 wrote: one run folder per variant and seed, sweep.csv with one row per variant whose means and
 standard deviations are the runs' own (recomputed here from each run's metrics.csv), sweep.md
 with the table and a finding, sweep.png a real figure; that the learning rate scaled with the
-batch size; and that a finished sweep refuses to be overwritten."""
+batch size; that the resumed sweep is byte for byte an uninterrupted one (every run's files, and
+sweep.csv but for its seconds); and that a finished sweep refuses to be overwritten."""
 import csv
+import filecmp
 import math
 import os
 import subprocess
@@ -34,6 +36,14 @@ def test_accuracies(run_folder):
     accuracies = [float(r["accuracy"]) for r in rows]
     best = max(accuracies)
     return best, int(rows[accuracies.index(best)]["epoch"]), accuracies[-1]
+
+
+def without_seconds(path):
+    """A CSV's rows without its timing column (seconds, seconds_per_epoch_mean)."""
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    drop = [i for i, name in enumerate(rows[0]) if name.startswith("seconds")]
+    return [[v for i, v in enumerate(r) if i not in drop] for r in rows]
 
 
 def mean_sd(values):
@@ -90,8 +100,8 @@ def main():
             best = mean_sd([r[0] for r in runs])
             final = mean_sd([r[2] for r in runs])
             for key, (mean, sd) in (("best_test_accuracy", best), ("final_test_accuracy", final)):
-                if abs(float(row[key + "_mean"]) - mean) > 0.011 or \
-                        abs(float(row[key + "_sd"]) - sd) > 0.011:
+                if abs(float(row[key + "_mean"]) - mean) > 1e-3 or \
+                        abs(float(row[key + "_sd"]) - sd) > 1e-3:
                     fail(f"{norm} batch {batch} {key}: {row[key + '_mean']} ± {row[key + '_sd']}, "
                          f"the runs give {mean:.4f} ± {sd:.4f}")
             if int(row["seeds"]) != 2:
@@ -102,6 +112,22 @@ def main():
                          "sweep.png", "A subset"):
             if expected not in md:
                 fail(f"sweep.md lacks {expected!r}")
+        # The same sweep never interrupted: the same bytes, the seconds aside.
+        straight = os.path.join(work, "straight")
+        subprocess.run([vkmnist, "sweep", *grid, "--out", straight], check=True, capture_output=True)
+        for (norm, batch) in variants:
+            for seed in (1, 2):
+                run = os.path.join(f"{norm}_l1-0_l2-0_b{batch}", f"seed-{seed}")
+                for name in ("model.safetensors", "optimizer.safetensors", "best.safetensors",
+                             "predictions.csv"):
+                    if not filecmp.cmp(os.path.join(out, run, name), os.path.join(straight, run, name),
+                                       shallow=False):
+                        fail(f"{run}/{name} of the resumed sweep differs from the uninterrupted one")
+                if without_seconds(os.path.join(out, run, "metrics.csv")) != \
+                        without_seconds(os.path.join(straight, run, "metrics.csv")):
+                    fail(f"{run}/metrics.csv of the resumed sweep differs from the uninterrupted one")
+        if without_seconds(os.path.join(out, "sweep.csv")) != without_seconds(os.path.join(straight, "sweep.csv")):
+            fail("sweep.csv of the resumed sweep differs from the uninterrupted one")
         finished = subprocess.run([vkmnist, "sweep", "--resume", out], capture_output=True,
                                   text=True)
         if finished.returncode == 0 or "finished sweep" not in finished.stderr:

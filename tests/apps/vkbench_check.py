@@ -224,7 +224,7 @@ def main():
         expect_error([vkbench, "compare", broken], "is not valid JSON")
         expect_error([vkbench, "compare", os.path.join(work, "nowhere.json")], "nowhere.json")
         expect_error([vkbench, "--batch", "0"], "--batch")
-        expect_error([vkbench, "--device", "no-such-gpu", "--quick"], "matches no device")
+        expect_error([vkbench, "--device", "no-such-gpu", "--quick"], "vkbench: --device: no device name contains")
         no_driver = dict(os.environ, VK_ICD_FILENAMES="/nonexistent/icd.json", VK_DRIVER_FILES="/nonexistent/icd.json")
         expect_error([vkbench, "--quick"], "install mesa-vulkan-drivers", env=no_driver)
         if os.path.exists(os.path.join(work, "nowhere.json")):

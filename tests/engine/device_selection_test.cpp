@@ -59,10 +59,11 @@ TEST(DeviceSelection, NoMatchOrNoDeviceSaysWhatToDo) {
   try {
     select_device(devices, "7");
     FAIL() << "index out of range accepted";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("only 1 devices"), std::string::npos) << e.what();
+  } catch (const DeviceChoiceError& e) {  // the app adds which option the choice came from
+    EXPECT_EQ(std::string(e.what()).rfind("no device 7: the only one is 0:", 0), 0u) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("--"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(select_device(devices, "nvidia"), Error);
+  EXPECT_THROW(select_device(devices, "nvidia"), DeviceChoiceError);
   try {
     select_device({}, "");
     FAIL() << "empty device list accepted";

@@ -210,7 +210,8 @@ TEST_F(SafetensorsTest, RefusesBadHeaders) {
                                R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
                                12));
       },
-      {"overlap", "tensor 'b' starts at data byte 4 but 'a' ends at 8: overlapping data"});
+      {"overlap",
+       "tensor 'b' starts at data byte 4 but tensor 'a' ends at byte 8: overlapping data"});
   expect_error(
       [&] {
         read_safetensors(craft("gap",
