@@ -272,8 +272,8 @@ namespace {
 std::string norm_title(const std::string& key) {
   try {
     return vkm::nn::norm_long_name(vkm::nn::parse_norm(key));
-  } catch (const vkm::Error&) {
-    return "'" + key + "'";
+  } catch (const std::invalid_argument&) {  // a checkpoint's metadata names no norm we know
+    return "norm '" + key + "'";
   }
 }
 

@@ -320,6 +320,7 @@ OVERFLOW = b'{"a":{"dtype":"F32","shape":[1e999999999],"data_offsets":[0,4]}}'
 case(I, "a number JSON cannot hold in the header", [*TRAIN, "--init", safetensors_with("overflow.safetensors", raw=struct.pack("<Q", len(OVERFLOW)) + OVERFLOW + bytes(4)), *out("i7")])
 case(I, "data cut short", [*TRAIN, "--init", safetensors_with("cut.safetensors", data_edit=lambda d: d[:len(d) // 2]), *out("i8")])
 case(I, "a BatchNorm model from a GroupNorm checkpoint", ["--norm", "bn", *TRAIN, "--init", MODEL, *out("i9")])
+case(I, "a checkpoint naming a norm vkmnist does not know", [*TRAIN, "--init", safetensors_with("norm-xx.safetensors", set_meta("norm", "xx")), *out("i16")])
 case(I, "4 groups from a 2-group checkpoint", ["--norm", "gn", "--groups", "4", *TRAIN, "--init", MODEL, *out("i10")])
 case(I, "no affine from an affine checkpoint", ["--norm", "gn", "--groups", "2", "--no-affine", *TRAIN, "--init", MODEL, *out("i11")])
 case(I, "a weight that is NaN", ["--norm", "gn", "--groups", "2", *TRAIN, "--init", safetensors_with("nan.safetensors", data_edit=lambda d: b"\xff\xff\xff\xff" + d[4:]), *out("i12")])
