@@ -11,6 +11,7 @@
 #include "apps/vkmnist/cli_checks.hpp"
 #include "apps/vkmnist/commands.hpp"
 #include "apps/vkmnist/model_argument.hpp"
+#include "apps/vkmnist/run_checks.hpp"
 #include "apps/vkmnist/run_folder.hpp"
 #include "engine/device.hpp"
 #include "engine/error.hpp"
@@ -104,7 +105,7 @@ std::function<int()> add_eval_command(CLI::App& app) {
       try {
         return vkm::nn::load_mnist(o->data, false);
       } catch (const vkm::nn::MissingDataError& e) {
-        throw vkm::Error(fmt::format("{}: run scripts/fetch-mnist, or pass --data DIR", e.what()));
+        throw missing_data_error(e, o->data, false);
       }
     }();
 
