@@ -43,16 +43,37 @@ std::span<const double> maybe(const NetState& s, const std::string& name) {
 struct Forward {
   std::vector<BlockTrace> blocks;
   Vec logits;
-  double margin = INFINITY;  // StepOutput::margin
+  std::vector<double> margins;  // StepOutput::margins
 };
 
-double relu_margin(const Vec& y) {
+// Margins are measured in the unit of a float32 error of the value: rounding in the convolution
+// is relative to the layer's scale (the rms of its output z), and the norm multiplies it by
+// |gamma| * invstd of the value's channel or group. A plane with a small spread (an InstanceNorm
+// of a 5x5 plane) therefore has a large unit: a small |y| there is closer to the kink than the
+// same |y| in a wide plane. Units are per (image, channel) plane.
+Vec plane_units(const Shape& s, const Vec& z, std::span<const double> gamma,
+                std::span<const double> invstd, uint32_t groups, bool per_channel) {
+  double sq = 0.0;
+  for (double v : z) sq += v * v;
+  const double rms = std::sqrt(sq / static_cast<double>(std::max<size_t>(z.size(), 1)));
+  Vec unit(size_t{s.n} * s.c);
+  for (uint32_t n = 0; n < s.n; ++n) {
+    for (uint32_t c = 0; c < s.c; ++c) {
+      const double is = per_channel ? invstd[c] : invstd[size_t{n} * groups + c / (s.c / groups)];
+      unit[size_t{n} * s.c + c] = (gamma.empty() ? 1.0 : std::abs(gamma[c])) * is * rms;
+    }
+  }
+  return unit;
+}
+
+double relu_margin(const Shape& s, const Vec& y, const Vec& unit) {
   double m = INFINITY;
-  for (double v : y) m = std::min(m, std::abs(v));
+  for (size_t i = 0; i < y.size(); ++i) m = std::min(m, std::abs(y[i]) / unit[i / s.plane()]);
   return m;
 }
 
-double maxpool_margin(const Shape& s, const Vec& x) {
+// scale: what dropout multiplied the kept values by.
+double maxpool_margin(const Shape& s, const Vec& x, const Vec& unit, double scale) {
   double m = INFINITY;
   for (size_t plane = 0; plane < size_t{s.n} * s.c; ++plane) {
     const double* in = x.data() + plane * s.plane();
@@ -61,7 +82,7 @@ double maxpool_margin(const Shape& s, const Vec& x) {
         double v[4];
         for (uint32_t k = 0; k < 4; ++k) v[k] = in[size_t{2 * oy + k / 2} * s.w + 2 * ox + k % 2];
         std::sort(v, v + 4);
-        if (v[3] > 0) m = std::min(m, v[3] - v[2]);
+        if (v[3] > 0) m = std::min(m, (v[3] - v[2]) / (unit[plane] * scale));
       }
     }
   }
@@ -77,6 +98,9 @@ Forward forward(const NetConfig& config, NetState& state, std::span<const float>
   for (size_t i = 0; i < blocks.size(); ++i) {
     const BlockSpec& b = blocks[i];
     BlockTrace t;
+    Vec unit;  // per-plane float32 error unit of the norm output (train only)
+    double margin = INFINITY;
+    double dropout_scale = 1.0;
     t.in = s;
     t.x = x;
     const Conv2dGeometry g{n, b.c_in, s.h, s.w, b.c_out, b.k, 0};
@@ -111,13 +135,19 @@ Forward forward(const NetConfig& config, NetState& state, std::span<const float>
       }
       t.a.resize(t.out.numel());
       relu_forward<double>(t.y, t.a);
-      f.margin = std::min(f.margin, relu_margin(t.y));
+      if (train) {
+        const bool bn = config.norm == NormKind::kBatch;
+        unit =
+            plane_units(t.out, t.z, gamma, t.save_invstd, bn ? 1 : config.norm_groups(b.c_out), bn);
+        margin = relu_margin(t.out, t.y, unit);
+      }
       out = t.a;
       if (train && b.dropout && config.dropout > 0.0f) {
         t.d.resize(t.out.numel());
         dropout_forward<double>(config.dropout, seed, static_cast<uint32_t>(i), global_step, t.a,
                                 t.d);
         out = t.d;
+        dropout_scale = 1.0 / (1.0 - config.dropout);
       }
     }
     s = t.out;
@@ -128,7 +158,10 @@ Forward forward(const NetConfig& config, NetState& state, std::span<const float>
         s = {n, s.c, s.h / 2, s.w / 2};
         out.assign(s.numel(), 0.0);
         maxpool2d_forward<double>(t.pool_in_shape, t.pool_in, out);
-        f.margin = std::min(f.margin, maxpool_margin(t.pool_in_shape, t.pool_in));
+        if (!unit.empty()) {
+          margin =
+              std::min(margin, maxpool_margin(t.pool_in_shape, t.pool_in, unit, dropout_scale));
+        }
       } else {
         s = {n, s.c, 1, 1};
         out.assign(s.numel(), 0.0);
@@ -137,6 +170,7 @@ Forward forward(const NetConfig& config, NetState& state, std::span<const float>
     }
     x = std::move(out);
     f.blocks.push_back(std::move(t));
+    f.margins.push_back(margin);
   }
   f.logits = std::move(x);
   return f;
@@ -159,7 +193,7 @@ StepOutput train_step(const NetConfig& config, NetState& state, std::span<const 
   Forward f = forward(config, state, x, n, true, seed, global_step);
   Vec log_probs;
   StepOutput out = loss(f.logits, labels, n, log_probs);
-  out.margin = f.margin;
+  out.margins = std::move(f.margins);
 
   std::map<std::string, Vec> grads;
   Vec dout(f.logits.size());

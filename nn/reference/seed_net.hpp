@@ -24,11 +24,13 @@ struct StepOutput {
   double loss_sum = 0.0;  // sum over the batch of the per-sample NLL
   uint32_t correct = 0;
   std::vector<uint32_t> predictions;
-  // How far the forward pass stayed from the net's kinks: the smallest |pre-ReLU value| and the
-  // smallest gap between a max-pool window's largest and second-largest input (windows with a
-  // positive maximum). A float32 network whose values differ from this double one by more than
-  // the margin may take the other side of a kink, and its gradients then differ discretely.
-  double margin = 0.0;
+  // How far a training step's forward pass stayed from the net's kinks, per block: the smallest
+  // |pre-ReLU value| and the smallest gap between a max-pool window's largest and second-largest
+  // input (windows with a positive maximum), each in units of the value's float32 error scale
+  // (the layer's rms conv output times |gamma| * invstd of its channel or group). A float32
+  // network whose values differ from this double one by more than the margin may take the other
+  // side of a kink, and its gradients then differ discretely. Empty for eval_batch.
+  std::vector<double> margins;
 };
 
 // x: [n, 1, 28, 28]; labels: [n]. Updates state (parameters, running statistics, velocities).

@@ -70,32 +70,38 @@ TEST_P(ModelStepTest, TwoTrainingStepsMatchTheReferenceNetwork) {
   const std::vector<float> lr = {0, 0, 0, 0, 0, 0, 0.05f, 0.02f};  // global steps 6 and 7
 
   // The reference network first. Inputs that bring a pre-ReLU value or a max-pool near-tie
-  // within float32's reach of a kink (margin) are drawn again: there the float network may take
-  // the other branch and its gradients differ discretely, which says nothing about the kernels.
-  constexpr double kMargin = 2e-6;
+  // within float32's reach of a kink are drawn again: there the float network may take the other
+  // branch and its gradients differ discretely, which says nothing about the kernels. That reach
+  // (in units of the value's float32 error scale, see StepOutput::margins) grows with depth and
+  // with the step, as rounding accumulates: kReach * (block + 1) * (step + 1). One value 2e-6
+  // from a kink in norm7 at the second step was enough to move norm7.bias by 1 %.
+  constexpr double kReach = 1e-6;
+  constexpr uint32_t kAttempts = 50;
   const nn::reference::NetState initial = download_state(model);
   nn::reference::NetState ref;
   std::vector<nn::reference::StepOutput> ref_out;
   std::vector<float> x;
   std::vector<uint32_t> labels(c.max_batch);
   for (uint32_t attempt = 0;; ++attempt) {
-    ASSERT_LT(attempt, 20u) << "no inputs found that keep the reference net " << kMargin
-                            << " from its kinks";
+    ASSERT_LT(attempt, kAttempts) << "no inputs found that keep the reference net from its kinks";
     // Inputs like normalized MNIST: mostly background, some strokes.
     x = uniform(size_t{c.max_batch} * image, -0.42f, 2.8f, 11 + 100 * attempt);
     std::mt19937 rng(static_cast<uint32_t>(test_seed() + attempt));
     for (auto& l : labels) l = static_cast<uint32_t>(rng() % nn::kClasses);
     ref = initial;
     ref_out.clear();
-    double margin = INFINITY;
+    bool clear = true;
     for (uint32_t step = 0; step < 2; ++step) {
       const uint32_t global = nn::global_step(clock_state, step);
       ref_out.push_back(nn::reference::train_step(
           config, ref, x, labels, c.n, {lr[global], update.momentum, update.l2, update.l1}, seed,
           global));
-      margin = std::min(margin, ref_out.back().margin);
+      const auto& margins = ref_out.back().margins;
+      for (size_t block = 0; block < margins.size(); ++block) {
+        clear = clear && margins[block] >= kReach * static_cast<double>((block + 1) * (step + 1));
+      }
     }
-    if (margin >= kMargin) break;
+    if (clear) break;
   }
   model.input().upload(x);
   device().upload(model.labels(), std::as_bytes(std::span(labels)));
