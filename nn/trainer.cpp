@@ -67,7 +67,7 @@ Trainer::Trainer(Device& device, KernelCache& kernels, const TrainConfig& config
   lr_ = learning_rates(config.schedule, config.lr, config.epochs, steps_);
   model_ = std::make_unique<Model>(device, kernels, config.net, b, config.update);
   model_->initialize(config.seed);
-  gather_ = std::make_unique<GatherBatch>(kernels, b);
+  gather_ = std::make_unique<GatherBatch>(kernels, b, GatherOptions{.max_shift = config.shift});
 
   clock_ = device.buffer(sizeof(ClockState), "clock");
   lr_schedule_ = device.buffer(lr_.size() * sizeof(float), "lr schedule");

@@ -5,7 +5,9 @@
 // normalized ((v/255 - mean)/std) into x: [n, 1, rows, cols] and its label copied to
 // batch_labels[i]. In training (rotate != 0) each image is first rotated counter-clockwise by an
 // angle uniform in [-max_degrees, max_degrees), a pure function of (seed, epoch, data-set index),
-// about ((cols-1)/2, (rows-1)/2), sampled bilinearly with zero fill in pixel space.
+// about ((cols-1)/2, (rows-1)/2), then shifted by whole pixels (sx, sy), each uniform in
+// [-max_shift, max_shift] and drawn like the angle, sampled bilinearly with zero fill in pixel
+// space.
 // Mirrors nn/reference/gather_batch.cpp operation for operation; `precise` keeps the compiler
 // from fusing or reordering them, so both sides round identically.
 // One invocation per (sample, row): it writes the row's cols pixels.
@@ -24,6 +26,7 @@ layout(push_constant) uniform Push {
   float pixel_scale;   // 1/255
   float mean;
   float inv_std;       // 1/std
+  uint max_shift;      // training shift of up to this many pixels in x and y
 } p;
 
 layout(set = 0, binding = 0) readonly buffer Pixels { uint pixels[]; };  // [count*rows*cols/4] bytes, LE
@@ -35,6 +38,8 @@ layout(set = 0, binding = 5) writeonly buffer BatchLabels { uint batch_labels[];
 
 // nn/reference/gather_batch.hpp: kAugmentationSalt, kRadiansPerDegree and the Taylor coefficients.
 const uint AUGMENTATION_SALT = 0x61756721u;
+const uint SHIFT_X_SALT = 0x73686678u;
+const uint SHIFT_Y_SALT = 0x73686679u;
 const float RADIANS_PER_DEGREE = 0.0174532925;
 const float SIN_COEFFS[9] = float[](-8.220635078e-18, 2.811457359e-15, -7.647163610e-13,
                                     1.605904437e-10, -2.505210794e-08, 2.755731884e-06,
@@ -92,14 +97,24 @@ void main() {
   precise float cos_a = pc * x2 + 1.0;
   precise float neg_sin = -sin_a;
 
+  // The shift (reference: augmentation_shift): whole pixels, added after the rotation.
+  const uint span = 2u * p.max_shift + 1u;
+  const float shift_x =
+      float(int(rng_u32(clock.seed ^ SHIFT_X_SALT, clock.epoch, index) % span) - int(p.max_shift));
+  const float shift_y =
+      float(int(rng_u32(clock.seed ^ SHIFT_Y_SALT, clock.epoch, index) % span) - int(p.max_shift));
+
   precise float centre_x = float(p.cols - 1u) * 0.5;
   precise float centre_y = float(p.rows - 1u) * 0.5;
   precise float dy = float(y) - centre_y;
   for (uint c = 0; c < p.cols; ++c) {
-    // source = centre + R (pixel - centre), R = [cos, -sin; sin, cos] (GLM's mat2 * vec2 order).
+    // source = centre + R (pixel - centre) - shift, R = [cos, -sin; sin, cos] (GLM's mat2 * vec2
+    // order): the content moves by +shift.
     precise float dx = float(c) - centre_x;
-    precise float sx = centre_x + (cos_a * dx + neg_sin * dy);
-    precise float sy = centre_y + (sin_a * dx + cos_a * dy);
+    precise float rx = centre_x + (cos_a * dx + neg_sin * dy);
+    precise float ry = centre_y + (sin_a * dx + cos_a * dy);
+    precise float sx = rx - shift_x;
+    precise float sy = ry - shift_y;
     precise float x0f = floor(sx);
     precise float y0f = floor(sy);
     precise float fx = sx - x0f;

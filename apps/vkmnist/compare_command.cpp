@@ -223,6 +223,7 @@ std::function<int()> add_compare_command(CLI::App& app) {
         base.epochs, base.batch_size, base.lr, base.momentum, base.schedule, base.augment,
         base.dropout, *l1, base.l2, base.groups, base.seed);
     if (*seeds > 1) command += fmt::format(" --seeds {}", *seeds);
+    if (base.shift) command += fmt::format(" --shift {}", base.shift);
     if (base.no_affine) command += " --no-affine";
     if (base.train_limit) command += fmt::format(" --train-limit {}", base.train_limit);
     if (base.test_limit) command += fmt::format(" --test-limit {}", base.test_limit);

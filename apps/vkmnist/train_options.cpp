@@ -12,6 +12,7 @@
 
 #include "apps/vkmnist/cli_checks.hpp"
 #include "engine/error.hpp"
+#include "nn/data/gather_batch.hpp"
 
 namespace vkmnist {
 
@@ -64,6 +65,11 @@ void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
   c.add_option("--augment", o.augment,
                "Training augmentation: rotate (random ±7°, on the device) or none")
       ->check(CLI::IsMember({"rotate", "none"}))
+      ->capture_default_str();
+  c.add_option("--shift", o.shift,
+               "With --augment rotate: also move each training image by a random whole number "
+               "of pixels, up to this many in x and in y (0 to 8)")
+      ->check(between(0, vkm::nn::GatherBatch::kMaxShift))
       ->capture_default_str();
   c.add_flag("--no-affine", o.no_affine,
              "Norms without scale and shift (7,784 parameters instead of 8,008)");
@@ -169,7 +175,12 @@ vkm::nn::TrainConfig to_config(const TrainOptions& o) {
   c.epochs = o.epochs;
   c.batch_size = o.batch_size;
   c.lr = static_cast<float>(o.lr);
+  if (o.shift > 0 && o.augment != "rotate") {
+    throw vkm::Error(
+        "--shift is part of the rotate augmentation: drop it, or use --augment rotate");
+  }
   c.augment = o.augment == "rotate";
+  c.shift = o.shift;
   c.seed = o.seed;
   return c;
 }
@@ -186,6 +197,7 @@ nlohmann::json to_json(const TrainOptions& o) {
           {"momentum", o.momentum},
           {"schedule", o.schedule},
           {"augment", o.augment},
+          {"shift", o.shift},
           {"affine", !o.no_affine},
           {"seed", o.seed},
           {"data", o.data},
@@ -235,6 +247,8 @@ TrainOptions from_json(const nlohmann::json& j) {
     o.momentum = real_number(j, "momentum");
     o.schedule = j.at("schedule").get<std::string>();
     o.augment = j.at("augment").get<std::string>();
+    // Absent in runs before the shift existed: no shift.
+    o.shift = j.contains("shift") ? whole_number(j, "shift") : 0;
     o.no_affine = !j.at("affine").get<bool>();
     o.seed = whole_number(j, "seed");
     o.data = j.at("data").get<std::string>();

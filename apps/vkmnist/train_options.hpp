@@ -24,6 +24,7 @@ struct TrainOptions {
   double momentum = 0.9;
   std::string schedule = "onecycle";
   std::string augment = "rotate";
+  uint32_t shift = 0;  // pixels, with augment rotate
   bool no_affine = false;
   uint32_t seed = 1;
   std::string device;

@@ -25,6 +25,11 @@ GatherBatch::GatherBatch(KernelCache& kernels, uint32_t max_batch, GatherOptions
                     "within 0..180",
                     options.max_degrees));
   }
+  if (options.max_shift > kMaxShift) {
+    throw Error(
+        fmt::format("gather batch: a shift of up to {} pixels asked for; it must be within 0..{}",
+                    options.max_shift, kMaxShift));
+  }
   KernelDesc desc{.shader = "gather_batch",
                   .local_size = {kWorkgroup, 1, 1},
                   .push_constant_bytes = sizeof(GatherBatchPush),
@@ -68,7 +73,8 @@ void GatherBatch::record(Graph& graph, const DeviceDataset& data, const Buffer& 
                              .max_degrees = options_.max_degrees,
                              .pixel_scale = 1.0f / 255.0f,
                              .mean = options_.mean,
-                             .inv_std = 1.0f / options_.std};
+                             .inv_std = 1.0f / options_.std,
+                             .max_shift = options_.max_shift};
   graph.dispatch(*kernel_,
                  {reads(data.pixels()), reads(data.labels()), reads(permutation), reads(clock),
                   writes(x.buffer()), writes(labels)},

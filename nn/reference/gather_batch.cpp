@@ -31,6 +31,15 @@ float augmentation_angle(uint32_t seed, uint32_t epoch, uint32_t sample, float m
   return signed_unit * max_degrees;
 }
 
+Shift augmentation_shift(uint32_t seed, uint32_t epoch, uint32_t sample, uint32_t max_shift) {
+  const uint32_t span = 2 * max_shift + 1;
+  const auto draw = [&](uint32_t salt) {
+    return static_cast<int>(rng_u32(seed ^ salt, epoch, sample) % span) -
+           static_cast<int>(max_shift);
+  };
+  return {draw(kShiftXSalt), draw(kShiftYSalt)};
+}
+
 SinCos rotation_sin_cos(float radians) {
   const float x2 = radians * radians;
   float s = kSin[0];
@@ -49,7 +58,7 @@ SinCos rotation_sin_cos(float radians) {
 }
 
 std::vector<float> gather_image(std::span<const uint8_t> image, uint32_t rows, uint32_t cols,
-                                float degrees, float mean, float std) {
+                                float degrees, float mean, float std, Shift shift) {
   if (image.size() != size_t{rows} * cols) {
     throw std::invalid_argument("gather_image: image size does not match rows x cols");
   }
@@ -71,7 +80,8 @@ std::vector<float> gather_image(std::span<const uint8_t> image, uint32_t rows, u
     for (uint32_t x = 0; x < cols; ++x) {
       const glm::vec2 offset = glm::vec2(static_cast<float>(x), static_cast<float>(y)) - centre;
       const glm::vec2 turned = rotation * offset;
-      const glm::vec2 source = centre + turned;
+      const glm::vec2 source =
+          (centre + turned) - glm::vec2(static_cast<float>(shift.x), static_cast<float>(shift.y));
       const glm::vec2 corner = glm::floor(source);
       const glm::vec2 far = source - corner;  // bilinear weights of the +1 neighbours
       const glm::vec2 near = 1.0f - far;

@@ -116,9 +116,13 @@ class GatherBatchTest : public GpuTest {
       const float degrees = rotate ? nn::reference::augmentation_angle(s.state.seed, s.state.epoch,
                                                                        index, o.max_degrees)
                                    : 0.0f;
+      const nn::reference::Shift shift =
+          rotate
+              ? nn::reference::augmentation_shift(s.state.seed, s.state.epoch, index, o.max_shift)
+              : nn::reference::Shift{};
       const auto image = std::span(images.pixels).subspan(index * plane, plane);
-      const auto out =
-          nn::reference::gather_image(image, images.rows, images.cols, degrees, o.mean, o.std);
+      const auto out = nn::reference::gather_image(image, images.rows, images.cols, degrees, o.mean,
+                                                   o.std, shift);
       want.insert(want.end(), out.begin(), out.end());
       EXPECT_EQ(got.labels[i], s.host.labels.labels[index]) << what << ": label of sample " << i;
     }
@@ -146,13 +150,26 @@ TEST_F(GatherBatchTest, TrainingBatchesMatchReference) {
   check("rotate batch 1", run(gather, s, 299, 1, true), s, 299, 1, true, o);
 }
 
+TEST_F(GatherBatchTest, ShiftedTrainingBatchesMatchReference) {
+  const auto data = synthetic(300, 28, 28, 5);
+  Setup s(device(), data, shuffled(300, 5), 64, {.epoch = 2, .steps_per_epoch = 5, .seed = 7});
+  for (const uint32_t max_shift : {1u, 3u, 8u}) {
+    const nn::GatherOptions o{.max_shift = max_shift};
+    const nn::GatherBatch gather(kernels(), 64, o);
+    const std::string what = fmt::format("rotate + shift {}", max_shift);
+    check(what + " batch 64", run(gather, s, 0, 64, true), s, 0, 64, true, o);
+    check(what + " partial batch 9", run(gather, s, 291, 9, true), s, 291, 9, true, o);
+    check(what + " eval (no shift)", run(gather, s, 64, 64, false), s, 64, 64, false, o, true);
+  }
+}
+
 TEST_F(GatherBatchTest, AwkwardImageSizeAndLargeAngles) {
   // 13x27: 351 bytes per image, so images and rows start mid-word.
   const auto data = synthetic(7, 13, 27, 2);
   Setup s(device(), data, shuffled(7, 2), 3, {.epoch = 1, .steps_per_epoch = 3, .seed = 99});
-  const nn::GatherOptions o{.mean = 0.5f, .std = 0.25f, .max_degrees = 180.0f};
+  const nn::GatherOptions o{.mean = 0.5f, .std = 0.25f, .max_degrees = 180.0f, .max_shift = 2};
   const nn::GatherBatch gather(kernels(), 3, o);
-  check("13x27 rotate 180", run(gather, s, 3, 3, true), s, 3, 3, true, o);
+  check("13x27 rotate 180 shift 2", run(gather, s, 3, 3, true), s, 3, 3, true, o);
   check("13x27 eval", run(gather, s, 4, 3, false), s, 4, 3, false, o, true);
 }
 
@@ -220,6 +237,7 @@ TEST_F(GatherBatchTest, RefusesBadArguments) {
   EXPECT_THROW(gather.record(g, s.dataset, s.permutation, s.clock, 0, 4, true, wrong, s.labels),
                Error);
   EXPECT_THROW(nn::GatherBatch(kernels(), 4, {.max_degrees = 200.0f}), Error);
+  EXPECT_THROW(nn::GatherBatch(kernels(), 4, {.max_shift = nn::GatherBatch::kMaxShift + 1}), Error);
   EXPECT_THROW(nn::GatherBatch(kernels(), 4, {.std = 0.0f}), Error);
   EXPECT_EQ(g.size(), 0u);
 }

@@ -1,6 +1,6 @@
 // CPU reference of the batch gather: the identity at angle 0, rotations worked out by hand
-// (direction, bilinear weights, zero fill in pixel space), the angle distribution, and the
-// polynomial sine and cosine the shader shares.
+// (direction, bilinear weights, zero fill in pixel space), shifts by whole pixels, the angle and
+// shift distributions, and the polynomial sine and cosine the shader shares.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -98,6 +98,60 @@ TEST(GatherBatchReference, AnglesAreUniformWithinMaxDegrees) {
   EXPECT_GT(changed, kSamples * 99 / 100);    // a new epoch, new angles
   EXPECT_NE(augmentation_angle(1, 0, 0, 7.0f), augmentation_angle(2, 0, 0, 7.0f));
   EXPECT_EQ(augmentation_angle(1, 0, 5, 0.0f), 0.0f);
+}
+
+// At angle 0 a shift moves whole pixels: output (x, y) is source (x - sx, y - sy), zero where
+// that falls outside; on a 13x9 image, so rows and columns are not interchangeable.
+TEST(GatherBatchReference, ShiftMovesTheContentByWholePixels) {
+  std::mt19937 rng(static_cast<uint32_t>(test::test_seed()));
+  constexpr int kCols = 13, kRows = 9;
+  std::vector<uint8_t> image(kCols * kRows);
+  for (auto& v : image) v = static_cast<uint8_t>(1 + rng() % 255);  // no zero: fill shows
+  for (const Shift shift : {Shift{2, -1}, Shift{-3, 4}, Shift{0, 0}, Shift{8, 8}}) {
+    const auto out = gather_image(image, kRows, kCols, 0.0f, 0.0f, 1.0f, shift);
+    for (int y = 0; y < kRows; ++y) {
+      for (int x = 0; x < kCols; ++x) {
+        const int sx = x - shift.x, sy = y - shift.y;
+        const bool inside = sx >= 0 && sy >= 0 && sx < kCols && sy < kRows;
+        const float want =
+            inside
+                ? static_cast<float>(image[static_cast<size_t>(sy * kCols + sx)]) * (1.0f / 255.0f)
+                : 0.0f;
+        ASSERT_EQ(out[static_cast<size_t>(y * kCols + x)], want)
+            << "shift (" << shift.x << ", " << shift.y << ") at (" << x << ", " << y << ")";
+      }
+    }
+  }
+}
+
+TEST(GatherBatchReference, ShiftsAreUniformWholePixelsWithinMaxShift) {
+  constexpr uint32_t kSamples = 25000;
+  std::vector<size_t> count_x(5), count_y(5);
+  size_t same_axes = 0, changed = 0;
+  for (uint32_t s = 0; s < kSamples; ++s) {
+    const Shift t = augmentation_shift(77, 2, s, 2);
+    ASSERT_GE(t.x, -2);
+    ASSERT_LE(t.x, 2);
+    ASSERT_GE(t.y, -2);
+    ASSERT_LE(t.y, 2);
+    const Shift again = augmentation_shift(77, 2, s, 2);
+    ASSERT_TRUE(again.x == t.x && again.y == t.y);  // a pure function
+    ++count_x[static_cast<size_t>(t.x + 2)];
+    ++count_y[static_cast<size_t>(t.y + 2)];
+    same_axes += t.x == t.y;
+    const Shift next = augmentation_shift(77, 3, s, 2);
+    changed += next.x != t.x || next.y != t.y;
+  }
+  for (size_t k = 0; k < 5; ++k) {  // 5,000 each; sd 63
+    EXPECT_NEAR(static_cast<double>(count_x[k]), kSamples / 5.0, 300.0)
+        << "x = " << static_cast<int>(k) - 2;
+    EXPECT_NEAR(static_cast<double>(count_y[k]), kSamples / 5.0, 300.0)
+        << "y = " << static_cast<int>(k) - 2;
+  }
+  EXPECT_NEAR(static_cast<double>(same_axes), kSamples / 5.0, 300.0);  // x and y independent
+  EXPECT_GT(changed, kSamples * 3 / 4);  // a new epoch, new shifts (1/25 stay by chance)
+  const Shift none = augmentation_shift(77, 2, 9, 0);
+  EXPECT_TRUE(none.x == 0 && none.y == 0);
 }
 
 TEST(GatherBatchReference, PolynomialSinCosMatchTheLibrary) {
