@@ -2,6 +2,7 @@
 #include "engine/kernel.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -39,6 +40,78 @@ uint32_t value_bits(const std::variant<int32_t, uint32_t, float, bool>& v) {
       v);
 }
 
+const char* type_name(ConstantType t) {
+  switch (t) {
+    case ConstantType::kBool:
+      return "bool";
+    case ConstantType::kInt:
+      return "int";
+    case ConstantType::kUint:
+      return "uint";
+    case ConstantType::kFloat:
+      return "float";
+  }
+  return "?";
+}
+
+ConstantType type_of(const std::variant<int32_t, uint32_t, float, bool>& v) {
+  constexpr ConstantType kTypes[] = {ConstantType::kInt, ConstantType::kUint, ConstantType::kFloat,
+                                     ConstantType::kBool};
+  return kTypes[v.index()];
+}
+
+// What the description says against what the shader declares; the first disagreement throws.
+// Returns the constants' ids.
+std::vector<uint32_t> check_against_shader(const KernelDesc& desc, std::string_view variant,
+                                           const ShaderInfo& info) {
+  const std::string who =
+      fmt::format("kernel {} (shaders/{}.comp, SPIR-V {})", desc.shader, desc.shader, variant);
+  if (desc.push_constant_bytes != info.push_constant_bytes) {
+    throw Error(fmt::format(
+        "{}: the C++ side pushes {} bytes of constants, the shader's push_constant block is {}",
+        who, desc.push_constant_bytes, info.push_constant_bytes));
+  }
+  // Every binding the shader declares must be bound; a layout may bind more (kernels of two
+  // shapes share one list of bindings, and a shape's shader may leave some unused).
+  const uint32_t declared = info.bindings.empty() ? 0 : info.bindings.back().binding + 1;
+  if (desc.bindings < declared) {
+    throw Error(fmt::format("{}: the C++ side binds {} buffers, the shader declares bindings 0..{}",
+                            who, desc.bindings, declared - 1));
+  }
+  for (const ShaderBinding& b : info.bindings) {
+    const bool texel = b.binding < 32 && ((desc.texel_reads >> b.binding) & 1u) != 0;
+    if (texel != b.texel) {
+      throw Error(fmt::format("{}: binding {} is {} in the shader but {} on the C++ side", who,
+                              b.binding, b.texel ? "a texel buffer" : "a storage buffer",
+                              texel ? "a texel read" : "a storage buffer"));
+    }
+  }
+  std::vector<uint32_t> ids;
+  for (const SpecConstant& c : desc.constants) {
+    const auto it = std::find_if(info.constants.begin(), info.constants.end(),
+                                 [&](const ShaderConstant& s) { return s.name == c.name; });
+    if (it == info.constants.end()) {
+      std::vector<std::string_view> names;
+      for (const ShaderConstant& s : info.constants) {
+        if (s.id >= kFirstUserConstant) names.push_back(s.name);
+      }
+      throw Error(fmt::format(
+          "{}: the C++ side sets constant {}, which the shader does not declare "
+          "(it declares: {})",
+          who, c.name, names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+    }
+    if (it->id < kFirstUserConstant) {
+      throw Error(fmt::format("{}: constant {} has the reserved id {}", who, c.name, it->id));
+    }
+    if (it->type != type_of(c.value)) {
+      throw Error(fmt::format("{}: constant {} is a {} in the shader but a {} on the C++ side", who,
+                              c.name, type_name(it->type), type_name(type_of(c.value))));
+    }
+    ids.push_back(it->id);
+  }
+  return ids;
+}
+
 std::filesystem::path default_cache_file(const DeviceInfo& info) {
   std::filesystem::path base;
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && xdg[0] != '\0') {
@@ -62,8 +135,7 @@ std::string KernelDesc::key() const {
   std::string k = fmt::format("{}|{}x{}x{}|push{}|bind{}|texel{:x}{}|sg{}", shader, local_size[0],
                               local_size[1], local_size[2], push_constant_bytes, bindings,
                               texel_reads, texel_vec4 ? "v4" : "", subgroup_size);
-  for (const auto& c : constants)
-    k += fmt::format("|{}={}:{}", c.id, c.name, value_string(c.value));
+  for (const auto& c : constants) k += fmt::format("|{}={}", c.name, value_string(c.value));
   return k;
 }
 
@@ -92,26 +164,24 @@ Kernel::Kernel(Device& device, const KernelDesc& desc, VkPipelineCache cache,
   add(1, desc.local_size[1]);
   add(2, desc.local_size[2]);
   add(3, device.subgroup_ops() ? 1u : 0u);
-  for (const auto& c : desc.constants) {
-    if (c.id < kFirstUserConstant) {
-      throw Error(
-          fmt::format("kernel {}: constant '{}' uses reserved id {}", desc.shader, c.name, c.id));
-    }
-    add(c.id, value_bits(c.value));
+  if (desc.texel_reads >> std::min(desc.bindings, 31u) != 0) {
+    throw Error(fmt::format("kernel {}: texel reads name a binding past its {}", desc.shader,
+                            desc.bindings));
   }
+  const std::string variant = desc.texel_reads == 0 ? desc.shader
+                              : desc.texel_vec4     ? desc.shader + ".texel4"
+                                                    : desc.shader + ".texel";
+  const ShaderInfo& shader = shader_info(variant);
+  const std::vector<uint32_t> ids = check_against_shader(desc, variant, shader);
+  for (size_t i = 0; i < desc.constants.size(); ++i)
+    add(ids[i], value_bits(desc.constants[i].value));
   VkSpecializationInfo spec{};
   spec.mapEntryCount = static_cast<uint32_t>(entries.size());
   spec.pMapEntries = entries.data();
   spec.dataSize = data.size() * 4;
   spec.pData = data.data();
 
-  if (desc.texel_reads >> std::min(desc.bindings, 31u) != 0) {
-    throw Error(fmt::format("kernel {}: texel reads name a binding past its {}", desc.shader,
-                            desc.bindings));
-  }
-  const auto code = shader_code(desc.texel_reads == 0 ? desc.shader
-                                : desc.texel_vec4     ? desc.shader + ".texel4"
-                                                      : desc.shader + ".texel");
+  const auto code = shader.code;
   VkShaderModuleCreateInfo module_info{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
   module_info.codeSize = code.size_bytes();
   module_info.pCode = code.data();

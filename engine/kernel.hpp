@@ -4,6 +4,12 @@
 // distinct kernel once, keyed by all of that, on top of a VkPipelineCache persisted in the user's
 // cache folder so the second start is fast.
 //
+// A KernelDesc is checked against what its shader's SPIR-V declares (engine/shader_registry.hpp,
+// reflected at build time): its constants are set by name (the shader's layout(constant_id)
+// gives the id) and must have the shader's type; its push-constant size and its bindings (how
+// many, which are texel buffers) must be the shader's. A description that disagrees fails at
+// pipeline creation with a message naming both sides.
+//
 // Reserved specialization constant ids, declared by shaders/common/base.glsl:
 //   0, 1, 2  local size x, y, z (the kernel's workgroup tile)
 //   3        USE_SUBGROUP_OPS (false when VKMNIST_NO_SUBGROUP_OPS=1)
@@ -27,15 +33,14 @@ namespace vkm {
 class Device;
 
 struct SpecConstant {
-  uint32_t id = 0;
-  std::string name;
+  std::string name;  // as the shader declares it
   std::variant<int32_t, uint32_t, float, bool> value;
 };
 
 struct KernelDesc {
   std::string shader;  // shaders/<shader>.comp
   std::array<uint32_t, 3> local_size{64, 1, 1};
-  std::vector<SpecConstant> constants;  // ids >= 10
+  std::vector<SpecConstant> constants;  // the shader's own (ids >= 10), by name
   uint32_t push_constant_bytes = 0;     // sizeof the C++ mirror of the GLSL block
   uint32_t bindings = 0;                // storage buffers at set 0, bindings 0..N-1
   // Bit i set: binding i is read-only and declared through shaders/common/reads.glsl; it is then
@@ -50,9 +55,8 @@ struct KernelDesc {
   // kernel stays correct by reading gl_SubgroupSize.
   uint32_t subgroup_size = 0;
 
-  KernelDesc& constant(uint32_t id, std::string name,
-                       std::variant<int32_t, uint32_t, float, bool> v) {
-    constants.push_back({id, std::move(name), v});
+  KernelDesc& constant(std::string name, std::variant<int32_t, uint32_t, float, bool> v) {
+    constants.push_back({std::move(name), v});
     return *this;
   }
   std::string key() const;

@@ -195,8 +195,9 @@ Conv2d::GpuPlan Conv2d::gpu_plan(uint32_t plane, uint32_t channels, uint32_t wei
   return g;
 }
 
-// Ids 10..17 as declared in shaders/conv2d_{forward,backward}.comp (the GPU shape's kernels
-// declare those they use, 14 ROWS not among them, and add their own from 18).
+// The constants shaders/conv2d_{forward,backward}.comp declare; the GPU shape's kernels have no
+// ROWS (their plans' rows are 0), the weight gradient's no tile (tile_name null), and add their
+// own.
 // The activations (x, dy) are read through texel buffers where the device offers them and
 // they fit; the weights stay storage buffers (read once per invocation at uniform addresses).
 KernelDesc Conv2d::kernel_desc(const char* shader, const char* tile_name, const Plan& p,
@@ -209,13 +210,13 @@ KernelDesc Conv2d::kernel_desc(const char* shader, const char* tile_name, const 
                .bindings = bindings,
                .texel_reads = texel ? texel_reads : 0u,
                .texel_vec4 = texel && device_->texel_vec4_reads()};
-  d.constant(10, "C_IN", input_.c)
-      .constant(11, "C_OUT", c_out_)
-      .constant(12, "K", k_)
-      .constant(13, tile_name, p.tile)
-      .constant(14, "ROWS", p.rows)
-      .constant(16, "PACKED_IN", packed_in_)
-      .constant(17, "PACKED_OUT", packed_out_);
+  d.constant("C_IN", input_.c)
+      .constant("C_OUT", c_out_)
+      .constant("K", k_)
+      .constant("PACKED_IN", packed_in_)
+      .constant("PACKED_OUT", packed_out_);
+  if (tile_name != nullptr) d.constant(tile_name, p.tile);
+  if (p.rows != 0) d.constant("ROWS", p.rows);
   return d;
 }
 
@@ -332,10 +333,10 @@ void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint
     const GpuPlan& g = gpu_forward_;
     const Conv2dPush push_constants{n, 1, n, input_.h, input_.w, pad_, in.step};
     KernelDesc desc =
-        kernel_desc("conv2d_forward_gpu", "CO_TILE", Plan{g.tile, g.tiles, 1, 0}, 0b001, 16);
+        kernel_desc("conv2d_forward_gpu", "CO_TILE", Plan{g.tile, g.tiles, 0, 0}, 0b001, 16);
     desc.local_size = {g.slots * g.samples, 1, 1};
-    desc.constant(18, "SLOTS", g.slots).constant(19, "PIX", g.pixels);
-    if (stats != nullptr) desc.constant(15, "STATS", true);
+    desc.constant("SLOTS", g.slots).constant("PIX", g.pixels);
+    if (stats != nullptr) desc.constant("STATS", true);
     const Kernel& forward = kernel(
         forward_[input_norm_ && !in.train ? 1 : 0][stats != nullptr ? 1 : 0], desc, input_norm(in));
     graph.dispatch(forward, std::move(bindings), push_constants,
@@ -348,7 +349,7 @@ void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint
   Conv2dPush push_constants = push(p, n);
   push_constants.step = in.step;
   KernelDesc desc = kernel_desc("conv2d_forward", "CO_TILE", p, 0b001, 16);
-  if (stats != nullptr) desc.constant(15, "STATS", true);
+  if (stats != nullptr) desc.constant("STATS", true);
   const Kernel& forward = kernel(
       forward_[input_norm_ && !in.train ? 1 : 0][stats != nullptr ? 1 : 0], desc, input_norm(in));
   graph.dispatch(forward, std::move(bindings), push_constants, {push_constants.lanes, p.tiles, 1},
@@ -375,11 +376,11 @@ void Conv2d::record_backward_gpu(
                                 unused_);
     add_output_norm(bindings);
     bindings.push_back(reads(unused_));
-    KernelDesc desc = kernel_desc("conv2d_backward_gpu", "CI_TILE", Plan{g.tile, g.tiles, 1, 0},
+    KernelDesc desc = kernel_desc("conv2d_backward_gpu", "CI_TILE", Plan{g.tile, g.tiles, 0, 0},
                                   0b1001 | 1u << 19, 24);
     desc.local_size = {g.slots * g.samples, 1, 1};
-    desc.constant(21, "SLOTS", g.slots).constant(22, "PIX", g.pixels);
-    if (output_norm_) desc.constant(36, "NG_ON", true);
+    desc.constant("SLOTS", g.slots).constant("PIX", g.pixels);
+    if (output_norm_) desc.constant("NG_ON", true);
     const Kernel& backward = kernel(backward_dx_, desc, input_norm(in));
     graph.dispatch(backward, std::move(bindings), push_constants,
                    {ceil_div(n, g.samples) * g.slots * g.samples, g.tiles, 1},
@@ -392,11 +393,11 @@ void Conv2d::record_backward_gpu(
   add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
   add_output_norm(bindings);
   const uint32_t weights = c_out_ * input_.c * k_ * k_;
-  KernelDesc desc = kernel_desc("conv2d_backward_weight_gpu", "CO_TILE", Plan{c_out_, 1, 1, 0},
+  KernelDesc desc = kernel_desc("conv2d_backward_weight_gpu", nullptr, Plan{c_out_, 1, 0, 0},
                                 0b011 | 1u << 9, 13);
   desc.local_size = {kGpuWorkgroup, 1, 1};
-  desc.constant(18, "STRIDE", weight_partials().stride);
-  if (output_norm_) desc.constant(36, "NG_ON", true);
+  desc.constant("STRIDE", weight_partials().stride);
+  if (output_norm_) desc.constant("NG_ON", true);
   const Kernel& weight = kernel(backward_weight_, desc, input_norm(in));
   graph.dispatch(weight, std::move(bindings), push_constants, {weights, g.chunks, 1},
                  "conv2d_backward_weight " + name_);
@@ -448,9 +449,9 @@ void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, co
     add_output_norm(bindings);
     bindings.push_back(split_backward_ ? reads(unused_) : writes(partials_));
     KernelDesc desc = kernel_desc("conv2d_backward", "CI_TILE", p, 0b1001 | 1u << 19, 24);
-    if (output_norm_) desc.constant(36, "NG_ON", true);
-    if (dx == nullptr) desc.constant(18, "DX_ON", false);
-    if (split_backward_) desc.constant(20, "DW_ON", false);
+    if (output_norm_) desc.constant("NG_ON", true);
+    if (dx == nullptr) desc.constant("DX_ON", false);
+    if (split_backward_) desc.constant("DW_ON", false);
     const Kernel& backward = kernel(
         split_backward_ ? backward_dx_ : backward_[dx != nullptr ? 1 : 0], desc, input_norm(in));
     graph.dispatch(backward, std::move(bindings), push_constants,
@@ -470,8 +471,8 @@ void Conv2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy, co
     add_norm_apply_bindings(bindings, input_norm(in), in.clock, unused_);
     add_output_norm(bindings);
     KernelDesc desc = kernel_desc("conv2d_backward_weight", "CO_TILE", p, 0b011 | 1u << 9, 13);
-    desc.constant(18, "STRIDE", weight_partials().stride);
-    if (output_norm_) desc.constant(36, "NG_ON", true);
+    desc.constant("STRIDE", weight_partials().stride);
+    if (output_norm_) desc.constant("NG_ON", true);
     const Kernel& weight = kernel(backward_weight_, desc, input_norm(in));
     graph.dispatch(weight, std::move(bindings), push_constants, {push_constants.lanes, p.tiles, 1},
                    "conv2d_backward_weight " + name_);

@@ -16,7 +16,7 @@ KernelDesc forward_desc(bool gradient) {
                .local_size = {kForwardWorkgroup, 1, 1},
                .push_constant_bytes = sizeof(LogSoftmaxNllForwardPush),
                .bindings = 6};
-  d.constant(10, "GRADIENT", gradient);
+  d.constant("GRADIENT", gradient);
   return d;
 }
 

@@ -12,10 +12,10 @@ void FusedDropout::add_constants(KernelDesc& desc, bool active) const {
     throw Error(fmt::format("dropout probability must be in [0, 1), got {}", p));
   }
   const bool use = active && on();
-  desc.constant(14, "DROPOUT", use)
-      .constant(15, "DROP_P", use ? p : 0.0f)
-      .constant(16, "DROP_SALT", use ? salt : 0u)
-      .constant(17, "DROP_SCALE",
+  desc.constant("DROPOUT", use)
+      .constant("DROP_P", use ? p : 0.0f)
+      .constant("DROP_SALT", use ? salt : 0u)
+      .constant("DROP_SCALE",
                 use ? static_cast<float>(1.0 / (1.0 - static_cast<double>(p))) : 1.0f);
 }
 

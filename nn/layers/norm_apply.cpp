@@ -12,7 +12,7 @@ KernelDesc& NormApply::add_constants(KernelDesc& desc) const {
   if (!(dropout.p >= 0.0f && dropout.p < 1.0f)) {
     throw Error("dropout probability must be in [0, 1)");
   }
-  return desc.constant(30, "NA_ON", true).constant(35, "NA_DROPOUT", dropout.on());
+  return desc.constant("NA_ON", true).constant("NA_DROPOUT", dropout.on());
 }
 
 NormApplyParams NormApply::params_data() const {

@@ -66,7 +66,7 @@ KernelDesc NormPasses::desc(const char* shader, uint32_t bindings, uint32_t texe
                .bindings = bindings,
                .texel_reads = texel,
                .texel_vec4 = texel != 0 && (vec4_ || packed_) && device_->texel_vec4_reads()};
-  d.constant(10, "VEC4", vec4_).constant(19, "PACKED", packed_);
+  d.constant("VEC4", vec4_).constant("PACKED", packed_);
   return d;
 }
 
@@ -96,9 +96,9 @@ void NormPasses::record_forward(Graph& graph, const Tensor& x, const Tensor& y, 
   }
   // AFFINE (11), RELU (12), EVAL (13: the spread is the running variance), the dropout (14..17).
   KernelDesc d = desc("norm_forward", 7, 0b1)
-                     .constant(11, "AFFINE", config_.affine)
-                     .constant(12, "RELU", config_.relu)
-                     .constant(13, "EVAL", how.eval);
+                     .constant("AFFINE", config_.affine)
+                     .constant("RELU", config_.relu)
+                     .constant("EVAL", how.eval);
   config_.dropout.add_constants(d, drop);
   graph.dispatch(
       kernel(forward_[how.eval ? 1 : 0][drop ? 1 : 0], d),
@@ -131,7 +131,7 @@ void NormPasses::record_backward(Graph& graph, const Tensor& x, const Tensor& dy
   std::vector<Binding> back{reads(x.buffer()), reads(dy.buffer()), reads(affine_.gamma()),
                             reads(coef_), writes(dx.buffer())};
   add_norm_apply_bindings(back, mask, clock, affine_.unused());
-  KernelDesc d = with_mask(desc("norm_backward", 11, 0b11).constant(11, "AFFINE", scale_by_gamma));
+  KernelDesc d = with_mask(desc("norm_backward", 11, 0b11).constant("AFFINE", scale_by_gamma));
   graph.dispatch(kernel(backward_[mask != nullptr ? 1 : 0], d), std::move(back), p, grid(p),
                  kind + "_backward");
 }

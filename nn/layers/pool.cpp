@@ -40,7 +40,7 @@ KernelDesc desc(KernelCache& kernels, const char* shader, uint32_t push_bytes, u
                .bindings = bindings,
                .texel_reads = texel,
                .texel_vec4 = texel != 0 && kernels.device().texel_vec4_reads()};
-  d.constant(10, "PACKED", activation_layout(input) == Layout::kNC4HW4);
+  d.constant("PACKED", activation_layout(input) == Layout::kNC4HW4);
   return d;
 }
 
@@ -115,7 +115,7 @@ void MaxPool2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, u
   const bool elements = gpu_shape();
   const Kernel& kernel = pool_kernel(
       *kernels_, forward_[norm && !in.train ? 1 : 0], "maxpool2d_forward", sizeof(MaxPool2dPush), 8,
-      input_, 0b01, norm, [&](KernelDesc& d) { d.constant(11, "ELEMENTS", elements); });
+      input_, 0b01, norm, [&](KernelDesc& d) { d.constant("ELEMENTS", elements); });
   graph.dispatch(kernel, std::move(bindings), p,
                  {grid(size_t{p.rows} * (elements ? p.out_w : 1)), 1, 1}, "maxpool2d_forward");
 }
@@ -144,7 +144,7 @@ void MaxPool2d::record_backward(Graph& graph, const Tensor& x, const Tensor& dy,
       pool_kernel(*kernels_, backward_, "maxpool2d_backward", sizeof(MaxPool2dPush), 18, input_,
                   0b011, norm, [&](KernelDesc& d) {
                     d.local_size = {workgroup, 1, 1};
-                    d.constant(11, "SLOTS", slots);
+                    d.constant("SLOTS", slots);
                   });
   const uint32_t groups = std::min(ceil_div(planes, workgroup / slots), kMaxGroups);
   graph.dispatch(kernel, std::move(bindings), p, {groups * workgroup, 1, 1}, "maxpool2d_backward");

@@ -1,5 +1,6 @@
-// Kernels: caching by key, typed constants, the persisted pipeline cache, and the subgroup size
-// kernels really run with.
+// Kernels: caching by key, descriptions checked against their shader's reflection, the persisted
+// pipeline cache, and the subgroup size kernels really run with.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include "engine/graph.hpp"
 #include "engine/instance.hpp"
 #include "engine/kernel.hpp"
+#include "engine/shader_registry.hpp"
 #include "tests/support/gpu_env.hpp"
 
 namespace vkm::test {
@@ -29,15 +31,76 @@ TEST_F(KernelTest, SameDescriptionIsBuiltOnce) {
   EXPECT_EQ(&a, &b);
   EXPECT_NE(&a, &c);
   KernelDesc with_constant = probe_desc(64);
-  with_constant.constant(10, "UNUSED", 3u);
+  with_constant.constant("UNUSED", 3u);
   EXPECT_NE(with_constant.key(), probe_desc(64).key());
 }
 
-TEST_F(KernelTest, UnknownShaderAndReservedConstantIdAreErrors) {
-  EXPECT_THROW(kernels().get({.shader = "no_such_shader", .bindings = 1}), Error);
-  KernelDesc bad = probe_desc(64);
-  bad.constant(3, "CLASHES_WITH_RESERVED", true);
-  EXPECT_THROW(kernels().get(bad), Error);
+// The message of the Error that building `desc` throws ("" if it builds).
+std::string refusal(KernelCache& kernels, const KernelDesc& desc) {
+  try {
+    kernels.get(desc);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// log_softmax_nll_forward declares 6 storage buffers, a 16-byte push block and the constant
+// GRADIENT (bool, id 10): a description that disagrees in any of these is refused, by a message
+// that names the shader and both sides.
+TEST_F(KernelTest, DescriptionsThatDisagreeWithTheirShaderAreRefused) {
+  const KernelDesc good =
+      KernelDesc{.shader = "log_softmax_nll_forward", .push_constant_bytes = 16, .bindings = 6}
+          .constant("GRADIENT", true);
+  EXPECT_EQ(refusal(kernels(), good), "");
+  const std::string who = "kernel log_softmax_nll_forward (shaders/log_softmax_nll_forward.comp";
+
+  KernelDesc push = good;
+  push.push_constant_bytes = 20;
+  EXPECT_THAT(refusal(kernels(), push),
+              ::testing::AllOf(::testing::HasSubstr(who), ::testing::HasSubstr("pushes 20 bytes"),
+                               ::testing::HasSubstr("push_constant block is 16")));
+  KernelDesc bindings = good;
+  bindings.bindings = 5;
+  EXPECT_THAT(refusal(kernels(), bindings),
+              ::testing::AllOf(::testing::HasSubstr(who), ::testing::HasSubstr("binds 5 buffers"),
+                               ::testing::HasSubstr("bindings 0..5")));
+  KernelDesc misspelt = good;
+  misspelt.constants = {{"GRADIENTS", true}};
+  EXPECT_THAT(
+      refusal(kernels(), misspelt),
+      ::testing::AllOf(::testing::HasSubstr(who), ::testing::HasSubstr("sets constant GRADIENTS"),
+                       ::testing::HasSubstr("it declares: GRADIENT")));
+  KernelDesc typed = good;
+  typed.constants = {{"GRADIENT", 1u}};
+  EXPECT_THAT(refusal(kernels(), typed),
+              ::testing::HasSubstr("constant GRADIENT is a bool in the shader but a uint"));
+  KernelDesc reserved = good;
+  reserved.constants = {{"USE_SUBGROUP_OPS", false}};
+  EXPECT_THAT(refusal(kernels(), reserved), ::testing::HasSubstr("reserved id 3"));
+  KernelDesc texel = good;
+  texel.texel_reads = 0b1;  // the shader has no texel variant
+  EXPECT_THAT(refusal(kernels(), texel),
+              ::testing::HasSubstr("no shader named 'log_softmax_nll_forward.texel'"));
+  EXPECT_THAT(refusal(kernels(), {.shader = "no_such_shader", .bindings = 1}),
+              ::testing::HasSubstr("no shader named 'no_such_shader'"));
+}
+
+// A texel variant's bindings: which are texel buffers is the shader's to say.
+TEST_F(KernelTest, TexelBindingsMustMatchTheShadersTexelBuffers) {
+  const ShaderInfo& info = shader_info("maxpool2d_forward.texel");
+  uint32_t texel = 0, declared = 0;
+  for (const ShaderBinding& b : info.bindings) {
+    texel |= b.texel ? 1u << b.binding : 0u;
+    declared = b.binding + 1;
+  }
+  ASSERT_NE(texel, 0u);
+  ASSERT_NE(texel, (1u << declared) - 1);  // some binding is a storage buffer
+  KernelDesc d{.shader = "maxpool2d_forward",
+               .push_constant_bytes = info.push_constant_bytes,
+               .bindings = declared,
+               .texel_reads = ((1u << declared) - 1) & ~texel};  // the others instead
+  EXPECT_THAT(refusal(kernels(), d), ::testing::HasSubstr("in the shader but"));
 }
 
 TEST_F(KernelTest, PipelineCacheIsSavedAndReloaded) {
