@@ -1,4 +1,5 @@
-// Hazard levels, barrier placement, chunked recording and timeline-semaphore replay.
+// Graph building; a Program's recording (schedule, descriptor sets, chunks at step marks) and its
+// timeline-semaphore replay.
 #include "engine/graph.hpp"
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 
 #include "engine/device.hpp"
 #include "engine/error.hpp"
+#include "engine/schedule.hpp"
 
 namespace vkm {
 
@@ -82,8 +84,14 @@ void Graph::copy(const Buffer& src, const Buffer& dst, std::string label) {
   nodes_.push_back(std::move(node));
 }
 
+void Graph::mark_step() {
+  step_ends_.push_back(nodes_.size());
+}
+
 void Graph::append(const Graph& other) {
+  const size_t base = nodes_.size();
   nodes_.insert(nodes_.end(), other.nodes_.begin(), other.nodes_.end());
+  for (size_t end : other.step_ends_) step_ends_.push_back(base + end);
 }
 
 Graph Graph::compile_run() const {
@@ -101,35 +109,6 @@ Graph Graph::compile_run() const {
 // Program
 
 namespace {
-
-// Level of each node: one past the deepest earlier node it conflicts with on any buffer.
-std::vector<size_t> hazard_levels(const std::vector<Node>& nodes, bool serialize) {
-  struct BufferState {
-    long last_write = -1;  // level of the last writer
-    long last_read = -1;   // deepest reader since that write
-  };
-  std::unordered_map<VkBuffer, BufferState> state;
-  std::vector<size_t> levels(nodes.size());
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    long level = serialize ? static_cast<long>(i) : 0;
-    for (const Binding& b : nodes[i].bindings) {
-      const BufferState& s = state[b.buffer->hazard_key()];
-      level = std::max(level, s.last_write + 1);                                // RAW, WAW
-      if (b.access != Access::kRead) level = std::max(level, s.last_read + 1);  // WAR
-    }
-    for (const Binding& b : nodes[i].bindings) {
-      BufferState& s = state[b.buffer->hazard_key()];
-      if (b.access == Access::kRead) {
-        s.last_read = std::max(s.last_read, level);
-      } else {
-        s.last_write = level;
-        s.last_read = -1;
-      }
-    }
-    levels[i] = static_cast<size_t>(level);
-  }
-  return levels;
-}
 
 // At the end of each chunk: the chunk's writes become visible to the host once the host has
 // waited for the chunk's timeline value (progress reads of host-visible buffers).
@@ -151,91 +130,61 @@ void record_barrier(VkCommandBuffer cmd) {
   vkCmdPipelineBarrier(cmd, stages, stages, 0, 1, &barrier, 0, nullptr, 0, nullptr);
 }
 
+void record_node(VkCommandBuffer cmd, const Node& n, const DescriptorSets& sets) {
+  switch (n.kind) {
+    case Node::Kind::kDispatch: {
+      const VkDescriptorSet set = sets.at(n);
+      vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, n.kernel->pipeline());
+      vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, n.kernel->layout(), 0, 1, &set,
+                              0, nullptr);
+      if (!n.push.empty()) {
+        vkCmdPushConstants(cmd, n.kernel->layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                           static_cast<uint32_t>(n.push.size() * 4), n.push.data());
+      }
+      vkCmdDispatch(cmd, n.groups[0], n.groups[1], n.groups[2]);
+      break;
+    }
+    case Node::Kind::kFill:
+      vkCmdFillBuffer(cmd, n.bindings[0].buffer->get(), 0, VK_WHOLE_SIZE, n.fill_word);
+      break;
+    case Node::Kind::kCopy: {
+      const VkBufferCopy region{0, 0, n.bindings[0].buffer->size()};
+      vkCmdCopyBuffer(cmd, n.bindings[0].buffer->get(), n.bindings[1].buffer->get(), 1, &region);
+      break;
+    }
+  }
+}
+
+// Where each chunk ends in the recorded order: after the last position of any node of its steps
+// (a later step's node may be recorded among them when its level allows; it goes with them).
+std::vector<size_t> chunk_ends(const Graph& graph, const Schedule& schedule,
+                               size_t steps_per_chunk) {
+  const size_t count = graph.size();
+  std::vector<size_t> ends;
+  if (steps_per_chunk > 0 && !graph.step_ends().empty()) {
+    std::vector<size_t> position(count);
+    for (size_t p = 0; p < count; ++p) position[schedule.order[p]] = p;
+    size_t node = 0, end = 0;
+    const auto& marks = graph.step_ends();
+    for (size_t m = steps_per_chunk - 1; m < marks.size(); m += steps_per_chunk) {
+      for (; node < marks[m]; ++node) end = std::max(end, position[node] + 1);
+      if (end > (ends.empty() ? 0 : ends.back()) && end < count) ends.push_back(end);
+    }
+  }
+  ends.push_back(count);
+  return ends;
+}
+
 }  // namespace
 
 Program::Program(Device& device, const Graph& graph, RecordOptions options)
     : device_(device), options_(options) {
   const auto& nodes = graph.nodes();
   const VkDevice vk = device.get();
-
-  // Order: by level, insertion order within a level (stable).
-  const std::vector<size_t> level = hazard_levels(nodes, options.profile);
-  std::vector<size_t> order(nodes.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return level[a] < level[b]; });
-  levels_ = nodes.empty() ? 0 : level[order.back()] + 1;
-
-  // Descriptor sets, one per distinct (layout, buffers): a replicated step shares its sets.
-  // Each key's bindings are its kernel's: storage buffers, or texel views where the kernel reads
-  // through them (KernelDesc::texel_reads), r32f or rgba32f (texel_vec4: same layout, other views).
-  struct SetKey {
-    VkDescriptorSetLayout layout;
-    bool texel_vec4;
-    std::vector<VkBuffer> buffers;
-    auto operator<=>(const SetKey&) const = default;
-  };
-  struct SetInfo {
-    VkDescriptorSet set = VK_NULL_HANDLE;
-    const Node* node = nullptr;  // the first node with this key
-  };
-  std::map<SetKey, SetInfo> sets;
-  uint32_t storage_descriptors = 0, texel_descriptors = 0;
-  for (const Node& n : nodes) {
-    if (n.kind != Node::Kind::kDispatch) continue;
-    SetKey key{n.kernel->set_layout(), n.kernel->desc().texel_vec4, {}};
-    for (const Binding& b : n.bindings) key.buffers.push_back(b.buffer->get());
-    if (sets.try_emplace(key, SetInfo{VK_NULL_HANDLE, &n}).second) {
-      const uint32_t texel = static_cast<uint32_t>(std::popcount(n.kernel->desc().texel_reads));
-      texel_descriptors += texel;
-      storage_descriptors += static_cast<uint32_t>(n.bindings.size()) - texel;
-    }
-  }
-  descriptor_sets_ = sets.size();
-  if (!sets.empty()) {
-    std::vector<VkDescriptorPoolSize> pool_sizes;
-    if (storage_descriptors > 0)
-      pool_sizes.push_back({VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, storage_descriptors});
-    if (texel_descriptors > 0)
-      pool_sizes.push_back({VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, texel_descriptors});
-    if (pool_sizes.empty()) pool_sizes.push_back({VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1});
-    VkDescriptorPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-    pool_info.maxSets = static_cast<uint32_t>(sets.size());
-    pool_info.poolSizeCount = static_cast<uint32_t>(pool_sizes.size());
-    pool_info.pPoolSizes = pool_sizes.data();
-    VkDescriptorPool pool = VK_NULL_HANDLE;
-    VKM_CHECK(vkCreateDescriptorPool(vk, &pool_info, nullptr, &pool));
-    descriptor_pool_ = Unique<VkDescriptorPool>(vk, pool, vkDestroyDescriptorPool);
-    for (auto& [key, info] : sets) {
-      VkDescriptorSetAllocateInfo alloc{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-      alloc.descriptorPool = pool;
-      alloc.descriptorSetCount = 1;
-      alloc.pSetLayouts = &key.layout;
-      VKM_CHECK(vkAllocateDescriptorSets(vk, &alloc, &info.set));
-      const uint32_t texel_reads = info.node->kernel->desc().texel_reads;
-      const size_t count = key.buffers.size();
-      std::vector<VkDescriptorBufferInfo> buffer_infos(count);
-      std::vector<VkBufferView> views(count, VK_NULL_HANDLE);
-      std::vector<VkWriteDescriptorSet> writes(count);
-      for (size_t i = 0; i < count; ++i) {
-        writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-        writes[i].dstSet = info.set;
-        writes[i].dstBinding = static_cast<uint32_t>(i);
-        writes[i].descriptorCount = 1;
-        if ((texel_reads >> i) & 1u) {
-          views[i] =
-              info.node->bindings[i].buffer->texel_view(info.node->kernel->desc().texel_vec4);
-          writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER;
-          writes[i].pTexelBufferView = &views[i];
-        } else {
-          buffer_infos[i] = {key.buffers[i], 0, VK_WHOLE_SIZE};
-          writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-          writes[i].pBufferInfo = &buffer_infos[i];
-        }
-      }
-      vkUpdateDescriptorSets(vk, static_cast<uint32_t>(writes.size()), writes.data(), 0, nullptr);
-    }
-  }
+  const Schedule plan = schedule(nodes, options.profile);
+  levels_ = plan.levels;
+  sets_ = DescriptorSets(vk, nodes);
+  descriptor_sets_ = sets_.size();
 
   VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
   pool_info.queueFamilyIndex = device.info().compute_queue_family;
@@ -263,20 +212,16 @@ Program::Program(Device& device, const Graph& graph, RecordOptions options)
     queries_ = Unique<VkQueryPool>(vk, queries, vkDestroyQueryPool);
   }
 
-  // Split into chunks at node boundaries.
-  const size_t per_chunk =
-      options.nodes_per_chunk == 0 ? std::max<size_t>(nodes.size(), 1) : options.nodes_per_chunk;
-  const size_t chunk_count = std::max<size_t>(1, (nodes.size() + per_chunk - 1) / per_chunk);
-  command_buffers_.resize(chunk_count);
+  const std::vector<size_t> ends = chunk_ends(graph, plan, options.steps_per_chunk);
+  command_buffers_.resize(ends.size());
   VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
   alloc.commandPool = pool;
   alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  alloc.commandBufferCount = static_cast<uint32_t>(chunk_count);
+  alloc.commandBufferCount = static_cast<uint32_t>(ends.size());
   VKM_CHECK(vkAllocateCommandBuffers(vk, &alloc, command_buffers_.data()));
 
   size_t position = 0;
-  size_t previous_level = 0;
-  for (size_t c = 0; c < chunk_count; ++c) {
+  for (size_t c = 0; c < ends.size(); ++c) {
     VkCommandBuffer cmd = command_buffers_[c];
     VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     VKM_CHECK(vkBeginCommandBuffer(cmd, &begin));
@@ -288,42 +233,15 @@ Program::Program(Device& device, const Graph& graph, RecordOptions options)
         vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries_.get(), 0);
       }
     }
-    const size_t end = std::min(nodes.size(), position + per_chunk);
-    for (; position < end; ++position) {
-      const size_t index = order[position];
+    for (; position < ends[c]; ++position) {
+      const size_t index = plan.order[position];
       const Node& n = nodes[index];
-      if (position > 0 && level[index] != previous_level) {
-        record_barrier(cmd);
+      if (position > 0 && plan.level[index] != plan.level[plan.order[position - 1]]) {
+        record_barrier(cmd);  // a barrier also orders work submitted in earlier chunks
         ++barriers_;
       }
-      previous_level = level[index];
-      switch (n.kind) {
-        case Node::Kind::kDispatch: {
-          std::vector<VkBuffer> buffers;
-          for (const Binding& b : n.bindings) buffers.push_back(b.buffer->get());
-          const VkDescriptorSet set =
-              sets.at({n.kernel->set_layout(), n.kernel->desc().texel_vec4, buffers}).set;
-          vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, n.kernel->pipeline());
-          vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, n.kernel->layout(), 0, 1,
-                                  &set, 0, nullptr);
-          if (!n.push.empty()) {
-            vkCmdPushConstants(cmd, n.kernel->layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0,
-                               static_cast<uint32_t>(n.push.size() * 4), n.push.data());
-          }
-          vkCmdDispatch(cmd, n.groups[0], n.groups[1], n.groups[2]);
-          ++dispatches_;
-          break;
-        }
-        case Node::Kind::kFill:
-          vkCmdFillBuffer(cmd, n.bindings[0].buffer->get(), 0, VK_WHOLE_SIZE, n.fill_word);
-          break;
-        case Node::Kind::kCopy: {
-          const VkBufferCopy region{0, 0, n.bindings[0].buffer->size()};
-          vkCmdCopyBuffer(cmd, n.bindings[0].buffer->get(), n.bindings[1].buffer->get(), 1,
-                          &region);
-          break;
-        }
-      }
+      record_node(cmd, n, sets_);
+      if (n.kind == Node::Kind::kDispatch) ++dispatches_;
       if (queries_) {
         vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_.get(),
                             static_cast<uint32_t>(position + 1));

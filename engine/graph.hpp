@@ -1,13 +1,14 @@
 // Graph and Program: the command-buffer graph executor.
 //
-// A Graph is a list of nodes — kernel dispatches, buffer fills and copies — each naming the
-// buffers it reads and writes. Insertion order is the program's meaning. Recording it into a
-// Program orders the nodes into levels (a node's level is one past the deepest node it has a
-// read-after-write, write-after-read or write-after-write hazard with), records each level's
-// nodes back to back and puts one memory barrier between consecutive levels: independent nodes
-// never wait for each other, dependent ones always do. The Program is recorded once and replayed
-// any number of times; long work is split into chunks (one command buffer each), submitted
-// together, each signalling a timeline semaphore the host can wait on to show progress.
+// A Graph is a list of nodes (engine/node.hpp) — kernel dispatches, buffer fills and copies —
+// each naming the buffers it reads and writes. Insertion order is the program's meaning. A
+// Program is the graph recorded in three parts: its schedule (engine/schedule.hpp: nodes in
+// hazard levels, one memory barrier between levels, so independent nodes never wait for each
+// other and dependent ones always do), its descriptor sets (engine/descriptor_sets.hpp, shared by
+// identical bindings) and its command buffers. It is recorded once and replayed any number of
+// times; long work is split into chunks (one command buffer each) at the step boundaries the
+// graph marks, submitted together, each signalling a timeline semaphore the host can wait on to
+// show progress.
 #pragma once
 
 #include <array>
@@ -20,46 +21,16 @@
 #include <type_traits>
 #include <vector>
 
+#include "engine/descriptor_sets.hpp"
 #include "engine/handle.hpp"
 #include "engine/kernel.hpp"
 #include "engine/memory.hpp"
+#include "engine/node.hpp"
 #include "engine/vulkan.hpp"
 
 namespace vkm {
 
 class Device;
-
-enum class Access { kRead, kWrite, kReadWrite };
-
-struct Binding {
-  const Buffer* buffer = nullptr;
-  Access access = Access::kRead;
-};
-inline Binding reads(const Buffer& b) {
-  return {&b, Access::kRead};
-}
-inline Binding writes(const Buffer& b) {
-  return {&b, Access::kWrite};
-}
-inline Binding reads_writes(const Buffer& b) {
-  return {&b, Access::kReadWrite};
-}
-
-struct Node {
-  enum class Kind { kDispatch, kFill, kCopy };
-  Kind kind = Kind::kDispatch;
-  std::string label;
-  std::vector<Binding> bindings;  // dispatch: binding i of set 0; fill: [dst]; copy: [src, dst]
-  const Kernel* kernel = nullptr;
-  std::vector<uint32_t> push;  // push-constant words
-  std::array<uint32_t, 3> groups{1, 1, 1};
-  uint32_t fill_word = 0;
-  // What a dispatch computes, as its recorder states it (Graph::describe_work; 0: not stated):
-  // its multiply-adds, and the longest chain of them one invocation runs alone. vkbench reports
-  // them beside the grid: the parallelism a GPU gets from the dispatch.
-  uint64_t macs = 0;
-  uint64_t serial_macs = 0;
-};
 
 class Graph {
  public:
@@ -79,7 +50,9 @@ class Graph {
   void copy(const Buffer& src, const Buffer& dst, std::string label = {});
   // States the work of the dispatch just recorded (Node::macs, Node::serial_macs).
   void describe_work(uint64_t macs, uint64_t serial_macs);
-  // Appends every node of another graph (e.g. one training step, many times).
+  // Marks the end of a step (e.g. one training step): a Program may end a chunk here.
+  void mark_step();
+  // Appends every node and step mark of another graph (e.g. one training step, many times).
   void append(const Graph& other);
   // The first dispatch of each kernel, with no workgroups: running it makes a driver that compiles
   // a kernel at its first dispatch rather than at pipeline creation (lavapipe: LLVM, minutes for
@@ -89,14 +62,19 @@ class Graph {
 
   const std::vector<Node>& nodes() const { return nodes_; }
   size_t size() const { return nodes_.size(); }
+  // The node count at each mark_step(), in order.
+  const std::vector<size_t>& step_ends() const { return step_ends_; }
 
  private:
   std::vector<Node> nodes_;
+  std::vector<size_t> step_ends_;
 };
 
 struct RecordOptions {
-  // Nodes per command buffer (0: all in one). Keep each chunk short enough for a GPU watchdog.
-  size_t nodes_per_chunk = 0;
+  // Marked steps per command buffer (0: all in one). A chunk ends after its last step's last
+  // node; keep it short enough for a GPU watchdog. The host waiting for a chunk sees the writes of
+  // every node of its steps.
+  size_t steps_per_chunk = 0;
   // Timestamps around every node; nodes then run one at a time so each time is its own.
   bool profile = false;
 };
@@ -136,8 +114,8 @@ class Program {
   Device& device_;
   RecordOptions options_;
   std::vector<std::string> labels_;  // recorded order, for timings
+  DescriptorSets sets_;
   Unique<VkCommandPool> pool_;
-  Unique<VkDescriptorPool> descriptor_pool_;
   Unique<VkSemaphore> timeline_;
   Unique<VkQueryPool> queries_;
   std::vector<VkCommandBuffer> command_buffers_;  // owned by pool_

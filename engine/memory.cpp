@@ -181,6 +181,7 @@ Buffer Buffer::alias(const Buffer& parent, VkDeviceSize offset, VkDeviceSize byt
   view.kind_ = parent.kind_;
   view.name_ = std::move(name);
   view.parent_ = parent.get();
+  view.parent_offset_ = offset;
   VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   info.size = bytes;
   info.usage = kUsage;
@@ -213,6 +214,7 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
     kind_ = other.kind_;
     name_ = std::move(other.name_);
     parent_ = std::exchange(other.parent_, VK_NULL_HANDLE);
+    parent_offset_ = std::exchange(other.parent_offset_, 0);
   }
   return *this;
 }

@@ -43,15 +43,18 @@ class Buffer {
 
   // Bytes [offset, offset + bytes) of `parent`'s memory as a buffer of its own: its own VkBuffer
   // bound to the same memory, owning none of it (the parent must outlive it). offset must be a
-  // multiple of Allocator::buffer_alignment(). The graph orders hazards on the parent: a use of
-  // any view conflicts with every use of the parent and of its other views (conservative, and
-  // what lets one kernel update many small tensors that live in one buffer).
+  // multiple of Allocator::buffer_alignment(). The graph orders hazards on the parent's bytes: a
+  // use of a view conflicts with the uses of the parent and of the views that overlap it, and
+  // with no others (what lets one kernel update many small tensors that live in one buffer,
+  // while the kernels that each write one of them need no barrier between them).
   static Buffer alias(const Buffer& parent, VkDeviceSize offset, VkDeviceSize bytes,
                       std::string name);
 
   VkBuffer get() const { return buffer_.get(); }
   // What the graph tracks hazards on: the parent's VkBuffer for a view, else this buffer's.
   VkBuffer hazard_key() const { return parent_ != VK_NULL_HANDLE ? parent_ : buffer_.get(); }
+  // Where this buffer's bytes start within hazard_key()'s (0 unless a view).
+  VkDeviceSize hazard_offset() const { return parent_offset_; }
   VkDeviceSize size() const { return size_; }
   const std::string& name() const { return name_; }
   MemoryKind kind() const { return kind_; }
@@ -75,6 +78,7 @@ class Buffer {
   MemoryKind kind_ = MemoryKind::kDevice;
   std::string name_;
   VkBuffer parent_ = VK_NULL_HANDLE;  // set for a view (alias); its memory is the parent's
+  VkDeviceSize parent_offset_ = 0;    // a view's first byte within its parent
 };
 
 class Allocator {

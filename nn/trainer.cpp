@@ -92,10 +92,10 @@ Trainer::Trainer(Device& device, KernelCache& kernels, const TrainConfig& config
     gather_->record(epoch, train_data_, permutation_, clock_, s * b, n, config.augment,
                     model_->input(), model_->labels());
     model_->record_train_step(epoch, clock_, lr_schedule_, train_stats_, s, n);
+    epoch.mark_step();
   }
-  const size_t nodes_per_step = (epoch.size() - 1) / steps_;
   train_program_ = std::make_unique<Program>(
-      device, epoch, RecordOptions{.nodes_per_chunk = nodes_per_step * config.steps_per_chunk});
+      device, epoch, RecordOptions{.steps_per_chunk = config.steps_per_chunk});
 
   Graph eval;
   for (uint32_t s = 0; s < test_steps; ++s) {

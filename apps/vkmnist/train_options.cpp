@@ -68,7 +68,7 @@ void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
       ->capture_default_str();
   c.add_option("--shift", o.shift,
                "With --augment rotate: also move each training image by a random whole number "
-               "of pixels, up to this many in x and in y (0 to 8)")
+               "of pixels, up to this many in x and in y")
       ->check(between(0, vkm::nn::GatherBatch::kMaxShift))
       ->capture_default_str();
   c.add_flag("--no-affine", o.no_affine,

@@ -116,9 +116,10 @@ TEST_F(GraphTest, ReplayingNTimesDoesNTimesTheWork) {
   auto acc = tensor(n, "acc", 0.0f);
   Graph step;
   add(step, ones, acc, acc, 1.0f, 1.0f);  // acc += 1, in place
+  step.mark_step();
   Graph three;
   for (int i = 0; i < 3; ++i) three.append(step);
-  Program program(device(), three, {.nodes_per_chunk = 1});
+  Program program(device(), three, {.steps_per_chunk = 1});
   EXPECT_EQ(program.chunks(), 3u);
   EXPECT_EQ(program.barriers(), 2u);
   size_t calls = 0;
@@ -131,6 +132,32 @@ TEST_F(GraphTest, ReplayingNTimesDoesNTimesTheWork) {
   EXPECT_EQ(calls, 12u);
   EXPECT_TRUE(
       close("acc after 4 replays of 3 steps", acc.download(), std::vector<float>(n, 12.0f), 0.0));
+}
+
+// Chunks end at the steps the graph marks, whatever the steps' sizes; every chunk's work is done
+// when the host has waited for it.
+TEST_F(GraphTest, ChunksEndAtMarkedSteps) {
+  const uint32_t n = 64;
+  auto ones = tensor(n, "ones", 1.0f);
+  auto acc = tensor(n, "acc", 0.0f);
+  Graph g;
+  for (int nodes : {1, 3, 2, 1, 4}) {  // five steps of uneven length
+    for (int i = 0; i < nodes; ++i) add(g, ones, acc, acc, 1.0f, 1.0f);
+    g.mark_step();
+  }
+  EXPECT_EQ(Program(device(), g, {.steps_per_chunk = 1}).chunks(), 5u);
+  EXPECT_EQ(Program(device(), g, {.steps_per_chunk = 2}).chunks(), 3u);
+  EXPECT_EQ(Program(device(), g, {.steps_per_chunk = 5}).chunks(), 1u);
+  EXPECT_EQ(Program(device(), g, {}).chunks(), 1u);
+  Program program(device(), g, {.steps_per_chunk = 2});
+  std::vector<float> after;
+  program.run([&](size_t, size_t) { after.push_back(acc.download()[0]); });
+  // Reads between chunks may see later chunks' work too (they were all submitted); the last
+  // one sees all 11 additions.
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_GE(after[0], 4.0f);
+  EXPECT_GE(after[1], 7.0f);
+  EXPECT_EQ(after[2], 11.0f);
 }
 
 TEST_F(GraphTest, FillAndCopyNodesAreOrderedLikeDispatches) {

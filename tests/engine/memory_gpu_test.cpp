@@ -100,5 +100,44 @@ TEST_F(MemoryTest, GraphSeesHazardsThroughViews) {
   EXPECT_EQ(got.front(), 1u);  // the fill of a landed before the copy
 }
 
+// Hazards are tracked on the parent's bytes: uses of disjoint views of one buffer need no barrier
+// between them, while a use of the parent (or of an overlapping range) is ordered after both.
+TEST_F(MemoryTest, DisjointViewsOfOneBufferNeedNoBarrier) {
+  const VkDeviceSize align = device().allocator().buffer_alignment();
+  Buffer parent = device().buffer(3 * align, "parent");
+  Buffer a = Buffer::alias(parent, 0, align, "a");
+  Buffer b = Buffer::alias(parent, align, align, "b");
+  Buffer ab = Buffer::alias(parent, 0, 2 * align, "a and b");
+  Buffer out = device().buffer(3 * align, "out");
+  Buffer out_b = device().buffer(align, "out b");
+  {
+    Graph g;
+    g.fill(a, 1);         // level 0
+    g.fill(b, 2);         // disjoint from a: level 0
+    g.copy(b, out_b);     // reads b, wrote at level 0: level 1 (a's fill is no reason)
+    g.copy(parent, out);  // reads all: level 1
+    Program program(device(), g);
+    EXPECT_EQ(program.levels(), 2u);
+    EXPECT_EQ(program.barriers(), 1u);
+    program.run();
+    std::vector<uint32_t> got(out.size() / 4);
+    device().download(out, std::as_writable_bytes(std::span(got)));
+    EXPECT_EQ(got[0], 1u);
+    EXPECT_EQ(got[align / 4], 2u);
+  }
+  {
+    Graph g;
+    g.fill(b, 4);      // level 0
+    g.fill(ab, 5);     // overlaps b: level 1
+    g.copy(a, out_b);  // reads a, under the write of ab: level 2
+    Program program(device(), g);
+    EXPECT_EQ(program.levels(), 3u);
+    program.run();
+    std::vector<uint32_t> got(out_b.size() / 4);
+    device().download(out_b, std::as_writable_bytes(std::span(got)));
+    EXPECT_EQ(got[0], 5u);
+  }
+}
+
 }  // namespace
 }  // namespace vkm::test
