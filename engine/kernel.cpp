@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "engine/atomic_file.hpp"
 #include "engine/device.hpp"
 #include "engine/error.hpp"
 #include "engine/shader_registry.hpp"
@@ -254,17 +255,9 @@ void KernelCache::save() const {
   VKM_CHECK(vkGetPipelineCacheData(device_.get(), pipeline_cache_.get(), &size, data.data()));
   std::error_code ec;
   std::filesystem::create_directories(cache_file_.parent_path(), ec);
-  // Write a temporary file and rename it: a concurrent or interrupted save never leaves half a
-  // file.
-  const auto tmp = cache_file_.string() + fmt::format(".tmp{}", static_cast<const void*>(this));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return;
-    out.write(data.data(), static_cast<std::streamsize>(size));
-    if (!out) return;
-  }
-  std::filesystem::rename(tmp, cache_file_, ec);
-  if (ec) std::filesystem::remove(tmp, ec);
+  // An interrupted or concurrent save never leaves half a file (best effort: the caller ignores a
+  // failure).
+  write_file_atomically(cache_file_, std::as_bytes(std::span(data.data(), size)));
 }
 
 const KernelCache::Layout& KernelCache::layout_for(uint32_t bindings, uint32_t texel_reads,

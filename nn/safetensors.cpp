@@ -1,9 +1,8 @@
-// Safetensors writing (temporary file, fsync, rename) and strict reading.
+// Safetensors writing (engine/atomic_file: temporary file, fsync, rename) and strict reading.
 #include "nn/safetensors.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -16,6 +15,7 @@
 #include <set>
 #include <span>
 
+#include "engine/atomic_file.hpp"
 #include "engine/error.hpp"
 #include "nn/json_error.hpp"
 
@@ -112,23 +112,7 @@ std::vector<unsigned char> serialize(const fs::path& file, const std::vector<Nam
 void write_safetensors(const fs::path& file, const std::vector<NamedTensor>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   const std::vector<unsigned char> bytes = serialize(file, tensors, metadata);
-  fs::path temporary = file;
-  temporary += fmt::format(".tmp-{}", static_cast<long>(::getpid()));
-  const auto fail = [&](const std::string& what, int error) {
-    std::error_code ignored;
-    fs::remove(temporary, ignored);
-    return Error(fmt::format("{}: cannot write the checkpoint: {} {}: {}", file.string(), what,
-                             temporary.string(), std::strerror(error)));
-  };
-  std::FILE* f = std::fopen(temporary.c_str(), "wb");
-  if (f == nullptr) throw fail("cannot create", errno);
-  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() &&
-                       std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-  const int write_error = errno;
-  if (std::fclose(f) != 0 || !written) throw fail("writing", written ? errno : write_error);
-  std::error_code ec;
-  fs::rename(temporary, file, ec);  // atomic: the old file or the new one, never half of one
-  if (ec) throw fail(fmt::format("renaming to {} from", file.string()), ec.value());
+  write_file_atomically(file, std::as_bytes(std::span(bytes)));
 }
 
 SafetensorsFile read_safetensors(const fs::path& file) {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/atomic_file.hpp"
 #include "engine/error.hpp"
 
 namespace vkbench {
@@ -325,19 +326,7 @@ void write_reports(const std::string& path, const std::vector<DeviceReport>& rep
     j["reports"] = ordered_json::array();
     for (const DeviceReport& r : reports) j["reports"].push_back(to_json(r));
   }
-  // A temporary file renamed into place: a failed run never leaves half a file.
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out)
-      throw vkm::Error(
-          fmt::format("cannot write {}: check the folder exists and is writable", path));
-    out << j.dump(2) << "\n";
-    if (!out) throw vkm::Error(fmt::format("writing {} failed (disk full?)", tmp));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw vkm::Error(fmt::format("cannot rename {} to {}: {}", tmp, path, ec.message()));
+  vkm::write_file_atomically(path, j.dump(2) + "\n");
 }
 
 std::vector<DeviceReport> read_reports(const std::string& path) {

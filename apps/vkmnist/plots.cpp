@@ -3,12 +3,12 @@
 
 #include <fmt/format.h>
 #include <plplot.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
+#include "engine/atomic_file.hpp"
 #include "engine/error.hpp"
 
 namespace vkmnist {
@@ -52,15 +52,15 @@ void finish(const std::string& tmp, const std::filesystem::path& file) {
   plend1();
   std::error_code ec;
   if (!std::filesystem::exists(tmp) || std::filesystem::file_size(tmp, ec) == 0) {
+    std::filesystem::remove(tmp, ec);
     throw vkm::Error(
         fmt::format("PLplot did not write {} (is plplot-driver-cairo installed?)", file.string()));
   }
-  std::filesystem::rename(tmp, file, ec);
-  if (ec) throw vkm::Error(fmt::format("cannot write {}: {}", file.string(), ec.message()));
+  vkm::replace_with_temporary(tmp, file);
 }
 
 std::string temporary(const std::filesystem::path& file) {
-  return file.string() + fmt::format(".tmp{}.png", ::getpid());
+  return vkm::temporary_for(file).string();
 }
 
 }  // namespace

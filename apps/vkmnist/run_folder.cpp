@@ -20,46 +20,17 @@
 #include <stdexcept>
 #include <vector>
 
+#include "engine/atomic_file.hpp"
 #include "engine/error.hpp"
 
 namespace vkmnist {
 
-void write_file_atomically(const std::filesystem::path& file, std::string_view content) {
-  const auto tmp = file.string() + fmt::format(".tmp{}", ::getpid());
-  {
-    std::FILE* out = std::fopen(tmp.c_str(), "wb");
-    if (out == nullptr) {
-      throw vkm::Error(
-          fmt::format("cannot write {}: check the folder exists and is writable", file.string()));
-    }
-    // Written, flushed and synced before the rename: after a crash the file is the old one or
-    // the whole new one, never a renamed but empty one.
-    const bool ok = std::fwrite(content.data(), 1, content.size(), out) == content.size() &&
-                    std::fflush(out) == 0 && ::fsync(::fileno(out)) == 0;
-    if (std::fclose(out) != 0 || !ok) {
-      std::filesystem::remove(tmp);
-      throw vkm::Error(fmt::format("writing {} failed (disk full?)", file.string()));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, file, ec);
-  if (ec) {
-    std::filesystem::remove(tmp);
-    throw vkm::Error(fmt::format("cannot replace {}: {}", file.string(), ec.message()));
-  }
-}
-
 void remove_stray_temporaries(const std::filesystem::path& folder) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
-    const std::string name = entry.path().filename().string();
-    // "<file>.tmp<pid>" (write_file_atomically) and "<file>.tmp-<pid>" (nn/safetensors.cpp).
-    const size_t at = name.rfind(".tmp");
-    if (at == std::string::npos || at == 0) continue;
-    std::string rest = name.substr(at + 4);
-    if (!rest.empty() && rest.front() == '-') rest.erase(0, 1);
-    if (rest.empty() || rest.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::filesystem::remove(entry.path(), ec);
+    if (vkm::is_temporary_name(entry.path().filename().string())) {
+      std::filesystem::remove(entry.path(), ec);
+    }
   }
 }
 

@@ -1,5 +1,6 @@
-// The run folder's plain files: atomic writes (temporary file + rename, so an interrupted run
-// never leaves half a file) and metrics.csv (epoch, split, loss, penalty, accuracy, lr, seconds).
+// The run folder's plain files: atomic writes (engine/atomic_file.hpp: temporary file + rename, so
+// an interrupted run never leaves half a file) and metrics.csv (epoch, split, loss, penalty,
+// accuracy, lr, seconds).
 #pragma once
 
 #include <cstdint>
@@ -8,11 +9,13 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/atomic_file.hpp"
+
 namespace vkmnist {
 
-void write_file_atomically(const std::filesystem::path& file, std::string_view content);
-// Removes what an interrupted run's writes left behind in `folder`: "<file>.tmp<pid>" and
-// "<file>.tmp-<pid>". The run in a folder is its only writer, so at its start none is live.
+using vkm::write_file_atomically;  // engine/atomic_file.hpp
+// Removes what an interrupted run's writes left behind in `folder` (vkm::is_temporary_name). The
+// run in a folder is its only writer, so at its start none is live.
 void remove_stray_temporaries(const std::filesystem::path& folder);
 std::string read_file(const std::filesystem::path& file);
 
