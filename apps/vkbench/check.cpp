@@ -14,22 +14,12 @@ void Checker::compare(const std::string& output, std::span<const float> got,
     fail(fmt::format("{}: {} values, the reference has {}", output, got.size(), want.size()));
     return;
   }
-  double diff = 0.0, norm = 0.0;
-  size_t non_finite = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (!std::isfinite(got[i])) {
-      ++non_finite;
-      continue;
-    }
-    const double d = got[i] - want[i];
-    diff += d * d;
-    norm += want[i] * want[i];
-  }
-  if (non_finite > 0) {
-    fail(fmt::format("{}: {} of {} values not finite", output, non_finite, got.size()));
+  const vkm::nn::reference::Comparison c = vkm::nn::reference::compare(got, want);
+  if (c.non_finite > 0) {
+    fail(fmt::format("{}: {} of {} values not finite", output, c.non_finite, got.size()));
     return;
   }
-  const double rel = norm > 0.0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+  const double rel = c.rel_l2;
   worst_ = std::max(worst_, rel);
   if (!(rel <= kCheckTolerance)) {
     fail(fmt::format("{}: relative L2 error {:.2e} > {:.0e}", output, rel, kCheckTolerance));

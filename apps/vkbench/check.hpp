@@ -7,13 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "nn/reference/compare.hpp"
+
 namespace vkbench {
 
-constexpr double kCheckTolerance = 1e-4;  // relative L2
+// The tests' policy for one kernel (nn/reference/compare.hpp).
+constexpr double kCheckTolerance = vkm::nn::reference::kKernelTolerance;
 
 class Checker {
  public:
-  // ||got - want|| / ||want|| (||got - want|| alone when want is all zeros).
+  // nn::reference::compare against kCheckTolerance.
   void compare(const std::string& output, std::span<const float> got, std::span<const double> want);
   void compare(const std::string& output, std::span<const float> got, std::span<const float> want);
   // A failure found otherwise (a count, a size).
@@ -21,7 +24,7 @@ class Checker {
 
   bool ok() const { return failures_.empty(); }
   double worst() const { return worst_; }
-  // "ok" or "FAILED: <output> rel L2 ... > 1e-4; ..."
+  // "ok" or "FAILED: <output> rel L2 ... > 1e-5; ..."
   std::string status() const;
 
  private:

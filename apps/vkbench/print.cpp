@@ -8,6 +8,7 @@
 
 #include <map>
 
+#include "apps/vkbench/check.hpp"
 #include "apps/vkbench/table.hpp"
 
 namespace vkbench {
@@ -114,10 +115,11 @@ std::string kernels_text(const DeviceReport& r) {
   std::string out = fmt::format(
       "Kernels of the training step at batch {} (each layer alone on random inputs, checked "
       "against nn/reference "
-      "to 1e-4 relative L2, then timed by GPU timestamps: median of {}; bytes = every bound buffer "
+      "to {:.0e} relative L2, then timed by GPU timestamps: median of {}; bytes = every bound "
+      "buffer "
       "read or "
       "written once; roofline = max(FLOPs / peak FMA, bytes / copy bandwidth) / time)\n",
-      r.settings.batch, r.settings.repeats);
+      r.settings.batch, kCheckTolerance, r.settings.repeats);
   out += t.str();
   if (big > 0) {
     out += fmt::format(

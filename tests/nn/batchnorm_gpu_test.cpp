@@ -140,18 +140,21 @@ TEST_P(BatchNormGpuTest, TrainingStepsAndEvalMatchReference) {
     const Step want = reference_step(c, widen(xv, count), gamma, beta, widen(dyv, count), last_y,
                                      running_mean, running_var);
     const std::string at = fmt::format("{} step {}", what, k + 1);
-    EXPECT_TRUE(close("y " + at, head(last_y, count), want.y, 1e-5));
-    EXPECT_TRUE(close("dx " + at, head(last_dx, count), want.dx, 1e-5));
+    EXPECT_TRUE(close("y " + at, head(last_y, count), want.y, kKernelTolerance));
+    EXPECT_TRUE(close("dx " + at, head(last_dx, count), want.dx, kKernelTolerance));
     EXPECT_TRUE(untouched_after(last_y, count)) << "y past n written, " << at;
     EXPECT_TRUE(untouched_after(last_dx, count)) << "dx past n written, " << at;
     if (c.affine) {
       last_dgamma = bn.parameters()[0]->grad.download();
-      EXPECT_TRUE(close("dgamma " + at, last_dgamma, want.dgamma, 1e-5));
-      EXPECT_TRUE(close("dbeta " + at, bn.parameters()[1]->grad.download(), want.dbeta, 1e-5));
+      EXPECT_TRUE(close("dgamma " + at, last_dgamma, want.dgamma, kKernelTolerance));
+      EXPECT_TRUE(
+          close("dbeta " + at, bn.parameters()[1]->grad.download(), want.dbeta, kKernelTolerance));
     }
   }
-  EXPECT_TRUE(close("running_mean " + what, bn.running_mean().download(), running_mean, 1e-5));
-  EXPECT_TRUE(close("running_var " + what, bn.running_var().download(), running_var, 1e-5));
+  EXPECT_TRUE(
+      close("running_mean " + what, bn.running_mean().download(), running_mean, kKernelTolerance));
+  EXPECT_TRUE(
+      close("running_var " + what, bn.running_var().download(), running_var, kKernelTolerance));
 
   // Eval with the running statistics of the two steps.
   const auto xe = uniform(c.shape.numel(), c.lo, c.hi, stream + 7);
@@ -169,7 +172,7 @@ TEST_P(BatchNormGpuTest, TrainingStepsAndEvalMatchReference) {
     for (auto& v : want_eval) v = std::max(v, 0.0);
   }
   const auto got_eval = y.download();
-  EXPECT_TRUE(close("eval y " + what, head(got_eval, count), want_eval, 1e-5));
+  EXPECT_TRUE(close("eval y " + what, head(got_eval, count), want_eval, kKernelTolerance));
   EXPECT_TRUE(untouched_after(got_eval, count)) << "eval y past n written, " << what;
 
   // Bitwise determinism: the second step again gives the same bits.

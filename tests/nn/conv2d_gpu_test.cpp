@@ -91,9 +91,10 @@ TEST_P(Conv2dGpuTest, MatchesReferenceAndIsBitwiseDeterministic) {
   nn::reference::conv2d_backward_input<float>(g, dy_head, ws, want_dx);
   nn::reference::conv2d_backward_weight<float>(g, x_head, dy_head, want_dw);
 
-  EXPECT_TRUE(close("forward " + what, head(got[0], c.n, y_sample), want_y, 1e-5));
-  EXPECT_TRUE(close("backward input " + what, head(got[1], c.n, x_sample), want_dx, 1e-5));
-  EXPECT_TRUE(close("backward weight " + what, got[2], want_dw, 1e-5));
+  EXPECT_TRUE(close("forward " + what, head(got[0], c.n, y_sample), want_y, kKernelTolerance));
+  EXPECT_TRUE(
+      close("backward input " + what, head(got[1], c.n, x_sample), want_dx, kKernelTolerance));
+  EXPECT_TRUE(close("backward weight " + what, got[2], want_dw, kKernelTolerance));
   EXPECT_TRUE(tail_untouched(got[0], c.n, y_sample)) << what << ": forward wrote samples >= n";
   EXPECT_TRUE(tail_untouched(got[1], c.n, x_sample))
       << what << ": backward input wrote samples >= n";

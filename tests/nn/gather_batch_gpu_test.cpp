@@ -127,7 +127,7 @@ class GatherBatchTest : public GpuTest {
       EXPECT_EQ(got.labels[i], s.host.labels.labels[index]) << what << ": label of sample " << i;
     }
     const auto head = std::span(got.x).first(want.size());
-    EXPECT_TRUE(close(what, head, want, 1e-5));
+    EXPECT_TRUE(close(what, head, want, kKernelTolerance));
     if (exact) {
       EXPECT_TRUE(bitwise_equal(what + " (exact)", head, want));
     }

@@ -151,13 +151,14 @@ TEST_P(GroupNormGpuTest, ForwardAndBackwardMatchReference) {
   }
 
   const Step want = reference_step(c, widen(xv, count), gamma, beta, widen(dyv, count), got_y);
-  EXPECT_TRUE(close("y " + what, head(got_y, count), want.y, 1e-5));
-  EXPECT_TRUE(close("dx " + what, head(got_dx, count), want.dx, 1e-5));
+  EXPECT_TRUE(close("y " + what, head(got_y, count), want.y, kKernelTolerance));
+  EXPECT_TRUE(close("dx " + what, head(got_dx, count), want.dx, kKernelTolerance));
   EXPECT_TRUE(untouched_after(got_y, count)) << "y past n written, " << what;
   EXPECT_TRUE(untouched_after(got_dx, count)) << "dx past n written, " << what;
   if (c.affine) {
-    EXPECT_TRUE(close("dgamma " + what, got_dgamma, want.dgamma, 1e-5));
-    EXPECT_TRUE(close("dbeta " + what, gn.parameters()[1]->grad.download(), want.dbeta, 1e-5));
+    EXPECT_TRUE(close("dgamma " + what, got_dgamma, want.dgamma, kKernelTolerance));
+    EXPECT_TRUE(
+        close("dbeta " + what, gn.parameters()[1]->grad.download(), want.dbeta, kKernelTolerance));
   }
 
   // Without a clock (evaluation) nothing is dropped.
@@ -171,7 +172,7 @@ TEST_P(GroupNormGpuTest, ForwardAndBackwardMatchReference) {
     const auto got_eval = y.download();
     const Step want_eval =
         reference_step(plain, widen(xv, count), gamma, beta, widen(dyv, count), got_eval);
-    EXPECT_TRUE(close("eval y " + what, head(got_eval, count), want_eval.y, 1e-5));
+    EXPECT_TRUE(close("eval y " + what, head(got_eval, count), want_eval.y, kKernelTolerance));
   }
 }
 

@@ -116,13 +116,13 @@ TEST_P(LossGpuTest, MatchesReference) {
   const auto got_stats = download<float>(device(), stats);
   const auto got_predictions = download<uint32_t>(device(), predictions);
   const std::vector<float> head_got(got_log_probs.begin(), got_log_probs.begin() + count);
-  EXPECT_TRUE(
-      close("log_softmax_nll_forward log_probs " + name(c), head_got, want_log_probs, 1e-5));
+  EXPECT_TRUE(close("log_softmax_nll_forward log_probs " + name(c), head_got, want_log_probs,
+                    kKernelTolerance));
   EXPECT_TRUE(std::all_of(got_log_probs.begin() + count, got_log_probs.end(), [](float f) {
     return std::isnan(f);
   })) << "forward wrote log_probs past sample n";
   EXPECT_TRUE(close("log_softmax_nll_forward nll sum " + name(c),
-                    std::span(&got_stats[2 * slot], 1), std::span(&want_nll, 1), 1e-5));
+                    std::span(&got_stats[2 * slot], 1), std::span(&want_nll, 1), kKernelTolerance));
   EXPECT_EQ(got_stats[2 * slot + 1], static_cast<float>(want_correct)) << name(c);
   for (uint32_t s = 0; s < slots; ++s) {
     if (s != slot) {
@@ -159,13 +159,14 @@ TEST_P(LossGpuTest, MatchesReference) {
   const auto& got_dlogits = trained[0];
   EXPECT_TRUE(close("log_softmax_nll_forward with gradient, log_probs " + name(c),
                     std::vector<float>(trained[1].begin(), trained[1].begin() + count),
-                    want_log_probs, 1e-5));
+                    want_log_probs, kKernelTolerance));
   EXPECT_TRUE(close("log_softmax_nll_forward with gradient, nll sum " + name(c),
-                    std::span(&trained[2][2 * slot], 1), std::span(&want_nll, 1), 1e-5));
+                    std::span(&trained[2][2 * slot], 1), std::span(&want_nll, 1),
+                    kKernelTolerance));
   EXPECT_EQ(trained[2][2 * slot + 1], static_cast<float>(want_correct)) << name(c);
   EXPECT_TRUE(close("log_softmax_nll gradient " + name(c),
                     std::vector<float>(got_dlogits.begin(), got_dlogits.begin() + count),
-                    want_dlogits, 1e-5));
+                    want_dlogits, kKernelTolerance));
   EXPECT_TRUE(std::all_of(got_dlogits.begin() + count, got_dlogits.end(), [](float f) {
     return std::isnan(f);
   })) << "the gradient was written past sample n";

@@ -119,13 +119,13 @@ TEST_P(ModelStepTest, TwoTrainingStepsMatchTheReferenceNetwork) {
   const std::string what = fmt::format("{} G={} affine={} n={}/{}", nn::norm_name(c.norm), c.groups,
                                        c.affine, c.n, c.max_batch);
   for (const auto& [name, tensor] : model.state()) {
-    EXPECT_TRUE(
-        close(name + " after 2 steps, " + what, tensor->download(), ref.tensors.at(name), 1e-4));
+    EXPECT_TRUE(close(name + " after 2 steps, " + what, tensor->download(), ref.tensors.at(name),
+                      kStepTolerance));
   }
   auto params = model.parameters();
   for (size_t i = 0; i < params.size(); ++i) {
     EXPECT_TRUE(close(params[i]->name + " momentum, " + what, model.velocities()[i].download(),
-                      ref.velocity.at(params[i]->name), 1e-4));
+                      ref.velocity.at(params[i]->name), kStepTolerance));
   }
   std::vector<float> got(4);
   device().download(stats, std::as_writable_bytes(std::span(got)));

@@ -392,17 +392,17 @@ TEST_P(NormApplyConvGpuTest, TrainingAndEvalMatchReference) {
                                               ref.invstd, want_dz, want_dgamma, want_dbeta);
   }
 
-  EXPECT_TRUE(close("training forward " + what, head(got[kY], y_count), want_y, 1e-5));
-  EXPECT_TRUE(close("backward weight " + what, got[kDw], want_dw, 1e-5));
+  EXPECT_TRUE(close("training forward " + what, head(got[kY], y_count), want_y, kKernelTolerance));
+  EXPECT_TRUE(close("backward weight " + what, got[kDw], want_dw, kKernelTolerance));
   EXPECT_TRUE(close("backward input (through the ReLU and dropout) " + what,
-                    head(got[kDx], z_count), want_g, 1e-5));
+                    head(got[kDx], z_count), want_g, kKernelTolerance));
   EXPECT_TRUE(backward_sums_close("backward input " + what, got[kSums], c, z_head, want_g,
                                   want_g_all, ref.mean));
-  EXPECT_TRUE(
-      close("norm backward (sums given) dz " + what, head(got[kDz], z_count), want_dz, 1e-5));
+  EXPECT_TRUE(close("norm backward (sums given) dz " + what, head(got[kDz], z_count), want_dz,
+                    kKernelTolerance));
   if (c.affine) {
-    EXPECT_TRUE(close("norm backward dgamma " + what, got[kDgamma], want_dgamma, 1e-5));
-    EXPECT_TRUE(close("norm backward dbeta " + what, got[kDbeta], want_dbeta, 1e-5));
+    EXPECT_TRUE(close("norm backward dgamma " + what, got[kDgamma], want_dgamma, kKernelTolerance));
+    EXPECT_TRUE(close("norm backward dbeta " + what, got[kDbeta], want_dbeta, kKernelTolerance));
   }
   EXPECT_TRUE(untouched_after(got[kY], y_count)) << what << ": forward wrote samples >= n";
   EXPECT_TRUE(untouched_after(got[kDx], z_count)) << what << ": backward input wrote samples >= n";
@@ -427,8 +427,10 @@ TEST_P(NormApplyConvGpuTest, TrainingAndEvalMatchReference) {
     nn::reference::batchnorm_forward_train<double>(s, z_head, affine.gamma, affine.beta, kEps,
                                                    kMomentum, unused_y, running_mean, running_var,
                                                    unused_mean, unused_invstd);
-    EXPECT_TRUE(close("running_mean " + what, bn->running_mean().download(), running_mean, 1e-5));
-    EXPECT_TRUE(close("running_var " + what, bn->running_var().download(), running_var, 1e-5));
+    EXPECT_TRUE(close("running_mean " + what, bn->running_mean().download(), running_mean,
+                      kKernelTolerance));
+    EXPECT_TRUE(
+        close("running_var " + what, bn->running_var().download(), running_var, kKernelTolerance));
     // Eval below with running statistics far from the initial (0, 1).
     const auto rm = uniform(c.z.c, -1.0f, 1.0f, stream + 5);
     const auto rv = uniform(c.z.c, 0.3f, 2.0f, stream + 6);
@@ -454,7 +456,7 @@ TEST_P(NormApplyConvGpuTest, TrainingAndEvalMatchReference) {
   Vec want_eval(y_count);
   nn::reference::conv2d_forward<double>(g, ref_eval.a, w, want_eval);
   const auto got_eval = y.download();
-  EXPECT_TRUE(close("eval forward " + what, head(got_eval, y_count), want_eval, 1e-5));
+  EXPECT_TRUE(close("eval forward " + what, head(got_eval, y_count), want_eval, kKernelTolerance));
   EXPECT_TRUE(untouched_after(got_eval, y_count)) << what << ": eval forward wrote samples >= n";
   if (c.stats) {
     std::vector<float> got_stats(stats_floats);
@@ -572,16 +574,16 @@ void check_pool(const Case& c, const std::string& kind, RefForward reference_for
     nn::reference::groupnorm_backward<double>(s, c.groups, z_head, want_g, affine.gamma, ref.mean,
                                               ref.invstd, want_dz, want_dgamma, want_dbeta);
   }
-  EXPECT_TRUE(close("training forward " + what, head(got[kY], y_count), want, 1e-5));
+  EXPECT_TRUE(close("training forward " + what, head(got[kY], y_count), want, kKernelTolerance));
   EXPECT_TRUE(close("backward (through the ReLU and dropout) " + what, head(got[kG], z_count),
-                    want_g, 1e-5));
+                    want_g, kKernelTolerance));
   EXPECT_TRUE(
       backward_sums_close("backward " + what, got[kSums], c, z_head, want_g, want_g_all, ref.mean));
-  EXPECT_TRUE(
-      close("norm backward (sums given) dz " + what, head(got[kDz], z_count), want_dz, 1e-5));
+  EXPECT_TRUE(close("norm backward (sums given) dz " + what, head(got[kDz], z_count), want_dz,
+                    kKernelTolerance));
   if (c.affine) {
-    EXPECT_TRUE(close("norm backward dgamma " + what, got[kDgamma], want_dgamma, 1e-5));
-    EXPECT_TRUE(close("norm backward dbeta " + what, got[kDbeta], want_dbeta, 1e-5));
+    EXPECT_TRUE(close("norm backward dgamma " + what, got[kDgamma], want_dgamma, kKernelTolerance));
+    EXPECT_TRUE(close("norm backward dbeta " + what, got[kDbeta], want_dbeta, kKernelTolerance));
   }
   // The conv before, from g and z: its gradients as from the reference's dz.
   nn::Shape xs_n = xs;
@@ -593,8 +595,9 @@ void check_pool(const Case& c, const std::string& kind, RefForward reference_for
   nn::reference::conv2d_backward_weight<double>(geometry, widen(xv, xs_n.numel()), want_dz,
                                                 want_dw);
   EXPECT_TRUE(close("conv before the norm, dx from g and z " + what, head(got[kDx], want_dx.size()),
-                    want_dx, 1e-5));
-  EXPECT_TRUE(close("conv before the norm, dweight from g and z " + what, got[kDw], want_dw, 1e-5));
+                    want_dx, kKernelTolerance));
+  EXPECT_TRUE(close("conv before the norm, dweight from g and z " + what, got[kDw], want_dw,
+                    kKernelTolerance));
   EXPECT_TRUE(untouched_after(got[kDx], want_dx.size())) << what << ": dx past n written";
   for (size_t i : {size_t{kY}, size_t{kG}, size_t{kDz}}) {
     EXPECT_TRUE(untouched_after(got[i], i == kY ? y_count : z_count))
@@ -626,7 +629,7 @@ void check_pool(const Case& c, const std::string& kind, RefForward reference_for
   Vec want_eval(y_count);
   reference_forward(s, a_eval, want_eval);
   const auto got_eval = y.download();
-  EXPECT_TRUE(close("eval " + what, head(got_eval, y_count), want_eval, 1e-5));
+  EXPECT_TRUE(close("eval " + what, head(got_eval, y_count), want_eval, kKernelTolerance));
   EXPECT_TRUE(untouched_after(got_eval, y_count)) << what << ": eval pool wrote samples >= n";
 }
 

@@ -88,8 +88,10 @@ TEST_P(PoolGpuTest, MaxPoolMatchesReference) {
   auto backward = [&](Graph& g) { pool.record_backward(g, x, dy, dx, c.n); };
   const auto got_y = run(y, forward);
   const auto got_dx = run(dx, backward);
-  EXPECT_TRUE(close("maxpool2d_forward " + name(c), head(got_y, out_count), want_y, 1e-5));
-  EXPECT_TRUE(close("maxpool2d_backward " + name(c), head(got_dx, in_count), want_dx, 1e-5));
+  EXPECT_TRUE(
+      close("maxpool2d_forward " + name(c), head(got_y, out_count), want_y, kKernelTolerance));
+  EXPECT_TRUE(
+      close("maxpool2d_backward " + name(c), head(got_dx, in_count), want_dx, kKernelTolerance));
   // Ties must go to the same element as the reference: exact, not just close.
   EXPECT_TRUE(bitwise_equal("maxpool2d_backward ties " + name(c), head(got_dx, in_count), want_dx));
   EXPECT_TRUE(untouched_after(got_y, out_count)) << "forward wrote past sample n";
@@ -122,8 +124,10 @@ TEST_P(PoolGpuTest, AvgPoolMatchesReference) {
   auto backward = [&](Graph& g) { pool.record_backward(g, x, dy, dx, c.n); };
   const auto got_y = run(y, forward);
   const auto got_dx = run(dx, backward);
-  EXPECT_TRUE(close("avgpool_global_forward " + name(c), head(got_y, out_count), want_y, 1e-5));
-  EXPECT_TRUE(close("avgpool_global_backward " + name(c), head(got_dx, in_count), want_dx, 1e-5));
+  EXPECT_TRUE(
+      close("avgpool_global_forward " + name(c), head(got_y, out_count), want_y, kKernelTolerance));
+  EXPECT_TRUE(close("avgpool_global_backward " + name(c), head(got_dx, in_count), want_dx,
+                    kKernelTolerance));
   EXPECT_TRUE(untouched_after(got_y, out_count)) << "forward wrote past sample n";
   EXPECT_TRUE(untouched_after(got_dx, in_count)) << "backward wrote past sample n";
   EXPECT_TRUE(bitwise_equal("avgpool_global_forward rerun " + name(c), got_y, run(y, forward)));

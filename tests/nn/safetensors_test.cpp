@@ -153,8 +153,9 @@ TEST_F(SafetensorsTest, OverwritesAtomicallyAndRefusesBadTensorsWithoutTouchingT
 
 TEST_F(SafetensorsTest, WriteIntoMissingFolderThrowsAndLeavesNothing) {
   const fs::path missing = dir_ / "no" / "such" / "folder";
-  expect_error([&] { write_safetensors(missing / "model.safetensors", sample_tensors(), {}); },
-               {(missing / "model.safetensors").string(), "cannot create"});
+  expect_error(
+      [&] { write_safetensors(missing / "model.safetensors", sample_tensors(), {}); },
+      {(missing / "model.safetensors").string(), "cannot write", "check the folder exists"});
   EXPECT_FALSE(fs::exists(dir_ / "no"));
   expect_folder_holds({});
 }

@@ -87,10 +87,10 @@ TEST_P(SgdGpuTest, StepsMatchReference) {
       Program(device(), graph).run();
       const double rate = schedule[nn::global_step(clock, step)];
       nn::reference::sgd_update<float>({rate, kMomentum, kL2, kL1}, w, g, v);
-      EXPECT_TRUE(
-          close(fmt::format("{} step {} weights", what, step), param.value.download(), w, 1e-5));
-      EXPECT_TRUE(
-          close(fmt::format("{} step {} velocity", what, step), velocity.download(), v, 1e-5));
+      EXPECT_TRUE(close(fmt::format("{} step {} weights", what, step), param.value.download(), w,
+                        kKernelTolerance));
+      EXPECT_TRUE(close(fmt::format("{} step {} velocity", what, step), velocity.download(), v,
+                        kKernelTolerance));
     }
     return param.value.download();
   };
@@ -130,7 +130,7 @@ TEST_F(SgdGpuTest, ReadsTheLearningRateAtTheGlobalStep) {
   Program program(device(), graph);
   program.run();
   nn::reference::sgd_update<float>({0.25, kMomentum, kL2, kL1}, w, g, v);
-  EXPECT_TRUE(close("sgd_update at global step 23", param.value.download(), w, 1e-5));
+  EXPECT_TRUE(close("sgd_update at global step 23", param.value.download(), w, kKernelTolerance));
 
   // The recorded program replayed in another epoch reads another entry: the host moves only the
   // clock. Epoch 1: global step 14, lr 0.5.
@@ -139,8 +139,9 @@ TEST_F(SgdGpuTest, ReadsTheLearningRateAtTheGlobalStep) {
   set_clock(clk, {.epoch = 1, .steps_per_epoch = steps_per_epoch, .seed = 3});
   program.run();
   nn::reference::sgd_update<float>({0.5, kMomentum, kL2, kL1}, w, g, v);
-  EXPECT_TRUE(close("sgd_update replayed at global step 14", param.value.download(), w, 1e-5));
-  EXPECT_TRUE(close("sgd_update replayed velocity", velocity.download(), v, 1e-5));
+  EXPECT_TRUE(
+      close("sgd_update replayed at global step 14", param.value.download(), w, kKernelTolerance));
+  EXPECT_TRUE(close("sgd_update replayed velocity", velocity.download(), v, kKernelTolerance));
 }
 
 // The model's single update: parameters as segments of flat buffers with gaps between them, three
@@ -206,8 +207,8 @@ TEST_F(SgdGpuTest, SegmentsReducePartialsThenStep) {
   };
   // The gradients reduced exactly as the conv's reduce pass would; the gaps untouched.
   EXPECT_TRUE(bitwise_equal("reduced gradients", download(grads), want_g));
-  EXPECT_TRUE(close("segment weights", download(values), want_w, 1e-5));
-  EXPECT_TRUE(close("segment velocities", download(velocities), want_v, 1e-5));
+  EXPECT_TRUE(close("segment weights", download(values), want_w, kKernelTolerance));
+  EXPECT_TRUE(close("segment velocities", download(velocities), want_v, kKernelTolerance));
   const auto got_w = download(values);
   for (uint32_t i : {72u, 79u, 97u, 99u, 2404u, 2407u, floats - 1})
     EXPECT_EQ(got_w[i], w[i]) << "gap " << i;
