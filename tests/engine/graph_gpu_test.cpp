@@ -1,6 +1,7 @@
 // Graph executor: barriers exactly where hazards are, right answers, replay, chunks, profiling.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <vector>
 
@@ -183,14 +184,20 @@ TEST_F(GraphTest, ProfilingTimesEveryNode) {
   add(g, a, a, b, 1.0f, 1.0f);
   add(g, a, b, b, 1.0f, 1.0f);
   Program program(device(), g, {.profile = true});
+  const auto start = std::chrono::steady_clock::now();
   program.run();
+  const double wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   const auto timings = program.timings();
   ASSERT_EQ(timings.size(), 2u);
+  double sum = 0.0;
   for (const auto& t : timings) {
     EXPECT_EQ(t.label, "axpby");
-    EXPECT_GE(t.ms, 0.0);
-    EXPECT_LT(t.ms, 10000.0);
+    EXPECT_GT(t.ms, 0.0) << "a dispatch of 4,096 invocations took no time";
+    sum += t.ms;
   }
+  // The nodes ran one after the other inside the submission the host waited for.
+  EXPECT_LE(sum, wall_ms);
   EXPECT_TRUE(close("b", b.download(), std::vector<float>(n, 3.0f), 0.0));
 }
 
