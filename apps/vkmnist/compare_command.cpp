@@ -109,6 +109,7 @@ std::function<int()> add_compare_command(CLI::App& app) {
       }
       TrainOptions given = *o;
       given.resume = (folder / "bn").string();
+      given.data_given = cmd->count("--data") > 0;
       base = resumed_options(given);
       *l1 = base.l1;
     } else {

@@ -151,6 +151,10 @@ std::function<int()> add_sweep_command(CLI::App& app) {
       base.quiet = o->quiet;
       base.json = o->json;
       base.stop_after = o->stop_after;
+      if (cmd->count("--data") > 0) {  // each resumed run checks it holds its data
+        base.data = fs::absolute(o->data).lexically_normal().string();
+        base.data_given = true;
+      }
     } else if (fs::exists(folder / "sweep.json")) {
       throw vkm::Error(fmt::format(
           "{} already holds a sweep: continue it with --resume {}, or choose another --out",

@@ -34,6 +34,7 @@ std::function<int()> add_train_command(CLI::App& app) {
   return [options, cmd]() -> int {
     // Options, then data, are checked before the device is touched or anything is written.
     if (!options->resume.empty()) check_resume_options(*cmd);
+    options->data_given = cmd->count("--data") > 0;
     TrainOptions o = options->resume.empty() ? *options : resumed_options(*options);
     if (o.resume.empty()) make_paths_absolute(o);
     if (o.lr == 0.0) o.lr = default_lr(o.norm);

@@ -103,15 +103,15 @@ void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
 }
 
 void check_resume_options(const CLI::App& command) {
-  static const std::set<std::string> kept_apart = {"--resume", "--device",     "--quiet",
-                                                   "--json",   "--stop-after", "--help"};
+  static const std::set<std::string> kept_apart = {"--resume",     "--device", "--quiet", "--json",
+                                                   "--stop-after", "--data",   "--help"};
   for (const CLI::Option* option : command.get_options()) {
     const std::string name = option->get_name();
     if (option->count() == 0 || kept_apart.contains(name)) continue;
     throw vkm::Error(
         fmt::format("{} cannot be given with --resume: a resumed run keeps the options in its "
-                    "run.json (only --device, --quiet, "
-                    "--json and --stop-after may change)",
+                    "run.json (only --device, --quiet, --json, --stop-after and --data, "
+                    "holding the same files, may change)",
                     name));
   }
 }

@@ -29,6 +29,9 @@ struct TrainOptions {
   uint32_t seed = 1;
   std::string device;
   std::string data = "data/mnist";
+  // --data given with --resume: the run continues on these files if they are the ones it was
+  // trained on (run.json's checksums); not stored.
+  bool data_given = false;
   std::string out;
   std::string init;
   std::string resume;

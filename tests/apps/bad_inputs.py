@@ -236,7 +236,7 @@ case(O, "--stop-after beyond --epochs", ["--epochs", "2", "--stop-after", "3", "
 case(O, "--out empty", ["--out", "", "--data", "/nonexistent"])
 case(O, "--quiet and --json together", ["--quiet", "--json", "--data", "/nonexistent"])
 case(O, "--resume with an option it keeps", ["--resume", RUN, "--lr", "0.5"])
-case(O, "--resume with --data", ["--resume", RUN, "--data", "/nonexistent"])
+case(O, "--resume with --data holding no data", ["--resume", RUN, "--data", "/nonexistent"])
 case(O, "--resume and --init together", ["--resume", RUN, "--init", MODEL])
 case(O, "--device matching no device", ["--device", "nvidia", *TRAIN, *out("dev")])
 case(O, "--device index out of range", ["--device", "7", *TRAIN, *out("dev2")])

@@ -57,6 +57,26 @@ grep -aq "\"best_test_accuracy\":\"$best\"" "$work/a/best.safetensors" ||
 grep -q "\"data\": \"/" "$work/rel/run.json" || fail "run.json should hold the data folder's absolute path"
 (cd / && "$vkmnist" --resume "$work/rel" --quiet > /dev/null) || fail "a resume from another working directory failed"
 
+# The data moved: --data on --resume is taken when it holds the very files the run was trained
+# on (run.json's CRC-32 of the images and labels it read), and run.json then points there; other
+# files are refused with one line.
+"$vkmnist" --norm bn $common --epochs 2 --stop-after 1 --out "$work/moved" > /dev/null
+mkdir "$work/data-copy" "$work/data-other"
+cp "$data"/* "$work/data-copy/"
+cp "$data"/* "$work/data-other/"
+chmod u+w "$work/data-other"/*
+# One training label changed (the first: inside --train-limit).
+python3 -c "import sys; f=open(sys.argv[1],'r+b'); f.seek(8); b=f.read(1); f.seek(8); f.write(bytes([(b[0]+1)%10])); f.close()" \
+  "$work/data-other/train-labels-idx1-ubyte"
+out=$("$vkmnist" --resume "$work/moved" --data "$work/data-other" --quiet 2>&1) &&
+  fail "--resume accepted --data holding other files"
+echo "$out" | grep -q "not the images and labels the run in $work/moved was trained on" ||
+  fail "unclear message for other data: $out"
+"$vkmnist" --resume "$work/moved" --data "$work/data-copy" --quiet > /dev/null ||
+  fail "--resume with --data holding the same files failed"
+grep -q "\"data\": \"$work/data-copy\"" "$work/moved/run.json" ||
+  fail "run.json should point at the data's new folder"
+
 # A resumed run keeps its options: changing one is refused, not silently ignored.
 out=$("$vkmnist" --resume "$work/b" --lr 0.5 2>&1) && fail "--lr with --resume accepted"
 echo "$out" | grep -q -- "--lr cannot be given with --resume" || fail "unclear message: $out"
