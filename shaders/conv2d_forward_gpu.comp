@@ -10,10 +10,13 @@
 // (SLOTS a power of two: the sample's pixels, up to the workgroup); invocation `slot` computes the
 // sample's pixels slot, slot + SLOTS, ... (PIX of them) for the CO_TILE output channels of
 // workgroup row y, every one in registers. The tile's weights are staged in shared memory once
-// (read at workgroup-uniform addresses: a broadcast); each input value is read by the K * K
-// invocations whose windows hold it, neighbouring invocations reading neighbouring pixels. NA_ON:
-// x is a norm's input, applied with its ReLU and dropout as it is read (norm_apply.glsl), as in
-// conv2d_forward.comp.
+// (read at workgroup-uniform addresses: a broadcast). STAGE_IN (where the workgroup's samples fit,
+// nn::Conv2d::gpu_plan): their whole input planes, every channel, are staged in shared memory
+// too, each value loaded from memory once, coalesced, and (NA_ON) normalized once, instead of by
+// each of the K * K windows that hold it; padding stays outside the tile (zero). Otherwise each
+// input value is read by the K * K invocations whose windows hold it, neighbouring invocations
+// reading neighbouring pixels. NA_ON: x is a norm's input, applied with its ReLU and dropout as
+// it is read (norm_apply.glsl), as in conv2d_forward.comp.
 //
 // STATS: each output plane's (mean, M2) for the norm that follows, as conv2d_forward.comp writes
 // them: the plane's sum over its SLOTS invocations through shared memory in a fixed tree order,
@@ -38,6 +41,8 @@ layout(constant_id = 16) const bool PACKED_IN = false;   // NC4HW4 x (nn::Layout
 layout(constant_id = 17) const bool PACKED_OUT = false;  // NC4HW4 y (then CO_TILE % 4 == 0)
 layout(constant_id = 18) const uint SLOTS = 1;  // invocations per sample, a power of two
 layout(constant_id = 19) const uint PIX = 1;    // pixels per invocation: ceil(ho * wo / SLOTS)
+layout(constant_id = 20) const bool STAGE_IN = false;  // the samples' input planes in shared memory
+layout(constant_id = 21) const uint STAGE_FLOATS = 1;  // STAGE_IN: samples * C_IN * h * w
 
 const uint WIN = 1;  // conv_window.glsl's sliding window: unused here
 
@@ -59,6 +64,7 @@ layout(set = 0, binding = 2) writeonly buffer Y4 { vec4 y4[]; };
 #include "conv_window.glsl"
 
 shared float tile_weights[CO_TILE * C_IN * K * K];  // [CO_TILE, C_IN, K, K]
+shared float tile_in[STAGE_FLOATS];                 // STAGE_IN: [samples, C_IN, h, w], normalized
 #include "segment_sum.glsl"
 
 // STATS: per output channel of the tile, this invocation's sum (padded to whole vec4s), which
@@ -86,6 +92,23 @@ void main() {
   for (uint i = gl_LocalInvocationIndex; i < CO_TILE * C_IN * K * K; i += gl_WorkGroupSize.x) {
     tile_weights[i] = weight[first_channel * C_IN * K * K + i];
   }
+  const uint per_sample = C_IN * p.h * p.w;
+  if (STAGE_IN) {
+    // Consecutive invocations take consecutive elements of a sample (one plane after another):
+    // coalesced loads; a packed x gives each element its component of the pixel's vec4.
+    const NaStream stream = na_stream(p.step);
+    for (uint i = gl_LocalInvocationIndex; i < samples * per_sample; i += gl_WorkGroupSize.x) {
+      const uint s = i / per_sample;
+      const uint e = i - s * per_sample;  // c * h * w + r * w + col
+      const uint n_index = min(gl_WorkGroupID.x * samples + s, p.n - 1);
+      const uint c = e / (p.h * p.w);
+      const uint base = n_index * per_sample;
+      float v = PACKED_IN ? LOAD4(x, base / 4 + (c / 4) * p.h * p.w + (e - c * p.h * p.w))[c % 4]
+                          : LOAD(x, base + e);
+      if (NA_ON) v = na_apply(v, na_coefficients(n_index, c, C_IN), stream, base + e);
+      tile_in[i] = v;
+    }
+  }
   barrier();
   window_begin_sample(safe);
   const uint x_base = safe * C_IN * p.h * p.w;
@@ -102,7 +125,14 @@ void main() {
         const int row = top + int(a);
         const int col = left + int(b);
         float v[C_IN];
-        if (PACKED_IN) {
+        if (STAGE_IN) {
+          const bool inside = row >= 0 && row < int(p.h) && col >= 0 && col < int(p.w);
+          const uint at = (gl_LocalInvocationIndex / SLOTS) * per_sample +
+                          uint(clamp(row, 0, int(p.h) - 1)) * p.w + uint(clamp(col, 0, int(p.w) - 1));
+          [[unroll]] for (uint c = 0; c < C_IN; ++c) {
+            v[c] = inside ? tile_in[at + c * p.h * p.w] : 0.0;
+          }
+        } else if (PACKED_IN) {
           const bool inside = row >= 0 && row < int(p.h) && col >= 0 && col < int(p.w);
           const uint r = uint(clamp(row, 0, int(p.h) - 1));
           const uint s = uint(clamp(col, 0, int(p.w) - 1));

@@ -43,6 +43,8 @@ constexpr uint32_t kReduceWorkgroup = 64;
 // dispatch to offer: what fills a large GPU (a 132-SM card holds ~270,000 resident).
 constexpr uint32_t kGpuWorkgroup = 256;
 constexpr uint32_t kGpuInvocations = 16384;
+// The most input floats the GPU-shaped forward stages in shared memory per workgroup (16 KiB).
+constexpr uint64_t kMaxStagedFloats = 4096;
 
 uint32_t ceil_div(uint32_t a, uint32_t b) {
   return (a + b - 1) / b;
@@ -138,6 +140,17 @@ Conv2d::Conv2d(Device& device, KernelCache& kernels, std::string name, Shape inp
 
   if (gpu_shape_) {
     gpu_forward_ = gpu_plan(out.h * out.w, c_out, input.c * k * k, packed_out_);
+    // The samples' whole input planes staged in shared memory, each value loaded and normalized
+    // once, where they fit beside the weights and the scratch, and within a quarter of a large
+    // GPU's 64 KiB (kMaxStagedFloats) so that several workgroups stay resident.
+    const GpuPlan& f = gpu_forward_;
+    const uint64_t staged = uint64_t{f.samples} * input.c * input.h * input.w;
+    const uint64_t used =
+        uint64_t{f.tile} * input.c * k * k * sizeof(float) + uint64_t{f.slots} * f.samples * 16;
+    if (staged <= kMaxStagedFloats &&
+        used + staged * sizeof(float) <= device.info().shared_memory_bytes) {
+      gpu_forward_.staged = static_cast<uint32_t>(staged);
+    }
     gpu_backward_ = gpu_plan(input.h * input.w, input.c, c_out * k * k, packed_in_);
     // Chunks of the batch until the dispatch offers kGpuInvocations, each chunk a lane of the
     // weight partials (so a chunk of one sample at most).
@@ -337,6 +350,7 @@ void Conv2d::record_forward(Graph& graph, const Tensor& x, const Tensor& y, uint
     desc.local_size = {g.slots * g.samples, 1, 1};
     desc.constant("SLOTS", g.slots).constant("PIX", g.pixels);
     if (stats != nullptr) desc.constant("STATS", true);
+    if (g.staged > 0) desc.constant("STAGE_IN", true).constant("STAGE_FLOATS", g.staged);
     const Kernel& forward = kernel(
         forward_[input_norm_ && !in.train ? 1 : 0][stats != nullptr ? 1 : 0], desc, input_norm(in));
     graph.dispatch(forward, std::move(bindings), push_constants,

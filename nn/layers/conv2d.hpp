@@ -119,6 +119,9 @@ class Conv2d {
   // workgroup row, `tiles` rows.
   struct GpuPlan {
     uint32_t slots = 1, samples = 1, pixels = 1, tile = 1, tiles = 1;
+    // The forward: floats of the workgroup's input planes staged in shared memory (STAGE_IN),
+    // 0 where they do not fit beside the weights and the reduction scratch.
+    uint32_t staged = 0;
   };
   // For a plane of `plane` pixels and `channels` channels of `weights_per_channel` weights each.
   GpuPlan gpu_plan(uint32_t plane, uint32_t channels, uint32_t weights_per_channel,
