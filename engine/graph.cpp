@@ -5,9 +5,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <bit>
-#include <map>
-#include <unordered_map>
 #include <unordered_set>
 
 #include "engine/device.hpp"

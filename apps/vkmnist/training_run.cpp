@@ -2,9 +2,9 @@
 #include "apps/vkmnist/training_run.hpp"
 
 #include "apps/vkmnist/interrupt.hpp"
+#include "apps/vkmnist/run_data.hpp"
 
 #include <fmt/format.h>
-#include <zlib.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -207,47 +207,6 @@ Data load_data_files(const TrainOptions& o) {
 
 }  // namespace
 
-namespace {
-
-// CRC-32 of each split's images and labels as read (after --train-limit / --test-limit): what
-// run.json records, so a resume can tell the run's own data from other files.
-nlohmann::json data_checksums(const Data& data) {
-  const auto crc = [](const vkm::nn::Dataset& d) {
-    uLong c = crc32(0L, Z_NULL, 0);
-    c = crc32_z(c, d.images.pixels.data(), d.images.pixels.size());
-    c = crc32_z(c, d.labels.labels.data(), d.labels.labels.size());
-    return fmt::format("{:08x}", static_cast<uint32_t>(c));
-  };
-  return {{"train", crc(data.train)}, {"test", crc(data.test)}};
-}
-
-void check_resumed_data(const fs::path& folder, const TrainOptions& o, const Data& data) {
-  nlohmann::json run = read_run_json(folder);
-  const bool moved = o.data_given && run.contains("options") && run["options"].is_object() &&
-                     run["options"].value("data", std::string()) != o.data;
-  if (!run.contains("data_crc32")) {
-    if (!moved) return;  // a run from before the checksums: its own folder is trusted as before
-    throw vkm::Error(fmt::format(
-        "--data {}: {}/run.json records no checksums of the run's data (written by an older "
-        "vkmnist), so other files cannot be checked: put the data back at {}",
-        o.data, folder.string(), run["options"].value("data", std::string("?"))));
-  }
-  if (run["data_crc32"] != data_checksums(data)) {
-    throw vkm::Error(fmt::format(
-        "{}: these are not the images and labels the run in {} was trained on (their CRC-32 "
-        "differs from run.json's){}",
-        o.data, folder.string(),
-        o.data_given ? ": give --data the run's own data, or start a new run"
-                     : ": the files changed since; restore them, or start a new run"));
-  }
-  if (moved) {  // the same files elsewhere: the run now knows them there
-    run["options"]["data"] = o.data;
-    write_file_atomically(folder / "run.json", run.dump(2) + "\n");
-  }
-}
-
-}  // namespace
-
 Data load_data(const TrainOptions& o, bool resumed) {
   try {
     return load_data_files(o);
@@ -323,7 +282,7 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   }
   if (resuming) {
     recover_run_folder(folder);
-    check_resumed_data(folder, o, data);
+    check_resumed_data(folder, read_run_json(folder), o, data_checksums(data.train, data.test));
   }
   // --init takes a run folder (its model.safetensors) or a checkpoint file, as eval does; a
   // resumed run needs it only when it restarts (stopped before its first checkpoint).
@@ -393,7 +352,7 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
     nlohmann::json run = {{"command", invocation()},
                           {"started", utc_now()},
                           {"options", to_json(o)},
-                          {"data_crc32", data_checksums(data)},
+                          {"data_crc32", data_checksums(data.train, data.test)},
                           {"device",
                            {{"name", info.name},
                             {"vendor", info.vendor},

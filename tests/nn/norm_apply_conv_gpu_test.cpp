@@ -176,12 +176,7 @@ TEST_P(NormApplyConvGpuTest, TrainingAndEvalMatchReference) {
     EXPECT_TRUE(
         close("running_var " + what, bn->running_var().download(), running_var, kKernelTolerance));
     // Eval below with running statistics far from the initial (0, 1).
-    const auto rm = uniform(c.z.c, -1.0f, 1.0f, stream + 5);
-    const auto rv = uniform(c.z.c, 0.3f, 2.0f, stream + 6);
-    bn->running_mean().upload(rm);
-    bn->running_var().upload(rv);
-    running_mean.assign(rm.begin(), rm.end());
-    running_var.assign(rv.begin(), rv.end());
+    upload_running_statistics(*bn, c.z.c, stream + 5, running_mean, running_var);
   }
 
   // Eval, on another batch: BatchNorm's running statistics; GroupNorm's of each sample (its

@@ -157,12 +157,7 @@ void check_pool(const Case& c, const std::string& kind, RefForward reference_for
 
   // Eval on another batch (BatchNorm: with uploaded running statistics).
   if (const nn::BatchNorm2d* bn = norm.bn()) {
-    const auto rm = uniform(c.z.c, -1.0f, 1.0f, stream + 5);
-    const auto rv = uniform(c.z.c, 0.3f, 2.0f, stream + 6);
-    bn->running_mean().upload(rm);
-    bn->running_var().upload(rv);
-    running_mean.assign(rm.begin(), rm.end());
-    running_var.assign(rv.begin(), rv.end());
+    upload_running_statistics(*bn, c.z.c, stream + 5, running_mean, running_var);
   }
   const auto ze = norm_input(c.z, stream + 7);
   z.upload(ze);

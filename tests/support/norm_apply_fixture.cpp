@@ -115,6 +115,16 @@ Affine upload_affine(DeviceNorm& norm, const Case& c, uint64_t stream) {
 // (BatchNorm: per channel; GroupNorm: per sample and group). BatchNorm: training normalizes with
 // the batch's statistics and moves running_mean/var as the device does; eval uses them.
 // GroupNorm: each sample's group statistics either way.
+void upload_running_statistics(const nn::BatchNorm2d& bn, size_t channels, uint64_t stream,
+                               Vec& running_mean, Vec& running_var) {
+  const auto rm = uniform(channels, -1.0f, 1.0f, stream);
+  const auto rv = uniform(channels, 0.3f, 2.0f, stream + 1);
+  bn.running_mean().upload(rm);
+  bn.running_var().upload(rv);
+  running_mean.assign(rm.begin(), rm.end());
+  running_var.assign(rv.begin(), rv.end());
+}
+
 NormRef reference_norm(const Case& c, const Vec& z, const Affine& affine, bool train,
                        Vec& running_mean, Vec& running_var) {
   nn::Shape s = c.z;

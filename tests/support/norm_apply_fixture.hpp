@@ -80,6 +80,11 @@ struct Affine {
 };
 Affine upload_affine(DeviceNorm& norm, const Case& c, uint64_t stream);
 
+// Random running statistics, far from the initial (0, 1), uploaded to a BatchNorm and returned in
+// running_mean / running_var for the reference's eval.
+void upload_running_statistics(const nn::BatchNorm2d& bn, size_t channels, uint64_t stream,
+                               Vec& running_mean, Vec& running_var);
+
 // The norm as the reference sees it, for the first n samples of z ([n, C, H, W]): v = norm(z)
 // before the ReLU, a = relu(v) then dropout in training, the dropout mask, and the statistics
 // (BatchNorm: per channel; GroupNorm: per sample and group). BatchNorm: training normalizes with
