@@ -6,12 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <optional>
 
 #include "apps/vkmnist/cli_checks.hpp"
 #include "apps/vkmnist/commands.hpp"
 #include "apps/vkmnist/interrupt.hpp"
+#include "apps/vkmnist/recipe.hpp"
 #include "apps/vkmnist/run_folder.hpp"
 #include "apps/vkmnist/study_report.hpp"
 #include "apps/vkmnist/training_run.hpp"
@@ -22,15 +24,42 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The study's own record, written before its first run: what its run folders cannot say (how
-// many seeds). A study without one (written before --seeds) has one seed.
-uint32_t read_seeds(const fs::path& folder) {
+// The study's own record, written before its first run: what its run folders cannot say — how
+// many seeds, and the learning rate and weight decay given for every model (null: each norm's
+// recipe). A study without one (written before --seeds) has one seed; one without "lr" and "l2"
+// (written before the recipes) gave every model the BN run's.
+struct StudyRecord {
+  uint32_t seeds = 1;
+  std::optional<double> lr;  // unset: each norm's recipe
+  std::optional<double> l2;
+};
+
+nlohmann::json to_json(const StudyRecord& r) {
+  auto value = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nullptr; };
+  return {{"seeds", r.seeds}, {"lr", value(r.lr)}, {"l2", value(r.l2)}};
+}
+
+StudyRecord read_study(const fs::path& folder, const TrainOptions& bn) {
   const fs::path file = folder / "study.json";
-  if (!fs::exists(file)) return 1;
+  StudyRecord r{1, bn.lr, bn.l2};
+  if (!fs::exists(file)) return r;
   try {
-    const auto seeds = nlohmann::json::parse(read_file(file)).at("seeds").get<int64_t>();
+    const auto j = nlohmann::json::parse(read_file(file));
+    const auto seeds = j.at("seeds").get<int64_t>();
     if (seeds < 1 || seeds > 1000) throw vkm::Error("seeds must be 1 to 1000");
-    return static_cast<uint32_t>(seeds);
+    r.seeds = static_cast<uint32_t>(seeds);
+    for (auto [key, field] : {std::pair{"lr", &r.lr}, std::pair{"l2", &r.l2}}) {
+      if (!j.contains(key)) continue;
+      const auto& v = j.at(key);
+      if (v.is_null()) {
+        field->reset();
+      } else if (v.is_number() && std::isfinite(v.get<double>()) && v.get<double>() >= 0) {
+        *field = v.get<double>();
+      } else {
+        throw vkm::Error(fmt::format("\"{}\" is {}, not null or a number", key, v.dump()));
+      }
+    }
+    return r;
   } catch (const std::exception& e) {
     throw vkm::Error(
         fmt::format("{}: not a study description vkmnist can read ({})", file.string(), e.what()));
@@ -54,6 +83,9 @@ std::function<int()> add_compare_command(CLI::App& app) {
       "--instance; each a full run folder), "
       "curves.png, misclassified_{bn,ln,gn}.png, confusion_{bn,ln,gn}.csv, results.csv and "
       "report.md.\n"
+      "Each model trains with its norm's recipe — peak learning rate and weight decay (L2), "
+      "as `vkmnist train` uses them — unless --lr or --l2 is given, which then applies to every "
+      "model; BN alone has the L1 penalty.\n"
       "With --seeds N every model trains N times (seeds --seed, --seed + 1, ...; the others in "
       "bn-seed-<seed>/ ...): the tables add mean ± standard deviation over the seeds, and the "
       "findings say whether the best model's lead exceeds that spread. Figures, confusion "
@@ -66,7 +98,6 @@ std::function<int()> add_compare_command(CLI::App& app) {
       "Examples:\n  vkmnist compare --epochs 20 --out runs/study\n  vkmnist compare --epochs 15 "
       "--seeds 3 --out runs/study3\n  vkmnist compare --resume runs/study");
   auto o = std::make_shared<TrainOptions>();
-  o->lr = 0.05;  // one rate for all three: the study varies the normalization only
   auto l1 = std::make_shared<double>(1e-5);
   add_train_options(*cmd, *o, false);
   cmd->add_option("--l1", *l1, "L1 penalty λ₁ of the BatchNorm model (LN and GN train without it)")
@@ -101,8 +132,10 @@ std::function<int()> add_compare_command(CLI::App& app) {
     std::vector<std::string> norms = {"bn", "ln", "gn"};
     if (*instance || (resuming && fs::exists(folder / "in" / "run.json"))) norms.push_back("in");
     TrainOptions base = *o;
+    StudyRecord record{*seeds, {}, {}};
+    if (cmd->count("--lr") > 0) record.lr = o->lr;
+    if (cmd->count("--l2") > 0) record.l2 = o->l2;
     if (resuming) {
-      *seeds = read_seeds(folder);
       if (!fs::exists(folder / "bn" / "run.json")) {
         throw vkm::Error(
             fmt::format("{} holds no study to resume (no bn/run.json)", folder.string()));
@@ -112,6 +145,8 @@ std::function<int()> add_compare_command(CLI::App& app) {
       given.data_given = cmd->count("--data") > 0;
       base = resumed_options(given);
       *l1 = base.l1;
+      record = read_study(folder, base);
+      *seeds = record.seeds;
     } else {
       for (const std::string& norm : norms) {
         if (fs::exists(folder / norm / "run.json") || fs::exists(folder / "study.json")) {
@@ -122,7 +157,10 @@ std::function<int()> add_compare_command(CLI::App& app) {
       }
     }
     base.resume.clear();
-    if (!resuming) make_paths_absolute(base);
+    if (!resuming) {
+      make_paths_absolute(base);
+      base.lr = record.lr.value_or(default_lr("bn", base.batch_size));  // base: the BN model's
+    }
     to_config(base);
     const Data data = load_data(base, resuming);
 
@@ -142,6 +180,8 @@ std::function<int()> add_compare_command(CLI::App& app) {
         TrainOptions& run = plan.options;
         run.norm = norm;
         run.l1 = run.norm == "bn" ? *l1 : 0.0;
+        run.lr = record.lr.value_or(default_lr(norm, base.batch_size));
+        run.l2 = record.l2.value_or(default_recipe(norm).l2);
         run.seed = base.seed + k;
         run.out = model_folder(folder, norm, base.seed, run.seed).string();
         if (run.norm == "bn" && run.l1 > 0) plan.title += fmt::format(" + L1 (λ₁ = {:g})", run.l1);
@@ -165,8 +205,7 @@ std::function<int()> add_compare_command(CLI::App& app) {
     }
     if (!resuming) {
       fs::create_directories(folder);
-      write_file_atomically(folder / "study.json",
-                            nlohmann::json{{"seeds", *seeds}}.dump(2) + "\n");
+      write_file_atomically(folder / "study.json", to_json(record).dump(2) + "\n");
     }
 
     vkm::Context context(vkm::ContextOptions{.device = base.device});
@@ -182,7 +221,8 @@ std::function<int()> add_compare_command(CLI::App& app) {
       // The first seed's results are the models; the others join their model's other_seeds.
       auto keep = [&](RunResult result) {
         if (first_seed) {
-          models.push_back({plan.norm, plan.title, std::move(result), {}});
+          models.push_back(
+              {plan.norm, plan.title, std::move(result), {}, plan.options.lr, plan.options.l2});
         } else {
           models[i % norms.size()].other_seeds.push_back(std::move(result));
         }
@@ -218,11 +258,12 @@ std::function<int()> add_compare_command(CLI::App& app) {
       return 0;
     }
     std::string command = fmt::format(
-        "vkmnist compare --epochs {} --batch-size {} --lr {:g} --momentum {:g} --schedule {} "
-        "--augment {} --dropout {:g} "
-        "--l1 {:g} --l2 {:g} --groups {} --seed {}",
-        base.epochs, base.batch_size, base.lr, base.momentum, base.schedule, base.augment,
-        base.dropout, *l1, base.l2, base.groups, base.seed);
+        "vkmnist compare --epochs {} --batch-size {} --momentum {:g} --schedule {} --augment {} "
+        "--dropout {:g} --l1 {:g} --groups {} --seed {}",
+        base.epochs, base.batch_size, base.momentum, base.schedule, base.augment, base.dropout, *l1,
+        base.groups, base.seed);
+    if (record.lr) command += fmt::format(" --lr {:g}", *record.lr);
+    if (record.l2) command += fmt::format(" --l2 {:g}", *record.l2);
     if (*seeds > 1) command += fmt::format(" --seeds {}", *seeds);
     if (base.shift) command += fmt::format(" --shift {}", base.shift);
     if (base.no_affine) command += " --no-affine";

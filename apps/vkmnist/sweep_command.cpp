@@ -13,6 +13,7 @@
 #include "apps/vkmnist/cli_checks.hpp"
 #include "apps/vkmnist/commands.hpp"
 #include "apps/vkmnist/interrupt.hpp"
+#include "apps/vkmnist/recipe.hpp"
 #include "apps/vkmnist/run_folder.hpp"
 #include "apps/vkmnist/sweep_table.hpp"
 #include "apps/vkmnist/training_run.hpp"
@@ -92,7 +93,9 @@ std::function<int()> add_sweep_command(CLI::App& app) {
   cmd->footer(
       "Every combination of the listed values is a variant, trained once per seed (seeds "
       "--seed, --seed + 1, ...). The learning rate scales linearly with the batch size from each "
-      "norm's default at 128 (bn 0.05, ln/gn/in 0.1) unless --lr is given.\n"
+      "norm's default at 128 (" +
+      recipe_help(&Recipe::lr) +
+      ") unless --lr is given.\n"
       "Writes into --out (default runs/sweep-<date>-<time>): one run folder per variant and seed "
       "(<norm>_l1-<l1>_l2-<l2>_b<batch>/seed-<seed>/), then sweep.csv, sweep.md (the table: best "
       "and final test accuracy, mean ± standard deviation over the seeds, and the epoch of each "
@@ -188,8 +191,7 @@ std::function<int()> add_sweep_command(CLI::App& app) {
       for (double l1 : g.l1) {
         for (double l2 : g.l2) {
           for (uint32_t batch : g.batch_sizes) {
-            SweepVariant v{norm, l1, l2, batch, g.lr > 0 ? g.lr : default_lr(norm) * batch / 128.0,
-                           {}};
+            SweepVariant v{norm, l1, l2, batch, g.lr > 0 ? g.lr : default_lr(norm, batch), {}};
             for (uint32_t k = 0; k < g.seeds; ++k) {
               TrainOptions run = base;
               run.norm = norm;

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "apps/vkmnist/commands.hpp"
+#include "apps/vkmnist/recipe.hpp"
 #include "apps/vkmnist/training_run.hpp"
 #include "engine/error.hpp"
 #include "nn/seed_net.hpp"
@@ -37,7 +38,10 @@ std::function<int()> add_train_command(CLI::App& app) {
     options->data_given = cmd->count("--data") > 0;
     TrainOptions o = options->resume.empty() ? *options : resumed_options(*options);
     if (o.resume.empty()) make_paths_absolute(o);
-    if (o.lr == 0.0) o.lr = default_lr(o.norm);
+    if (o.resume.empty()) {  // a resumed run keeps its run.json's
+      if (cmd->count("--lr") == 0) o.lr = default_lr(o.norm, o.batch_size);
+      if (cmd->count("--l2") == 0) o.l2 = default_recipe(o.norm).l2;
+    }
     const vkm::nn::TrainConfig config = to_config(o);
     if (cmd->count("--groups") > 0 && config.net.norm != vkm::nn::NormKind::kGroup) {
       throw vkm::Error(

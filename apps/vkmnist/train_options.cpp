@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "apps/vkmnist/cli_checks.hpp"
+#include "apps/vkmnist/recipe.hpp"
 #include "engine/error.hpp"
 #include "nn/data/gather_batch.hpp"
 
@@ -33,9 +34,9 @@ void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
                "GroupNorm's group count G; must divide 8, 16 and 32: 1, 2, 4 or 8")
       ->capture_default_str();
   c.add_option("--l2", o.l2,
-               "L2 weight decay λ₂: adds λ₂·w to each gradient, as PyTorch's SGD does")
-      ->check(non_negative())
-      ->capture_default_str();
+               "L2 weight decay λ₂: adds λ₂·w to each gradient, as PyTorch's SGD does [default: " +
+                   recipe_help(&Recipe::l2) + "]")
+      ->check(non_negative());
   c.add_option("--dropout", o.dropout, "Dropout probability after the norm of blocks 3-8")
       ->check(between(0.0, 0.99))
       ->capture_default_str();
@@ -48,12 +49,14 @@ void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
       ->capture_default_str();
   if (with_norm) {
     c.add_option("--lr", o.lr,
-                 "Peak learning rate of the schedule [default: 0.05 for bn, 0.1 for ln and gn]")
+                 "Peak learning rate of the schedule [default at batch 128: " +
+                     recipe_help(&Recipe::lr) + "; scaled linearly with --batch-size]")
         ->check(positive());
   } else {
-    c.add_option("--lr", o.lr, "Peak learning rate of the schedule, the same for all three models")
-        ->check(positive())
-        ->capture_default_str();
+    c.add_option("--lr", o.lr,
+                 "Peak learning rate of the schedule for every model [default: each norm's, "
+                 "as `vkmnist train` has it]")
+        ->check(positive());
   }
   c.add_option("--momentum", o.momentum, "SGD momentum")
       ->check(between(0.0, 0.999))
@@ -120,10 +123,6 @@ void make_paths_absolute(TrainOptions& o) {
   namespace fs = std::filesystem;
   if (!o.data.empty()) o.data = fs::absolute(o.data).lexically_normal().string();
   if (!o.init.empty()) o.init = fs::absolute(o.init).lexically_normal().string();
-}
-
-double default_lr(const std::string& norm) {
-  return norm == "bn" ? 0.05 : 0.1;
 }
 
 vkm::nn::TrainConfig to_config(const TrainOptions& o) {

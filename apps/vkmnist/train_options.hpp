@@ -20,7 +20,7 @@ struct TrainOptions {
   double dropout = 0.05;
   uint32_t epochs = 20;
   uint32_t batch_size = 128;
-  double lr = 0.0;  // peak learning rate; 0 until set: default_lr(norm) for `train`
+  double lr = 0.0;  // peak learning rate; 0 until set from the norm's recipe (recipe.hpp)
   double momentum = 0.9;
   std::string schedule = "onecycle";
   std::string augment = "rotate";
@@ -42,13 +42,8 @@ struct TrainOptions {
   uint32_t test_limit = 0;
 };
 
-// The peak learning rate `vkmnist train` uses when --lr is not given: 0.05 for bn, 0.1 for ln and
-// gn. At 0.05 LayerNorm and GroupNorm underfit and stop below 99.4% (measured: README, "The recipe
-// and what it reaches").
-double default_lr(const std::string& norm);
-
-// with_norm: `train` has --norm/--l1 and a per-norm --lr default; `compare` sets norm and L1 per
-// model itself and gives all three models the same --lr.
+// with_norm: `train` has --norm and --l1; `compare` sets norm and L1 per model itself. Without
+// --lr and --l2 both take each norm's recipe (recipe.hpp).
 void add_train_options(CLI::App& command, TrainOptions& options, bool with_norm);
 
 // With --resume: throws vkm::Error naming the first option given that a resumed run would

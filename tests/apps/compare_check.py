@@ -16,6 +16,7 @@ import sys
 import tempfile
 
 from png_info import png
+from recipe import default_l2, default_lr
 
 
 def wrong_images(folder):
@@ -57,8 +58,14 @@ def check_seeds(vkmnist, data):
         out = os.path.join(work, "study")
         options = ["--data", data, "--train-limit", "1000", "--test-limit", "300", "--epochs", "2",
                    "--batch-size", "64", "--quiet", "--seed", "5"]
-        subprocess.run([vkmnist, "compare", *options, "--seeds", "2", "--out", out, "--stop-after", "1"],
-                       check=True)
+        # --lr and --l2 given: every model trains with them, and the resumed study keeps them
+        # for its later models too (study.json).
+        subprocess.run([vkmnist, "compare", *options, "--seeds", "2", "--lr", "0.07", "--l2", "2e-4",
+                        "--out", out, "--stop-after", "1"], check=True)
+        with open(os.path.join(out, "study.json")) as f:
+            record = json.load(f)
+        if record != {"seeds": 2, "lr": 0.07, "l2": 2e-4}:
+            sys.exit(f"compare_check: study.json should record 2 seeds, lr 0.07 and l2 2e-4: {record}")
         folders = {"bn": 5, "ln": 5, "gn": 5, "bn-seed-6": 6, "ln-seed-6": 6, "gn-seed-6": 6}
         for name, seed in folders.items():
             with open(os.path.join(out, name, "run.json")) as f:
@@ -69,8 +76,18 @@ def check_seeds(vkmnist, data):
         refused = subprocess.run([vkmnist, "compare", "--resume", out, "--seeds", "3"], capture_output=True, text=True)
         if refused.returncode == 0 or "--seeds cannot be given with --resume" not in refused.stderr:
             sys.exit(f"compare_check: --seeds with --resume should be refused: {refused.stderr}")
+        # The second seed's GN as if the study had stopped before it began: made from study.json.
+        shutil.rmtree(os.path.join(out, "gn-seed-6"))
         subprocess.run([vkmnist, "compare", "--quiet", "--resume", out], check=True)
+        for name in folders:
+            with open(os.path.join(out, name, "run.json")) as f:
+                given = json.load(f)["options"]
+            if (given["lr"], given["l2"]) != (0.07, 2e-4):
+                sys.exit(f"compare_check: {name} trained with lr {given['lr']} and l2 {given['l2']}, "
+                         f"not the study's --lr 0.07 --l2 2e-4")
         report = open(os.path.join(out, "report.md")).read()
+        if "--lr 0.07 --l2 0.0002" not in report or "only the normalization" not in report:
+            sys.exit("compare_check: report.md should give the command's --lr and --l2, one for all models")
         if "--seeds 2" not in report or "mean ± sd of 2 seeds" not in report:
             sys.exit("compare_check: report.md should give the command's --seeds 2 and the seeds' columns")
         with open(os.path.join(out, "results.csv")) as f:
@@ -173,6 +190,20 @@ def main():
         for link in links:
             if not os.path.exists(os.path.join(out, link)):
                 sys.exit(f"compare_check: report.md links to missing {link}")
+        # Without --lr and --l2 each model trains with its norm's recipe, and the tables say so.
+        with open(os.path.join(out, "results.csv")) as f:
+            rows = {r["norm"]: r for r in csv.DictReader(f)}
+        for key in ("bn", "ln", "gn"):
+            with open(os.path.join(out, key, "run.json")) as f:
+                given = json.load(f)["options"]
+            want = (default_lr(key, 64), default_l2(key))
+            if abs(given["lr"] - want[0]) > 1e-12 or abs(given["l2"] - want[1]) > 1e-12:
+                sys.exit(f"compare_check: {key} trained with lr {given['lr']}, l2 {given['l2']}; its "
+                         f"recipe at batch 64 is {want}")
+            if abs(float(rows[key]["lr"]) - want[0]) > 1e-9 or abs(float(rows[key]["l2"]) - want[1]) > 1e-12:
+                sys.exit(f"compare_check: results.csv gives {key} lr {rows[key]['lr']}, l2 {rows[key]['l2']}")
+        if "--lr" in report or "own recipe" not in report:
+            sys.exit("compare_check: report.md should say each model has its own recipe, and give no --lr")
         results = open(os.path.join(out, "results.csv")).read().splitlines()
         if len(results) != 4 or not all(any(k in r for r in results) for k in (",bn,", ",ln,", ",gn,")):
             sys.exit("compare_check: results.csv should hold bn, ln and gn")

@@ -15,6 +15,7 @@ import sys
 import tempfile
 
 from png_info import png
+from recipe import default_lr
 
 
 def fail(message):
@@ -92,9 +93,8 @@ def main():
         if sorted(variants) != [("bn", 32), ("bn", 64), ("gn", 32), ("gn", 64)]:
             fail(f"sweep.csv variants: {sorted(variants)}")
         for (norm, batch), row in variants.items():
-            default = 0.05 if norm == "bn" else 0.1
-            if abs(float(row["lr"]) - default * batch / 128) > 1e-9:
-                fail(f"{norm} batch {batch}: lr {row['lr']}, not scaled from {default}")
+            if abs(float(row["lr"]) - default_lr(norm, batch)) > 1e-9:
+                fail(f"{norm} batch {batch}: lr {row['lr']}, not the recipe's scaled to batch {batch}")
             folder = os.path.join(out, f"{norm}_l1-0_l2-0_b{batch}")
             runs = [test_accuracies(os.path.join(folder, f"seed-{s}")) for s in (1, 2)]
             best = mean_sd([r[0] for r in runs])
