@@ -77,7 +77,7 @@ fs::path model_folder(const fs::path& study, const std::string& norm, uint32_t f
 
 std::function<int()> add_compare_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
-      "compare", "The study: train BN + L1, LN and GN the same way and compare them");
+      "compare", "The study: train BN + L1, LN and GN, each with its recipe, and compare them");
   cmd->footer(
       "Writes into --out (default runs/compare-<date>-<time>): bn/, ln/, gn/ (and in/ with "
       "--instance; each a full run folder), "

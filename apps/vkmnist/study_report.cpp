@@ -185,7 +185,7 @@ void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
       "labels.\n\n{}"
       "## Confusion matrices (final models)\n\n{}",
       seeds > 1 ? fmt::format("{} times per model (one run per seed, the same seeds for every "
-                              "model) with the same options",
+                              "model) with the same epochs",
                               seeds)
                 : "once per model with the same seed",
       same_recipe ? "only the normalization (and BN's L1 penalty) differs"

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <map>
 #include <memory>
 #include <optional>
 #include <tuple>
@@ -78,6 +80,40 @@ void unique_in_order(std::vector<T>& values) {
   }
   values = std::move(out);
 }
+
+// Seconds per epoch measured so far, per batch size (smaller batches take more steps per epoch):
+// the time left is each remaining epoch at its batch size's pace, or, for a batch size not yet
+// trained, at the pace of the nearest one measured (an underestimate for a smaller batch until
+// one of its runs has trained). 0: nothing measured yet.
+class Pace {
+ public:
+  void add(uint32_t batch, uint32_t epochs, double seconds) {
+    if (epochs == 0) return;
+    auto& [total_seconds, total_epochs] = measured_[batch];
+    total_seconds += seconds;
+    total_epochs += epochs;
+  }
+  double seconds_for(const std::vector<std::pair<uint32_t, uint32_t>>& batch_epochs) const {
+    if (measured_.empty()) return 0.0;
+    double total = 0.0;
+    for (const auto& [batch, epochs] : batch_epochs) total += epoch_seconds(batch) * epochs;
+    return total;
+  }
+
+ private:
+  double epoch_seconds(uint32_t batch) const {
+    if (auto it = measured_.find(batch); it != measured_.end()) {
+      return it->second.first / it->second.second;
+    }
+    const auto nearest =
+        std::min_element(measured_.begin(), measured_.end(), [batch](const auto& a, const auto& b) {
+          return std::abs(std::log(double(a.first) / batch)) <
+                 std::abs(std::log(double(b.first) / batch));
+        });
+    return nearest->second.first / nearest->second.second;
+  }
+  std::map<uint32_t, std::pair<double, uint32_t>> measured_;  // batch: seconds, epochs
+};
 
 std::string minutes(double seconds) {
   if (seconds < 90) return fmt::format("{:.0f} s", seconds);
@@ -218,8 +254,7 @@ std::function<int()> add_sweep_command(CLI::App& app) {
 
     vkm::Context context(vkm::ContextOptions{.device = base.device});
     const bool talk = !base.json;
-    double trained_seconds = 0.0;
-    size_t trained = 0;
+    Pace pace;
     bool finished = true;
     for (size_t i = 0; i < plans.size(); ++i) {
       Plan& plan = plans[i];
@@ -251,19 +286,23 @@ std::function<int()> add_sweep_command(CLI::App& app) {
           }
         }
         if (talk) {
-          const size_t left = plans.size() - i;
+          // This run's epochs still to train, and every later run's (as if none were started).
+          std::vector<std::pair<uint32_t, uint32_t>> left = {
+              {plan.options.batch_size, base.epochs - done}};
+          for (size_t j = i + 1; j < plans.size(); ++j) {
+            left.push_back({plans[j].options.batch_size, base.epochs});
+          }
+          const double seconds = pace.seconds_for(left);
           fmt::print(
               "{}: training{}{}\n", what, done > 0 ? fmt::format(" from epoch {}", done + 1) : "",
-              trained > 0 ? fmt::format(" (about {} left for the sweep)",
-                                        minutes(trained_seconds / static_cast<double>(trained) *
-                                                static_cast<double>(left)))
-                          : "");
+              seconds > 0 ? fmt::format(" (about {} left for the sweep)", minutes(seconds)) : "");
         }
         const auto start = std::chrono::steady_clock::now();
         result = run_training(context, run, data);
-        trained_seconds +=
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        ++trained;
+        const uint32_t trained_epochs =
+            result->metrics.empty() ? 0 : result->metrics.back().epoch - done;
+        pace.add(plan.options.batch_size, trained_epochs,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         if (result->metrics.empty() || result->metrics.back().epoch < base.epochs) {
           finished = false;
           break;

@@ -10,6 +10,7 @@ import csv
 import filecmp
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -82,6 +83,14 @@ def main():
                               text=True)
         if done.returncode != 0:
             fail(f"--resume exited {done.returncode}: {done.stdout}{done.stderr}")
+        # A progress line per run; from the second trained run on, with the time left.
+        progress = [line for line in done.stdout.splitlines() if ": training" in line]
+        if len(progress) != 8 or not progress[0].startswith("[1/8] bn_l1-0_l2-0_b32 seed 1: "
+                                                              "training from epoch 2"):
+            fail(f"the resumed sweep should train 8 runs, the first from epoch 2: {progress}")
+        if "left for the sweep" in progress[0] or \
+                not all(re.search(r"\(about \d+ (s|min) left for the sweep\)$", p) for p in progress[1:]):
+            fail(f"the progress lines should estimate the time left from the second run on: {progress}")
         for name in ("sweep.csv", "sweep.md", "sweep.png", "sweep.json"):
             if not os.path.exists(os.path.join(out, name)):
                 fail(f"{name} missing")
