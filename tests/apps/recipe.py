@@ -1,6 +1,6 @@
 """Each norm's recipe as apps/vkmnist/recipe.cpp states it (peak learning rate at batch 128, L2),
 for the tests that check what the commands default to."""
-RECIPE = {"bn": (0.05, 4e-4), "ln": (0.1, 0.0), "gn": (0.1, 0.0), "in": (0.1, 0.0)}
+RECIPE = {"bn": (0.05, 4e-4), "ln": (0.1, 4e-4), "gn": (0.1, 0.0), "in": (0.1, 0.0)}
 
 
 def default_lr(norm, batch):

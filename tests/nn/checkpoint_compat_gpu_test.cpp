@@ -1,8 +1,8 @@
 // A checkpoint written before the fused step still loads and scores the same: the BN+L1 model of
-// the study (docs/study/bn, trained for 20 epochs by vkmnist at 2314b8d, before texel reads, the
-// fused dropout and the parameter buffers) evaluated on the MNIST test set gives exactly the
-// accuracy its metrics.csv recorded, and the same loss to the six digits recorded. Needs
-// data/mnist (scripts/test fetches it first).
+// the first study (tests/data/bn-2314b8d, trained for 20 epochs by vkmnist at 2314b8d, before
+// texel reads, the fused dropout and the parameter buffers) evaluated on the MNIST test set gives
+// exactly the accuracy its metrics.csv recorded, and the same loss to the six digits recorded.
+// Needs data/mnist (scripts/test fetches it first).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -32,10 +32,10 @@ TEST_F(CheckpointCompatTest, StudyModelScoresAsRecorded) {
   config.epochs = 1;
   nn::Trainer trainer(device(), kernels(), config, test, test);
   const nn::Metadata meta =
-      nn::load_model(root / "docs" / "study" / "bn" / "model.safetensors", trainer.model());
+      nn::load_model(root / "tests" / "data" / "bn-2314b8d" / "model.safetensors", trainer.model());
   EXPECT_EQ(meta.at("norm"), "bn");
   const nn::SplitMetrics m = trainer.evaluate();
-  // docs/study/bn/metrics.csv, epoch 20: test loss 0.018936, accuracy 99.43.
+  // tests/data/bn-2314b8d/metrics.csv, epoch 20: test loss 0.018936, accuracy 99.43.
   EXPECT_EQ(m.samples, 10000u);
   EXPECT_NEAR(m.accuracy, 99.43, 1e-9);
   EXPECT_NEAR(m.loss, 0.018936, 5e-7);

@@ -1,4 +1,4 @@
-// Where the tests find the repository's files (data/mnist, docs/study): the source tree they were
+// Where the tests find the repository's files (data/mnist, tests/data): the source tree they were
 // built from, or VKMNIST_TEST_SOURCE_DIR where set (the bundle's gpu-check points it at the copies
 // it carries, on a machine without the source tree).
 #pragma once
