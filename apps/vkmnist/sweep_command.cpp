@@ -255,6 +255,17 @@ std::function<int()> add_sweep_command(CLI::App& app) {
     vkm::Context context(vkm::ContextOptions{.device = base.device});
     const bool talk = !base.json;
     Pace pace;
+    // Epochs each run had when the sweep started (a resumed sweep's finished runs need none), for
+    // the estimate of the time left only: a folder that cannot be read counts as not started.
+    std::vector<uint32_t> before(plans.size(), 0);
+    for (size_t j = 0; j < plans.size(); ++j) {
+      try {
+        if (fs::exists(fs::path(plans[j].options.out) / "model.safetensors")) {
+          before[j] = epochs_completed(plans[j].options.out);
+        }
+      } catch (const std::exception&) {
+      }
+    }
     bool finished = true;
     for (size_t i = 0; i < plans.size(); ++i) {
       Plan& plan = plans[i];
@@ -286,11 +297,12 @@ std::function<int()> add_sweep_command(CLI::App& app) {
           }
         }
         if (talk) {
-          // This run's epochs still to train, and every later run's (as if none were started).
+          // This run's epochs still to train, and every later run's.
           std::vector<std::pair<uint32_t, uint32_t>> left = {
               {plan.options.batch_size, base.epochs - done}};
           for (size_t j = i + 1; j < plans.size(); ++j) {
-            left.push_back({plans[j].options.batch_size, base.epochs});
+            left.push_back(
+                {plans[j].options.batch_size, base.epochs - std::min(base.epochs, before[j])});
           }
           const double seconds = pace.seconds_for(left);
           fmt::print(
