@@ -104,7 +104,11 @@ void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& pa
     // Epochs: whole-number ticks while there are few; a single epoch centred in its panel; a
     // little room on each side so the markers at the ends show whole.
     const double x_tick = x1 - x0 <= 10 ? 1.0 : 0.0;
-    const double x_pad = x1 == x0 ? 0.5 : 0.02 * (x1 - x0);
+    // Dodged curves: curve i drawn at x + (i - (n - 1) / 2) * step, step 2 % of the x range.
+    const double dodge_step =
+        panel.dodge && panel.curves.size() > 1 ? 0.02 * (x1 == x0 ? 1.0 : x1 - x0) : 0.0;
+    const double dodge_half = dodge_step * (static_cast<double>(panel.curves.size()) - 1) / 2;
+    const double x_pad = (x1 == x0 ? 0.5 : 0.02 * (x1 - x0)) + 2 * dodge_half;
     const double pad = 0.05 * (y1 - y0);
     plcol0(15);
     plwind(x0 - x_pad, x1 + x_pad, y0 - pad, y1 + pad);
@@ -127,6 +131,7 @@ void plot_panels(const std::filesystem::path& file, const std::vector<Panel>& pa
       plwidth(2.0);
       std::vector<PLFLT> x(c.x.size()), y(c.y.size());
       std::transform(c.x.begin(), c.x.end(), x.begin(), shown_x);
+      for (PLFLT& v : x) v += static_cast<double>(i) * dodge_step - dodge_half;
       std::transform(c.y.begin(), c.y.end(), y.begin(), shown);
       plline(static_cast<PLINT>(x.size()), x.data(), y.data());
       if (!c.err.empty() && !panel.log_y && c.err.size() == c.y.size()) {

@@ -25,6 +25,9 @@ struct Panel {
   std::vector<Curve> curves;
   bool log_y = false;  // logarithmic y axis (values that fall by orders of magnitude)
   bool log_x = false;  // base-2 logarithmic x axis: batch sizes 16, 32, 64, 128 evenly spaced
+  // Curves that share their x values drawn a little apart (each the same small offset from its
+  // neighbour), so that error bars at one x do not hide one another.
+  bool dodge = false;
 };
 
 // Panels laid out in a grid of `columns`, each with its own axes, above one legend for all of

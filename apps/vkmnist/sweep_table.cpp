@@ -132,9 +132,10 @@ void write_sweep(const std::filesystem::path& folder, const std::vector<SweepVar
   Panel panel{.title = fmt::format("Best test accuracy against batch size (mean ± sd over {} "
                                    "seed{})",
                                    seeds, seeds == 1 ? "" : "s"),
-              .x_label = "batch size",
+              .x_label = "batch size (log scale; the norms drawn slightly apart)",
               .y_label = "best test accuracy, %",
-              .log_x = true};
+              .log_x = true,
+              .dodge = true};
   for (const std::string& label : order) {
     Curve c = lines[label];
     // In batch order, so that the line joins neighbours.
