@@ -24,6 +24,12 @@ namespace {
 
 enum class Logits { kModerate, kLarge, kTied };
 
+// The loss of a confident sample is log(1 + a small sum): the Vulkan spec lets log be off by
+// 2^-21 in absolute terms for arguments in [0.5, 2], so a tiny loss (and p - 1 for its label,
+// from exp of it) may carry that error whatever its size. Per sample, twice that bound (the log and
+// the exp that follows it); the relative tolerance still judges everything larger.
+constexpr double kLogNearOneError = 2.0 / (1 << 21);
+
 struct Case {
   uint32_t max_batch;
   uint32_t n;
@@ -122,7 +128,8 @@ TEST_P(LossGpuTest, MatchesReference) {
     return std::isnan(f);
   })) << "forward wrote log_probs past sample n";
   EXPECT_TRUE(close("log_softmax_nll_forward nll sum " + name(c),
-                    std::span(&got_stats[2 * slot], 1), std::span(&want_nll, 1), kKernelTolerance));
+                    std::span(&got_stats[2 * slot], 1), std::span(&want_nll, 1), kKernelTolerance,
+                    c.n * kLogNearOneError));
   EXPECT_EQ(got_stats[2 * slot + 1], static_cast<float>(want_correct)) << name(c);
   for (uint32_t s = 0; s < slots; ++s) {
     if (s != slot) {
@@ -161,12 +168,12 @@ TEST_P(LossGpuTest, MatchesReference) {
                     std::vector<float>(trained[1].begin(), trained[1].begin() + count),
                     want_log_probs, kKernelTolerance));
   EXPECT_TRUE(close("log_softmax_nll_forward with gradient, nll sum " + name(c),
-                    std::span(&trained[2][2 * slot], 1), std::span(&want_nll, 1),
-                    kKernelTolerance));
+                    std::span(&trained[2][2 * slot], 1), std::span(&want_nll, 1), kKernelTolerance,
+                    c.n * kLogNearOneError));
   EXPECT_EQ(trained[2][2 * slot + 1], static_cast<float>(want_correct)) << name(c);
   EXPECT_TRUE(close("log_softmax_nll gradient " + name(c),
                     std::vector<float>(got_dlogits.begin(), got_dlogits.begin() + count),
-                    want_dlogits, kKernelTolerance));
+                    std::span<const double>(want_dlogits), kKernelTolerance, kLogNearOneError));
   EXPECT_TRUE(std::all_of(got_dlogits.begin() + count, got_dlogits.end(), [](float f) {
     return std::isnan(f);
   })) << "the gradient was written past sample n";

@@ -11,6 +11,11 @@ namespace vkm::test {
 
 ::testing::AssertionResult close(std::string_view what, std::span<const float> got,
                                  std::span<const double> want, double tolerance) {
+  return close(what, got, want, tolerance, 0.0);
+}
+
+::testing::AssertionResult close(std::string_view what, std::span<const float> got,
+                                 std::span<const double> want, double tolerance, double abs_floor) {
   if (got.size() != want.size()) {
     return ::testing::AssertionFailure()
            << what << ": " << got.size() << " values, expected " << want.size();
@@ -21,11 +26,13 @@ namespace vkm::test {
            << what << ": " << c.non_finite << " non-finite values (first at index " << c.worst
            << ": " << got[c.worst] << ", expected " << want[c.worst] << ")";
   }
-  if (!(c.rel_l2 <= tolerance)) {
+  if (!(c.rel_l2 <= tolerance) && !(c.max_abs <= abs_floor)) {
     return ::testing::AssertionFailure() << fmt::format(
-               "{}: relative L2 error {:.3g} > {:.3g}; max abs error {:.3g} at index {} "
+               "{}: relative L2 error {:.3g} > {:.3g}; max abs error {:.3g} at index {}{} "
                "(got {}, expected {})",
-               what, c.rel_l2, tolerance, c.max_abs, c.worst, got[c.worst], want[c.worst]);
+               what, c.rel_l2, tolerance, c.max_abs, c.worst,
+               abs_floor > 0 ? fmt::format(" > {:.3g}", abs_floor) : std::string(), got[c.worst],
+               want[c.worst]);
   }
   return ::testing::AssertionSuccess();
 }
