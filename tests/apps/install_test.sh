@@ -13,6 +13,10 @@ done
 for f in share/doc/vkmnist/README.md share/doc/vkmnist/docs/reliability.md; do
   [ -f "$prefix/$f" ] || { echo "install_test: $f missing" >&2; exit 1; }
 done
+# Every figure the installed README shows is installed beside it.
+for png in $(grep -o '](docs/[^)]*[.]png)' "$prefix/share/doc/vkmnist/README.md" | sed 's/^](//; s/)$//'); do
+  [ -f "$prefix/share/doc/vkmnist/$png" ] || { echo "install_test: the README shows $png, not installed" >&2; exit 1; }
+done
 cd "$prefix"
 "$prefix/bin/vkmnist" --version
 "$prefix/bin/vkbench" --version
