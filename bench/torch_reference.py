@@ -143,8 +143,12 @@ def train(args):
                 x = rotate(x, 7.0, gen)
             out = model(normalize(x))
             loss = F.nll_loss(out, y_train[idx])
+            # out holds log-probabilities, which log_softmax leaves as they are: cross_entropy
+            # on them is the smoothed loss vkmnist's --label-smoothing trains on.
+            objective = F.cross_entropy(out, y_train[idx], label_smoothing=args.label_smoothing) \
+                if args.label_smoothing > 0 else loss
             opt.zero_grad()
-            (loss + l1_penalty(model, args.l1)).backward()
+            (objective + l1_penalty(model, args.l1)).backward()
             opt.step()
             sched.step()
             total_loss += loss.item() * len(idx)
@@ -337,6 +341,7 @@ def main():
     t.add_argument("--l2", type=float, default=0.0)
     t.add_argument("--no-affine", action="store_true")
     t.add_argument("--augment", default="rotate", choices=["rotate", "none"])
+    t.add_argument("--label-smoothing", type=float, default=0.0)
     t.add_argument("--train-limit", type=int, default=0)
     b = sub.choices["bench"]
     b.add_argument("--batch", type=int, default=128)

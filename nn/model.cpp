@@ -107,6 +107,10 @@ Model::Model(Device& device, KernelCache& kernels, const NetConfig& config, uint
   train_predictions_ = device.buffer(size_t{max_batch} * sizeof(uint32_t), "train predictions");
   loss_ = std::make_unique<LogSoftmaxNll>(kernels, max_batch, kClasses);
   sgd_ = std::make_unique<Sgd>(kernels, update.momentum, update.l2, update.l1);
+  if (!(update.label_smoothing >= 0.0f && update.label_smoothing <= 1.0f)) {
+    throw Error(fmt::format("label smoothing {} outside [0, 1]", update.label_smoothing));
+  }
+  label_smoothing_ = update.label_smoothing;
   gather_parameters();
   // The layers make their pipelines on first use: record a training step and an eval batch into
   // a graph that is dropped, so that the model is ready to run (and a cold start is paid) here.
@@ -252,7 +256,7 @@ void Model::record_train_step(Graph& graph, const Buffer& clock, const Buffer& l
   record_forward(graph, true, &clock, step, n);
   const Tensor& logits = blocks_.back()->z;
   loss_->record_forward(graph, logits, labels_, *log_probs_, stats, step, train_predictions_, 0, n,
-                        &*blocks_.back()->dz);
+                        &*blocks_.back()->dz, label_smoothing_);
 
   const InputNormStep in{.train = true, .clock = &clock, .step = step};
   for (size_t i = blocks_.size(); i-- > 0;) {

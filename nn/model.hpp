@@ -23,12 +23,15 @@ class LogSoftmaxNll;
 class Sgd;
 struct Block;
 
-// Hyper-parameters of the update, fixed for a run (the learning rate comes per step from a
-// device buffer).
+// Hyper-parameters of the training step besides the net, fixed for a run (the learning rate
+// comes per step from a device buffer).
 struct UpdateConfig {
   float momentum = 0.9f;
   float l2 = 0.0f;  // weight decay added to the gradient
   float l1 = 0.0f;  // lambda1 * sign(w) added to the gradient
+  // The loss's target: (1 - label_smoothing) * onehot + label_smoothing / 10 (PyTorch's
+  // cross_entropy label_smoothing); 0 trains on the plain NLL.
+  float label_smoothing = 0.0f;
 };
 
 class Model {
@@ -99,6 +102,7 @@ class Model {
   Buffer train_predictions_;  // scratch: training steps do not keep predictions
   std::unique_ptr<LogSoftmaxNll> loss_;
   std::unique_ptr<Sgd> sgd_;
+  float label_smoothing_ = 0.0f;
   std::vector<Tensor> velocity_;  // one per parameter, in parameters() order: views of velocities_
 };
 

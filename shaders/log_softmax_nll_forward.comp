@@ -5,8 +5,9 @@
 // the per-sample NLL, number of correct predictions). One workgroup: each invocation handles
 // samples i, i + size, ...; the two totals go through workgroup_sum (deterministic, no atomics).
 // The row maximum is subtracted before exp, so logits of any magnitude stay finite. GRADIENT
-// (training): also dlogits = (exp(log_probs) - onehot(labels)) / n, the gradient of the batch's
-// mean NLL.
+// (training): also dlogits = (exp(log_probs) - target) / n, the gradient of the batch's mean
+// cross-entropy against target = (1 - smoothing) * onehot(labels) + smoothing / classes (PyTorch's
+// label_smoothing; 0: the NLL's gradient). The stats keep the plain NLL either way.
 #include "base.glsl"
 #include "reduce.glsl"
 
@@ -15,6 +16,7 @@ layout(push_constant) uniform Push {
   uint classes;
   uint slot;
   uint prediction_offset;
+  float smoothing;  // GRADIENT only
 } p;
 
 layout(constant_id = 10) const bool GRADIENT = false;
@@ -44,10 +46,12 @@ void main() {
     const float log_sum = log(sum);
     const uint label = labels[i];
     const float inv_n = 1.0 / float(p.n);
+    const float off_target = p.smoothing / float(p.classes);
+    const float on_target = 1.0 - p.smoothing + off_target;
     for (uint k = 0; k < p.classes; ++k) {
       const float log_prob = (logits[row + k] - top) - log_sum;
       log_probs[row + k] = log_prob;
-      if (GRADIENT) dlogits[row + k] = (exp(log_prob) - (k == label ? 1.0 : 0.0)) * inv_n;
+      if (GRADIENT) dlogits[row + k] = (exp(log_prob) - (k == label ? on_target : off_target)) * inv_n;
     }
     // A label out of range contributes nothing rather than reading another row.
     const float nll = label < p.classes ? log_sum - (logits[row + label] - top) : 0.0;

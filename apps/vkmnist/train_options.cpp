@@ -74,6 +74,11 @@ void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
                "of pixels, up to this many in x and in y")
       ->check(between(0, vkm::nn::GatherBatch::kMaxShift))
       ->capture_default_str();
+  c.add_option("--label-smoothing", o.label_smoothing,
+               "Train on the cross-entropy against (1 - s)·onehot + s/10 instead of the NLL "
+               "(PyTorch's label_smoothing); the reported losses stay the plain NLL")
+      ->check(between(0.0, 1.0))
+      ->capture_default_str();
   c.add_flag("--no-affine", o.no_affine,
              "Norms without scale and shift (7,784 parameters instead of 8,008)");
   c.add_option("--seed", o.seed, "Seed of initialisation, shuffling, dropout and augmentation")
@@ -168,9 +173,13 @@ vkm::nn::TrainConfig to_config(const TrainOptions& o) {
         "--quiet and --json: choose one (--json prints one JSON object per epoch and nothing "
         "else)");
   }
+  if (!(o.label_smoothing >= 0.0 && o.label_smoothing <= 1.0)) {
+    throw vkm::Error(fmt::format("--label-smoothing {}: must lie in [0, 1]", o.label_smoothing));
+  }
   c.update = {.momentum = static_cast<float>(o.momentum),
               .l2 = static_cast<float>(o.l2),
-              .l1 = static_cast<float>(o.l1)};
+              .l1 = static_cast<float>(o.l1),
+              .label_smoothing = static_cast<float>(o.label_smoothing)};
   c.epochs = o.epochs;
   c.batch_size = o.batch_size;
   c.lr = static_cast<float>(o.lr);
@@ -197,6 +206,7 @@ nlohmann::json to_json(const TrainOptions& o) {
           {"schedule", o.schedule},
           {"augment", o.augment},
           {"shift", o.shift},
+          {"label_smoothing", o.label_smoothing},
           {"affine", !o.no_affine},
           {"seed", o.seed},
           {"data", o.data},
@@ -248,6 +258,8 @@ TrainOptions from_json(const nlohmann::json& j) {
     o.augment = j.at("augment").get<std::string>();
     // Absent in runs before the shift existed: no shift.
     o.shift = j.contains("shift") ? whole_number(j, "shift") : 0;
+    // Absent in runs before label smoothing existed: none.
+    o.label_smoothing = j.contains("label_smoothing") ? real_number(j, "label_smoothing") : 0.0;
     o.no_affine = !j.at("affine").get<bool>();
     o.seed = whole_number(j, "seed");
     o.data = j.at("data").get<std::string>();

@@ -25,6 +25,7 @@ struct TrainOptions {
   std::string schedule = "onecycle";
   std::string augment = "rotate";
   uint32_t shift = 0;  // pixels, with augment rotate
+  double label_smoothing = 0.0;
   bool no_affine = false;
   uint32_t seed = 1;
   std::string device;

@@ -53,7 +53,7 @@ void LogSoftmaxNll::check(const char* op, uint32_t n, const Buffer& labels,
 void LogSoftmaxNll::record_forward(Graph& graph, const Tensor& logits, const Buffer& labels,
                                    const Tensor& log_probs, const Buffer& stats, uint32_t slot,
                                    const Buffer& predictions, uint32_t prediction_offset,
-                                   uint32_t n, const Tensor* dlogits) const {
+                                   uint32_t n, const Tensor* dlogits, float smoothing) const {
   check("log_softmax_nll_forward", n, labels, {&logits, &log_probs});
   if (dlogits != nullptr) check("log_softmax_nll_forward", n, labels, {dlogits});
   if (stats.size() < (size_t{slot} + 1) * 2 * sizeof(float)) {
@@ -65,7 +65,12 @@ void LogSoftmaxNll::record_forward(Graph& graph, const Tensor& logits, const Buf
         "log_softmax_nll_forward: predictions buffer '{}' ({} bytes) cannot hold {} at offset {}",
         predictions.name(), predictions.size(), n, prediction_offset));
   }
-  const LogSoftmaxNllForwardPush p{n, classes_, slot, prediction_offset};
+  if (!(smoothing >= 0.0f && smoothing <= 1.0f) || (smoothing != 0.0f && dlogits == nullptr)) {
+    throw Error(fmt::format(
+        "log_softmax_nll_forward: label smoothing {} (it must lie in [0, 1] and needs dlogits)",
+        smoothing));
+  }
+  const LogSoftmaxNllForwardPush p{n, classes_, slot, prediction_offset, smoothing};
   graph.dispatch(dlogits != nullptr ? *forward_gradient_ : *forward_,
                  {reads(logits.buffer()), reads(labels), writes(log_probs.buffer()), writes(stats),
                   writes(predictions),

@@ -18,8 +18,9 @@ struct LogSoftmaxNllForwardPush {
   uint32_t classes;
   uint32_t slot;
   uint32_t prediction_offset;
+  float smoothing;
 };
-static_assert(sizeof(LogSoftmaxNllForwardPush) == 16,
+static_assert(sizeof(LogSoftmaxNllForwardPush) == 20,
               "mirrors Push in log_softmax_nll_forward.comp");
 
 class LogSoftmaxNll {
@@ -32,12 +33,13 @@ class LogSoftmaxNll {
   // stats: Buffer of float pairs [slots][2]; writes slot `slot` = (sum over the n samples of the
   // per-sample NLL, correct count as float). No atomics: one slot per step, the host sums them.
   // predictions: Buffer of uint32; writes predictions[prediction_offset + i] = argmax for i < n.
-  // dlogits (training): [N, classes, 1, 1] = (exp(log_probs) - onehot(labels)) / n, the
-  // gradient of the batch's mean NLL, in the same dispatch.
+  // dlogits (training): [N, classes, 1, 1] = (exp(log_probs) - target) / n, the gradient of the
+  // batch's mean cross-entropy against target = (1 - smoothing) * onehot(labels) + smoothing /
+  // classes (PyTorch's label_smoothing; 0: the NLL), in the same dispatch. smoothing in [0, 1].
   void record_forward(Graph& graph, const Tensor& logits, const Buffer& labels,
                       const Tensor& log_probs, const Buffer& stats, uint32_t slot,
                       const Buffer& predictions, uint32_t prediction_offset, uint32_t n,
-                      const Tensor* dlogits = nullptr) const;
+                      const Tensor* dlogits = nullptr, float smoothing = 0.0f) const;
 
  private:
   void check(const char* op, uint32_t n, const Buffer& labels,

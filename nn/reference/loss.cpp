@@ -24,6 +24,13 @@ void check(const char* op, uint32_t n, uint32_t classes, size_t values, size_t l
   }
 }
 
+void check_smoothing(const char* op, double smoothing) {
+  if (!(smoothing >= 0.0 && smoothing <= 1.0)) {
+    throw std::invalid_argument(std::string(op) + ": label smoothing " + std::to_string(smoothing) +
+                                " outside [0, 1]");
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -60,15 +67,33 @@ T log_softmax_nll_forward(uint32_t n, uint32_t classes, std::span<const T> logit
 }
 
 template <typename T>
+T smoothed_cross_entropy(uint32_t n, uint32_t classes, std::span<const T> log_probs,
+                         std::span<const uint32_t> labels, double smoothing) {
+  check("smoothed_cross_entropy", n, classes, log_probs.size(), labels.size(), labels,
+        log_probs.size());
+  check_smoothing("smoothed_cross_entropy", smoothing);
+  double total = 0.0;
+  for (uint32_t i = 0; i < n; ++i) {
+    for (uint32_t k = 0; k < classes; ++k) {
+      const double target = (k == labels[i] ? 1.0 - smoothing : 0.0) + smoothing / classes;
+      total -= target * static_cast<double>(log_probs[size_t{i} * classes + k]);
+    }
+  }
+  return static_cast<T>(total);
+}
+
+template <typename T>
 void log_softmax_nll_backward(uint32_t n, uint32_t classes, std::span<const T> log_probs,
-                              std::span<const uint32_t> labels, std::span<T> dlogits) {
+                              std::span<const uint32_t> labels, std::span<T> dlogits,
+                              double smoothing) {
   check("log_softmax_nll_backward", n, classes, log_probs.size(), labels.size(), labels,
         dlogits.size());
+  check_smoothing("log_softmax_nll_backward", smoothing);
   for (uint32_t i = 0; i < n; ++i) {
     for (uint32_t k = 0; k < classes; ++k) {
       const size_t at = size_t{i} * classes + k;
-      const double onehot = k == labels[i] ? 1.0 : 0.0;
-      dlogits[at] = static_cast<T>((std::exp(static_cast<double>(log_probs[at])) - onehot) / n);
+      const double target = (k == labels[i] ? 1.0 - smoothing : 0.0) + smoothing / classes;
+      dlogits[at] = static_cast<T>((std::exp(static_cast<double>(log_probs[at])) - target) / n);
     }
   }
 }
@@ -77,8 +102,10 @@ void log_softmax_nll_backward(uint32_t n, uint32_t classes, std::span<const T> l
   template T log_softmax_nll_forward<T>(uint32_t, uint32_t, std::span<const T>,             \
                                         std::span<const uint32_t>, std::span<T>, uint32_t*, \
                                         std::span<uint32_t>);                               \
+  template T smoothed_cross_entropy<T>(uint32_t, uint32_t, std::span<const T>,              \
+                                       std::span<const uint32_t>, double);                  \
   template void log_softmax_nll_backward<T>(uint32_t, uint32_t, std::span<const T>,         \
-                                            std::span<const uint32_t>, std::span<T>);
+                                            std::span<const uint32_t>, std::span<T>, double);
 VKM_INSTANTIATE(float)
 VKM_INSTANTIATE(double)
 #undef VKM_INSTANTIATE

@@ -18,9 +18,18 @@ T log_softmax_nll_forward(uint32_t n, uint32_t classes, std::span<const T> logit
                           std::span<const uint32_t> labels, std::span<T> log_probs,
                           uint32_t* correct, std::span<uint32_t> predictions);
 
-// The gradient of the batch's MEAN NLL: dlogits = (exp(log_probs) - onehot(labels)) / n.
+// The SUM over the batch of the per-sample cross-entropy against the smoothed target
+// (1 - smoothing) * onehot(labels) + smoothing / classes, from log_probs (PyTorch's
+// cross_entropy(label_smoothing=smoothing) times n; smoothing 0: the NLL sum).
+template <typename T>
+T smoothed_cross_entropy(uint32_t n, uint32_t classes, std::span<const T> log_probs,
+                         std::span<const uint32_t> labels, double smoothing);
+
+// The gradient of the batch's MEAN cross-entropy against that target:
+// dlogits = (exp(log_probs) - target) / n; smoothing 0 (the default): the mean NLL's gradient.
 template <typename T>
 void log_softmax_nll_backward(uint32_t n, uint32_t classes, std::span<const T> log_probs,
-                              std::span<const uint32_t> labels, std::span<T> dlogits);
+                              std::span<const uint32_t> labels, std::span<T> dlogits,
+                              double smoothing = 0.0);
 
 }  // namespace vkm::nn::reference

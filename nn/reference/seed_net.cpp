@@ -189,7 +189,7 @@ StepOutput loss(const Vec& logits, std::span<const uint32_t> labels, uint32_t n,
 
 StepOutput train_step(const NetConfig& config, NetState& state, std::span<const float> x,
                       std::span<const uint32_t> labels, uint32_t n, const SgdHyper& sgd,
-                      uint32_t seed, uint32_t global_step) {
+                      uint32_t seed, uint32_t global_step, double label_smoothing) {
   Forward f = forward(config, state, x, n, true, seed, global_step);
   Vec log_probs;
   StepOutput out = loss(f.logits, labels, n, log_probs);
@@ -197,7 +197,7 @@ StepOutput train_step(const NetConfig& config, NetState& state, std::span<const 
 
   std::map<std::string, Vec> grads;
   Vec dout(f.logits.size());
-  log_softmax_nll_backward<double>(n, kClasses, log_probs, labels.first(n), dout);
+  log_softmax_nll_backward<double>(n, kClasses, log_probs, labels.first(n), dout, label_smoothing);
   const auto& blocks = seed_net_blocks();
   for (size_t i = blocks.size(); i-- > 0;) {
     const BlockSpec& b = blocks[i];

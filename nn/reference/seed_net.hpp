@@ -34,9 +34,11 @@ struct StepOutput {
 };
 
 // x: [n, 1, 28, 28]; labels: [n]. Updates state (parameters, running statistics, velocities).
+// The gradient is the mean cross-entropy's against labels smoothed by label_smoothing (0: the
+// NLL's); loss_sum stays the plain NLL.
 StepOutput train_step(const NetConfig& config, NetState& state, std::span<const float> x,
                       std::span<const uint32_t> labels, uint32_t n, const SgdHyper& sgd,
-                      uint32_t seed, uint32_t global_step);
+                      uint32_t seed, uint32_t global_step, double label_smoothing = 0.0);
 
 // Inference: BN with running statistics, no dropout.
 StepOutput eval_batch(const NetConfig& config, const NetState& state, std::span<const float> x,

@@ -149,6 +149,16 @@ out=$("$vkmnist" --norm bn $common --epochs 1 --lr 1e6 --schedule constant --out
 echo "$out" | grep -q "training diverged in epoch 1" || fail "unclear divergence message: $out"
 [ -e "$work/div/model.safetensors" ] && fail "a diverged epoch was saved as completed"
 
+# --label-smoothing: recorded in run.json, kept by --resume (bitwise the uninterrupted run), and it
+# changes the training (not the reported loss's definition).
+"$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --epochs 2 --label-smoothing 0.1 --out "$work/s"
+grep -q '"label_smoothing": 0.1,' "$work/s/run.json" || fail "run.json should record --label-smoothing 0.1"
+grep -q '"label_smoothing": 0.0,' "$work/a/run.json" || fail "run.json should record no label smoothing as 0.0"
+"$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --epochs 2 --label-smoothing 0.1 --out "$work/s2" --stop-after 1 > /dev/null
+"$vkmnist" --resume "$work/s2" --quiet > /dev/null
+cmp "$work/s/model.safetensors" "$work/s2/model.safetensors" || fail "a smoothed run resumed differs from the uninterrupted one"
+cmp -s "$work/a/model.safetensors" "$work/s/model.safetensors" && fail "--label-smoothing 0.1 trained the same weights as none"
+
 # Missing data: one line naming the file, non-zero exit, no run folder.
 out=$("$vkmnist" --norm bn --data "$work/nowhere" --out "$work/g" 2>&1) && fail "missing data accepted"
 echo "$out" | grep -q "not found" || fail "unclear message: $out"

@@ -45,21 +45,21 @@ std::string refusal(KernelCache& kernels, const KernelDesc& desc) {
   return "";
 }
 
-// log_softmax_nll_forward declares 6 storage buffers, a 16-byte push block and the constant
+// log_softmax_nll_forward declares 6 storage buffers, a 20-byte push block and the constant
 // GRADIENT (bool, id 10): a description that disagrees in any of these is refused, by a message
 // that names the shader and both sides.
 TEST_F(KernelTest, DescriptionsThatDisagreeWithTheirShaderAreRefused) {
   const KernelDesc good =
-      KernelDesc{.shader = "log_softmax_nll_forward", .push_constant_bytes = 16, .bindings = 6}
+      KernelDesc{.shader = "log_softmax_nll_forward", .push_constant_bytes = 20, .bindings = 6}
           .constant("GRADIENT", true);
   EXPECT_EQ(refusal(kernels(), good), "");
   const std::string who = "kernel log_softmax_nll_forward (shaders/log_softmax_nll_forward.comp";
 
   KernelDesc push = good;
-  push.push_constant_bytes = 20;
+  push.push_constant_bytes = 16;
   EXPECT_THAT(refusal(kernels(), push),
-              ::testing::AllOf(::testing::HasSubstr(who), ::testing::HasSubstr("pushes 20 bytes"),
-                               ::testing::HasSubstr("push_constant block is 16")));
+              ::testing::AllOf(::testing::HasSubstr(who), ::testing::HasSubstr("pushes 16 bytes"),
+                               ::testing::HasSubstr("push_constant block is 20")));
   KernelDesc bindings = good;
   bindings.bindings = 5;
   EXPECT_THAT(refusal(kernels(), bindings),

@@ -1,6 +1,7 @@
 // LogSoftmaxNll on the device vs the CPU reference: batch 1, 3, 128 and a partial batch; logits
-// of large magnitude (±80) and with ties; the stats slot, predictions at an offset, and nothing
-// written outside them; poisoned outputs; bitwise determinism.
+// of large magnitude (±80) and with ties; the gradient with and without label smoothing; the
+// stats slot, predictions at an offset, and nothing written outside them; poisoned outputs;
+// bitwise determinism.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -35,13 +36,15 @@ struct Case {
   uint32_t n;
   uint32_t classes;
   Logits logits;
+  float smoothing = 0.0f;  // the gradient's label smoothing
 };
 
 std::string name(const Case& c) {
   const char* kind = c.logits == Logits::kModerate ? "moderate"
                      : c.logits == Logits::kLarge  ? "large"
                                                    : "tied";
-  return fmt::format("batch {} of {}, {} classes, {} logits", c.n, c.max_batch, c.classes, kind);
+  return fmt::format("batch {} of {}, {} classes, {} logits{}", c.n, c.max_batch, c.classes, kind,
+                     c.smoothing != 0.0f ? fmt::format(", smoothing {}", c.smoothing) : "");
 }
 void PrintTo(const Case& c, std::ostream* os) {
   *os << name(c);
@@ -107,7 +110,7 @@ TEST_P(LossGpuTest, MatchesReference) {
   const double want_nll = nn::reference::log_softmax_nll_forward<double>(
       c.n, c.classes, head_logits, head_labels, want_log_probs, &want_correct, want_predictions);
   nn::reference::log_softmax_nll_backward<double>(c.n, c.classes, want_log_probs, head_labels,
-                                                  want_dlogits);
+                                                  want_dlogits, c.smoothing);
 
   auto forward = [&] {
     log_probs.fill(NAN);
@@ -157,7 +160,7 @@ TEST_P(LossGpuTest, MatchesReference) {
     device().fill(stats, 0x7FC00000u);
     Graph g;
     loss.record_forward(g, logits, labels, log_probs, stats, slot, predictions, offset, c.n,
-                        &dlogits);
+                        &dlogits, c.smoothing);
     Program(device(), g).run();
     return std::vector<std::vector<float>>{dlogits.download(), log_probs.download(),
                                            download<float>(device(), stats)};
@@ -191,7 +194,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{128, 128, 10, Logits::kModerate}, Case{128, 128, 10, Logits::kLarge},
                       Case{128, 37, 10, Logits::kTied},      // partial batch
                       Case{300, 300, 7, Logits::kModerate},  // > one workgroup
-                      Case{5, 4, 1, Logits::kModerate}),     // one class
+                      Case{5, 4, 1, Logits::kModerate},      // one class
+                      Case{128, 128, 10, Logits::kModerate, 0.1f},
+                      Case{128, 93, 10, Logits::kLarge, 0.3f},
+                      Case{3, 3, 7, Logits::kTied, 1.0f}),  // the uniform target
     [](const auto& param) { return test::case_name(param.index, name(param.param)); });
 
 TEST(LossGpuArguments, RejectsBuffersTooSmall) {
@@ -209,6 +215,19 @@ TEST(LossGpuArguments, RejectsBuffersTooSmall) {
   EXPECT_THROW(loss.record_forward(g, logits, labels, log_probs, stats, 1, predictions, 0, 5),
                Error);
   EXPECT_NO_THROW(loss.record_forward(g, logits, labels, log_probs, stats, 1, predictions, 4, 4));
+  // Label smoothing lies in [0, 1] and shapes the gradient only.
+  nn::Tensor dlogits(gpu().device, {4, 10, 1, 1}, "dlogits");
+  for (float bad : {-0.1f, 1.5f, NAN}) {
+    EXPECT_THROW(loss.record_forward(g, logits, labels, log_probs, stats, 1, predictions, 0, 4,
+                                     &dlogits, bad),
+                 Error)
+        << bad;
+  }
+  EXPECT_THROW(
+      loss.record_forward(g, logits, labels, log_probs, stats, 1, predictions, 0, 4, nullptr, 0.1f),
+      Error);
+  EXPECT_NO_THROW(loss.record_forward(g, logits, labels, log_probs, stats, 1, predictions, 0, 4,
+                                      &dlogits, 1.0f));
 }
 
 }  // namespace

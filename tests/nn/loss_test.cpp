@@ -1,8 +1,10 @@
 // CPU reference of log-softmax + NLL: hand-worked values, logits of large magnitude, ties in the
-// argmax, and the backward (of the batch's mean NLL) against finite differences.
+// argmax, label smoothing by hand, and the backward (of the batch's mean NLL, and of the smoothed
+// loss) against finite differences.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "nn/reference/loss.hpp"
@@ -94,6 +96,50 @@ TEST(LossReference, BackwardIsTheGradientOfTheMeanNll) {
     return log_softmax_nll_forward<double>(n, classes, at, labels, lp, nullptr, {}) / n;
   };
   EXPECT_TRUE(vkm::test::gradcheck("log_softmax_nll_backward", mean_loss, logits, dlogits));
+}
+
+// Label smoothing: the cross-entropy against (1 - s) * onehot + s / classes, PyTorch's
+// label_smoothing. At s = 0 it is the NLL; by hand for two classes; the backward is its gradient.
+TEST(LossReference, SmoothedCrossEntropyByHand) {
+  const std::vector<double> logits = {1.0, 3.0, 0.5, -0.5};
+  const std::vector<uint32_t> labels = {1, 0};
+  std::vector<double> log_probs(4);
+  const double nll = log_softmax_nll_forward<double>(2, 2, logits, labels, log_probs, nullptr, {});
+  EXPECT_DOUBLE_EQ(smoothed_cross_entropy<double>(2, 2, log_probs, labels, 0.0), nll);
+  // Sample 0 targets (0.1, 0.9), sample 1 (0.9, 0.1) at s = 0.2.
+  const double want =
+      -(0.1 * log_probs[0] + 0.9 * log_probs[1]) - (0.9 * log_probs[2] + 0.1 * log_probs[3]);
+  EXPECT_NEAR(smoothed_cross_entropy<double>(2, 2, log_probs, labels, 0.2), want, 1e-15);
+  std::vector<double> dlogits(4);
+  log_softmax_nll_backward<double>(2, 2, log_probs, labels, dlogits, 0.2);
+  EXPECT_NEAR(dlogits[0], (std::exp(log_probs[0]) - 0.1) / 2, 1e-15);
+  EXPECT_NEAR(dlogits[3], (std::exp(log_probs[3]) - 0.1) / 2, 1e-15);
+  EXPECT_THROW(log_softmax_nll_backward<double>(2, 2, log_probs, labels, dlogits, 1.01),
+               std::invalid_argument);
+  EXPECT_THROW(smoothed_cross_entropy<double>(2, 2, log_probs, labels, -0.01),
+               std::invalid_argument);
+}
+
+TEST(LossReference, SmoothedBackwardIsTheGradientOfTheMeanSmoothedLoss) {
+  const uint32_t n = 6, classes = 10;
+  std::vector<double> logits(n * classes);
+  for (size_t i = 0; i < logits.size(); ++i) {
+    logits[i] = 8.0 * rng_uniform(5, 2, static_cast<uint32_t>(i)) - 4.0;
+  }
+  std::vector<uint32_t> labels(n);
+  for (uint32_t i = 0; i < n; ++i) labels[i] = (7 * i + 2) % classes;
+  for (double s : {0.1, 0.5, 1.0}) {
+    std::vector<double> log_probs(logits.size()), dlogits(logits.size());
+    log_softmax_nll_forward<double>(n, classes, logits, labels, log_probs, nullptr, {});
+    log_softmax_nll_backward<double>(n, classes, log_probs, labels, dlogits, s);
+    auto mean_loss = [&](const std::vector<double>& at) {
+      std::vector<double> lp(at.size());
+      log_softmax_nll_forward<double>(n, classes, at, labels, lp, nullptr, {});
+      return smoothed_cross_entropy<double>(n, classes, lp, labels, s) / n;
+    };
+    EXPECT_TRUE(vkm::test::gradcheck("log_softmax_nll_backward, smoothing " + std::to_string(s),
+                                     mean_loss, logits, dlogits));
+  }
 }
 
 TEST(LossReference, RejectsLabelsOutOfRange) {

@@ -28,11 +28,13 @@ struct Case {
   bool affine;
   uint32_t max_batch;
   uint32_t n;
+  float label_smoothing = 0.0f;
 };
 
 std::string name(const Case& c) {
-  return fmt::format("{} groups {}{} n{} of {}", nn::norm_name(c.norm), c.groups,
-                     c.affine ? " affine" : "", c.n, c.max_batch);
+  return fmt::format("{} groups {}{} n{} of {}{}", nn::norm_name(c.norm), c.groups,
+                     c.affine ? " affine" : "", c.n, c.max_batch,
+                     c.label_smoothing != 0.0f ? " smoothed" : "");
 }
 void PrintTo(const Case& c, std::ostream* os) {
   *os << name(c);
@@ -60,7 +62,8 @@ TEST_P(ModelStepTest, TwoTrainingStepsMatchTheReferenceNetwork) {
   const Case& c = GetParam();
   const nn::NetConfig config{
       .norm = c.norm, .groups = c.groups, .affine = c.affine, .dropout = 0.1f};
-  const nn::UpdateConfig update{.momentum = 0.9f, .l2 = 1e-3f, .l1 = 1e-3f};
+  const nn::UpdateConfig update{
+      .momentum = 0.9f, .l2 = 1e-3f, .l1 = 1e-3f, .label_smoothing = c.label_smoothing};
   nn::Model model(device(), kernels(), config, c.max_batch, update);
   model.initialize(test_seed());
 
@@ -95,7 +98,7 @@ TEST_P(ModelStepTest, TwoTrainingStepsMatchTheReferenceNetwork) {
       const uint32_t global = nn::global_step(clock_state, step);
       ref_out.push_back(nn::reference::train_step(
           config, ref, x, labels, c.n, {lr[global], update.momentum, update.l2, update.l1}, seed,
-          global));
+          global, update.label_smoothing));
       const auto& margins = ref_out.back().margins;
       for (size_t block = 0; block < margins.size(); ++block) {
         clear = clear && margins[block] >= kReach * static_cast<double>((block + 1) * (step + 1));
@@ -116,8 +119,7 @@ TEST_P(ModelStepTest, TwoTrainingStepsMatchTheReferenceNetwork) {
     model.record_train_step(graph, clock, schedule, stats, step, c.n);
   Program(device(), graph).run();
 
-  const std::string what = fmt::format("{} G={} affine={} n={}/{}", nn::norm_name(c.norm), c.groups,
-                                       c.affine, c.n, c.max_batch);
+  const std::string what = name(c);
   for (const auto& [name, tensor] : model.state()) {
     EXPECT_TRUE(close(name + " after 2 steps, " + what, tensor->download(), ref.tensors.at(name),
                       kStepTolerance));
@@ -141,14 +143,11 @@ INSTANTIATE_TEST_SUITE_P(Norms, ModelStepTest,
                                            Case{nn::NormKind::kLayer, 1, true, 4, 3},
                                            Case{nn::NormKind::kGroup, 4, true, 5, 5},
                                            Case{nn::NormKind::kGroup, 2, false, 3, 2},
-                                           Case{nn::NormKind::kInstance, 4, true, 4, 3}),
+                                           Case{nn::NormKind::kInstance, 4, true, 4, 3},
+                                           Case{nn::NormKind::kLayer, 1, true, 4, 4, 0.1f},
+                                           Case{nn::NormKind::kGroup, 4, true, 5, 3, 0.2f}),
                          [](const auto& param) {
-                           return test::case_name(
-                               param.index,
-                               fmt::format("{} groups{}{} n{} of {}",
-                                           nn::norm_name(param.param.norm), param.param.groups,
-                                           param.param.affine ? " affine" : "", param.param.n,
-                                           param.param.max_batch));
+                           return test::case_name(param.index, name(param.param));
                          });
 
 using ModelEvalTest = GpuTest;
