@@ -111,8 +111,9 @@ def normalize(x):
     return (x - 0.1307) / 0.3081
 
 
-def one_cycle(optimizer, lr, total):
-    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total, cycle_momentum=False)
+def one_cycle(optimizer, lr, total, warmup=0.3):
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total, pct_start=warmup,
+                                               cycle_momentum=False)
 
 
 def l1_penalty(model, l1):
@@ -129,7 +130,7 @@ def train(args):
     model = SeedNet(args.norm, args.groups, not args.no_affine, args.dropout)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.l2)
     steps = math.ceil(len(x_train) / args.batch_size)
-    sched = one_cycle(opt, args.lr, steps * args.epochs)
+    sched = one_cycle(opt, args.lr, steps * args.epochs, args.warmup)
     best = 0.0
     for epoch in range(1, args.epochs + 1):
         model.train()
@@ -342,6 +343,7 @@ def main():
     t.add_argument("--no-affine", action="store_true")
     t.add_argument("--augment", default="rotate", choices=["rotate", "none"])
     t.add_argument("--label-smoothing", type=float, default=0.0)
+    t.add_argument("--warmup", type=float, default=0.3, help="one-cycle pct_start")
     t.add_argument("--train-limit", type=int, default=0)
     b = sub.choices["bench"]
     b.add_argument("--batch", type=int, default=128)

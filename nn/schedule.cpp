@@ -38,7 +38,11 @@ double cosine(double start, double end, double pct) {
 }  // namespace
 
 std::vector<float> learning_rates(ScheduleKind kind, float lr, uint32_t epochs,
-                                  uint32_t steps_per_epoch) {
+                                  uint32_t steps_per_epoch, double warmup) {
+  if (!(warmup > 0.0 && warmup < 1.0)) {
+    throw std::invalid_argument("the one-cycle warm-up " + std::to_string(warmup) +
+                                " is not a fraction of the run between 0 and 1");
+  }
   const size_t total = size_t{epochs} * steps_per_epoch;
   std::vector<float> out(total);
   switch (kind) {
@@ -57,7 +61,7 @@ std::vector<float> learning_rates(ScheduleKind kind, float lr, uint32_t epochs,
       // torch.optim.lr_scheduler.OneCycleLR, anneal_strategy='cos', three_phase=False.
       const double initial = lr / 25.0;
       const double minimum = initial / 1e4;
-      const double warm_end = 0.3 * static_cast<double>(total) - 1.0;
+      const double warm_end = warmup * static_cast<double>(total) - 1.0;
       const double last = static_cast<double>(total) - 1.0;
       for (size_t i = 0; i < total; ++i) {
         const double s = static_cast<double>(i);

@@ -64,7 +64,7 @@ Trainer::Trainer(Device& device, KernelCache& kernels, const TrainConfig& config
     throw Error("the training and test sets must not be empty");
   const uint32_t b = config.batch_size;
   steps_ = (train_count_ + b - 1) / b;
-  lr_ = learning_rates(config.schedule, config.lr, config.epochs, steps_);
+  lr_ = learning_rates(config.schedule, config.lr, config.epochs, steps_, config.warmup);
   model_ = std::make_unique<Model>(device, kernels, config.net, b, config.update);
   model_->initialize(config.seed);
   gather_ = std::make_unique<GatherBatch>(kernels, b, GatherOptions{.max_shift = config.shift});

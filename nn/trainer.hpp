@@ -29,8 +29,9 @@ struct TrainConfig {
   uint32_t batch_size = 128;
   float lr = 0.05f;  // peak rate for onecycle
   ScheduleKind schedule = ScheduleKind::kOneCycle;
-  bool augment = true;  // random rotation ±7° (and shift, below)
-  uint32_t shift = 0;   // with augment: random shift of up to this many pixels in x and y
+  double warmup = kDefaultWarmup;  // onecycle: fraction of the run rising to the peak
+  bool augment = true;             // random rotation ±7° (and shift, below)
+  uint32_t shift = 0;  // with augment: random shift of up to this many pixels in x and y
   uint32_t seed = 1;
   // Steps per command buffer: short enough for a GPU watchdog, long enough to amortise submits.
   uint32_t steps_per_chunk = 8;

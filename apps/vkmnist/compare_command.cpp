@@ -266,6 +266,8 @@ std::function<int()> add_compare_command(CLI::App& app) {
     if (record.l2) command += fmt::format(" --l2 {:g}", *record.l2);
     if (*seeds > 1) command += fmt::format(" --seeds {}", *seeds);
     if (base.shift) command += fmt::format(" --shift {}", base.shift);
+    if (base.warmup != vkm::nn::kDefaultWarmup)
+      command += fmt::format(" --warmup {:g}", base.warmup);
     if (base.label_smoothing > 0)
       command += fmt::format(" --label-smoothing {:g}", base.label_smoothing);
     if (base.no_affine) command += " --no-affine";

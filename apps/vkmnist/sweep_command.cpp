@@ -338,6 +338,8 @@ std::function<int()> add_sweep_command(CLI::App& app) {
         base.augment, base.dropout, base.groups, base.seed);
     if (g.lr > 0) command += fmt::format(" --lr {:g}", g.lr);
     if (base.shift) command += fmt::format(" --shift {}", base.shift);
+    if (base.warmup != vkm::nn::kDefaultWarmup)
+      command += fmt::format(" --warmup {:g}", base.warmup);
     if (base.label_smoothing > 0)
       command += fmt::format(" --label-smoothing {:g}", base.label_smoothing);
     if (base.no_affine) command += " --no-affine";

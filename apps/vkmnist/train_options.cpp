@@ -65,6 +65,11 @@ void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
                "Learning-rate schedule: onecycle, step (×0.1 every third of the run), constant")
       ->check(CLI::IsMember({"onecycle", "step", "constant"}))
       ->capture_default_str();
+  c.add_option("--warmup", o.warmup,
+               "With --schedule onecycle: the fraction of the run spent rising to the peak rate "
+               "(PyTorch's pct_start)")
+      ->check(between(0.0, 1.0))
+      ->capture_default_str();
   c.add_option("--augment", o.augment,
                "Training augmentation: rotate (random ±7°, on the device) or none")
       ->check(CLI::IsMember({"rotate", "none"}))
@@ -183,6 +188,15 @@ vkm::nn::TrainConfig to_config(const TrainOptions& o) {
   c.epochs = o.epochs;
   c.batch_size = o.batch_size;
   c.lr = static_cast<float>(o.lr);
+  if (!(o.warmup > 0.0 && o.warmup < 1.0)) {
+    throw vkm::Error(fmt::format(
+        "--warmup {}: must be a fraction of the run between 0 and 1, both excluded", o.warmup));
+  }
+  if (o.warmup != vkm::nn::kDefaultWarmup && o.schedule != "onecycle") {
+    throw vkm::Error(
+        "--warmup is part of the onecycle schedule: drop it, or use --schedule onecycle");
+  }
+  c.warmup = o.warmup;
   if (o.shift > 0 && o.augment != "rotate") {
     throw vkm::Error(
         "--shift is part of the rotate augmentation: drop it, or use --augment rotate");
@@ -204,6 +218,7 @@ nlohmann::json to_json(const TrainOptions& o) {
           {"lr", o.lr},
           {"momentum", o.momentum},
           {"schedule", o.schedule},
+          {"warmup", o.warmup},
           {"augment", o.augment},
           {"shift", o.shift},
           {"label_smoothing", o.label_smoothing},
@@ -255,6 +270,8 @@ TrainOptions from_json(const nlohmann::json& j) {
     o.lr = real_number(j, "lr");
     o.momentum = real_number(j, "momentum");
     o.schedule = j.at("schedule").get<std::string>();
+    // Absent in runs before it could be chosen: PyTorch's default, the only one then.
+    o.warmup = j.contains("warmup") ? real_number(j, "warmup") : vkm::nn::kDefaultWarmup;
     o.augment = j.at("augment").get<std::string>();
     // Absent in runs before the shift existed: no shift.
     o.shift = j.contains("shift") ? whole_number(j, "shift") : 0;

@@ -23,6 +23,7 @@ struct TrainOptions {
   double lr = 0.0;  // peak learning rate; 0 until set from the norm's recipe (recipe.hpp)
   double momentum = 0.9;
   std::string schedule = "onecycle";
+  double warmup = vkm::nn::kDefaultWarmup;  // onecycle: PyTorch's pct_start
   std::string augment = "rotate";
   uint32_t shift = 0;  // pixels, with augment rotate
   double label_smoothing = 0.0;

@@ -154,10 +154,17 @@ echo "$out" | grep -q "training diverged in epoch 1" || fail "unclear divergence
 "$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --epochs 2 --label-smoothing 0.1 --out "$work/s"
 grep -q '"label_smoothing": 0.1,' "$work/s/run.json" || fail "run.json should record --label-smoothing 0.1"
 grep -q '"label_smoothing": 0.0,' "$work/a/run.json" || fail "run.json should record no label smoothing as 0.0"
+grep -q '"warmup": 0.3$' "$work/a/run.json" || fail "run.json should record the one-cycle warm-up, 0.3"
 "$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --epochs 2 --label-smoothing 0.1 --out "$work/s2" --stop-after 1 > /dev/null
 "$vkmnist" --resume "$work/s2" --quiet > /dev/null
 cmp "$work/s/model.safetensors" "$work/s2/model.safetensors" || fail "a smoothed run resumed differs from the uninterrupted one"
 cmp -s "$work/a/model.safetensors" "$work/s/model.safetensors" && fail "--label-smoothing 0.1 trained the same weights as none"
+
+# --warmup moves the one-cycle peak: recorded, and epoch 1 ends at another learning rate.
+"$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --epochs 2 --warmup 0.9 --stop-after 1 --out "$work/w" > /dev/null
+grep -q '"warmup": 0.9$' "$work/w/run.json" || fail "run.json should record --warmup 0.9"
+[ "$(grep '^1,train' "$work/w/metrics.csv" | cut -d, -f6)" != "$(grep '^1,train' "$work/a/metrics.csv" | cut -d, -f6)" ] ||
+  fail "--warmup 0.9 left epoch 1's learning rate as it was"
 
 # Missing data: one line naming the file, non-zero exit, no run folder.
 out=$("$vkmnist" --norm bn --data "$work/nowhere" --out "$work/g" 2>&1) && fail "missing data accepted"
