@@ -25,23 +25,28 @@ namespace {
 namespace fs = std::filesystem;
 
 // The study's own record, written before its first run: what its run folders cannot say — how
-// many seeds, and the learning rate and weight decay given for every model (null: each norm's
-// recipe). A study without one (written before --seeds) has one seed; one without "lr" and "l2"
-// (written before the recipes) gave every model the BN run's.
+// many seeds, and the batch size, learning rate and weight decay given for every model (null: each
+// norm's recipe). A study without one (written before --seeds) has one seed; one without "lr" and
+// "l2" (written before the recipes) gave every model the BN run's, and one without "batch_size"
+// (written before the recipes had one) the BN run's batch size.
 struct StudyRecord {
   uint32_t seeds = 1;
   std::optional<double> lr;  // unset: each norm's recipe
   std::optional<double> l2;
+  std::optional<uint32_t> batch_size;
 };
 
 nlohmann::json to_json(const StudyRecord& r) {
-  auto value = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nullptr; };
-  return {{"seeds", r.seeds}, {"lr", value(r.lr)}, {"l2", value(r.l2)}};
+  auto value = [](const auto& v) { return v ? nlohmann::json(*v) : nullptr; };
+  return {{"seeds", r.seeds},
+          {"lr", value(r.lr)},
+          {"l2", value(r.l2)},
+          {"batch_size", value(r.batch_size)}};
 }
 
 StudyRecord read_study(const fs::path& folder, const TrainOptions& bn) {
   const fs::path file = folder / "study.json";
-  StudyRecord r{1, bn.lr, bn.l2};
+  StudyRecord r{1, bn.lr, bn.l2, bn.batch_size};
   if (!fs::exists(file)) return r;
   try {
     const auto j = nlohmann::json::parse(read_file(file));
@@ -57,6 +62,16 @@ StudyRecord read_study(const fs::path& folder, const TrainOptions& bn) {
         *field = v.get<double>();
       } else {
         throw vkm::Error(fmt::format("\"{}\" is {}, not null or a number", key, v.dump()));
+      }
+    }
+    if (j.contains("batch_size")) {
+      const auto& v = j.at("batch_size");
+      if (v.is_null()) {
+        r.batch_size.reset();
+      } else if (v.is_number_unsigned() && v.get<uint64_t>() >= 1 && v.get<uint64_t>() <= 60000) {
+        r.batch_size = static_cast<uint32_t>(v.get<uint64_t>());
+      } else {
+        throw vkm::Error(fmt::format("\"batch_size\" is {}, not null or 1 to 60000", v.dump()));
       }
     }
     return r;
@@ -83,9 +98,9 @@ std::function<int()> add_compare_command(CLI::App& app) {
       "--instance; each a full run folder), "
       "curves.png, misclassified_{bn,ln,gn}.png, confusion_{bn,ln,gn}.csv, results.csv and "
       "report.md.\n"
-      "Each model trains with its norm's recipe — peak learning rate and weight decay (L2), "
-      "as `vkmnist train` uses them — unless --lr or --l2 is given, which then applies to every "
-      "model; BN alone has the L1 penalty.\n"
+      "Each model trains with its norm's recipe — batch size, peak learning rate and weight "
+      "decay (L2), as `vkmnist train` uses them — unless --batch-size, --lr or --l2 is given, "
+      "which then applies to every model; BN alone has the L1 penalty.\n"
       "With --seeds N every model trains N times (seeds --seed, --seed + 1, ...; the others in "
       "bn-seed-<seed>/ ...): the tables add mean ± standard deviation over the seeds, and the "
       "findings say whether the best model's lead exceeds that spread. Figures, confusion "
@@ -132,9 +147,10 @@ std::function<int()> add_compare_command(CLI::App& app) {
     std::vector<std::string> norms = {"bn", "ln", "gn"};
     if (*instance || (resuming && fs::exists(folder / "in" / "run.json"))) norms.push_back("in");
     TrainOptions base = *o;
-    StudyRecord record{*seeds, {}, {}};
+    StudyRecord record{*seeds, {}, {}, {}};
     if (cmd->count("--lr") > 0) record.lr = o->lr;
     if (cmd->count("--l2") > 0) record.l2 = o->l2;
+    if (cmd->count("--batch-size") > 0) record.batch_size = o->batch_size;
     if (resuming) {
       if (!fs::exists(folder / "bn" / "run.json")) {
         throw vkm::Error(
@@ -159,7 +175,9 @@ std::function<int()> add_compare_command(CLI::App& app) {
     base.resume.clear();
     if (!resuming) {
       make_paths_absolute(base);
-      base.lr = record.lr.value_or(default_lr("bn", base.batch_size));  // base: the BN model's
+      // base: the BN model's.
+      base.batch_size = record.batch_size.value_or(default_recipe("bn").batch_size);
+      base.lr = record.lr.value_or(default_lr("bn", base.batch_size));
     }
     to_config(base);
     const Data data = load_data(base, resuming);
@@ -180,7 +198,8 @@ std::function<int()> add_compare_command(CLI::App& app) {
         TrainOptions& run = plan.options;
         run.norm = norm;
         run.l1 = run.norm == "bn" ? *l1 : 0.0;
-        run.lr = record.lr.value_or(default_lr(norm, base.batch_size));
+        run.batch_size = record.batch_size.value_or(default_recipe(norm).batch_size);
+        run.lr = record.lr.value_or(default_lr(norm, run.batch_size));
         run.l2 = record.l2.value_or(default_recipe(norm).l2);
         run.seed = base.seed + k;
         run.out = model_folder(folder, norm, base.seed, run.seed).string();
@@ -221,8 +240,16 @@ std::function<int()> add_compare_command(CLI::App& app) {
       // The first seed's results are the models; the others join their model's other_seeds.
       auto keep = [&](RunResult result) {
         if (first_seed) {
-          models.push_back(
-              {plan.norm, plan.title, std::move(result), {}, plan.options.lr, plan.options.l2});
+          // What the run trained with, as its run.json says: a study read back by a later
+          // vkmnist whose recipes differ reports the runs it holds.
+          const TrainOptions trained = result.options;
+          models.push_back({plan.norm,
+                            plan.title,
+                            std::move(result),
+                            {},
+                            trained.lr,
+                            trained.l2,
+                            trained.batch_size});
         } else {
           models[i % norms.size()].other_seeds.push_back(std::move(result));
         }
@@ -258,10 +285,11 @@ std::function<int()> add_compare_command(CLI::App& app) {
       return 0;
     }
     std::string command = fmt::format(
-        "vkmnist compare --epochs {} --batch-size {} --momentum {:g} --schedule {} --augment {} "
-        "--dropout {:g} --l1 {:g} --groups {} --seed {}",
-        base.epochs, base.batch_size, base.momentum, base.schedule, base.augment, base.dropout, *l1,
-        base.groups, base.seed);
+        "vkmnist compare --epochs {} --momentum {:g} --schedule {} --augment {} --dropout {:g} "
+        "--l1 {:g} --groups {} --seed {}",
+        base.epochs, base.momentum, base.schedule, base.augment, base.dropout, *l1, base.groups,
+        base.seed);
+    if (record.batch_size) command += fmt::format(" --batch-size {}", *record.batch_size);
     if (record.lr) command += fmt::format(" --lr {:g}", *record.lr);
     if (record.l2) command += fmt::format(" --l2 {:g}", *record.l2);
     if (*seeds > 1) command += fmt::format(" --seeds {}", *seeds);

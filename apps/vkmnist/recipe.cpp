@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -11,17 +13,19 @@
 namespace vkmnist {
 namespace {
 
-// Measured over three seeds in 15 epochs at batch 128 (docs/sweep/recipe-search.md, best and
-// final test accuracy, means): bn with --l1 1e-5 and L2 4e-4 99.517 % and 99.503 % (99.493 and
-// 99.487 without L2); ln with L2 4e-4 99.437 and 99.423 (99.413 and 99.363 without); gn without L2
-// 99.467 and 99.457 (99.430 and 99.427 with 4e-4). LayerNorm and GroupNorm underfit at bn's 0.05
-// (README, "The recipe"). in has not been searched: it takes gn's.
+// Measured over three seeds in 15 epochs (docs/sweep/recipe-search.md, best and final test
+// accuracy, means): bn with --l1 1e-5 and L2 4e-4 at batch 128 99.517 % and 99.503 % (99.493 and
+// 99.487 without L2); ln with L2 4e-4 at batch 128 99.437 and 99.423 (99.413 and 99.363 without;
+// nothing better at batch 64, 32 or 16); gn without L2 at batch 16 99.517 and 99.510
+// (docs/sweep/batch; at batch 128 99.467 and 99.457, and 99.430 and 99.427 with L2 4e-4).
+// LayerNorm and GroupNorm underfit at bn's 0.05 (README, "The recipe"). in has not been searched
+// beyond batch 128: it takes gn's rate and L2 there.
 const std::vector<std::pair<std::string, Recipe>>& recipes() {
   static const std::vector<std::pair<std::string, Recipe>> table = {
-      {"bn", {0.05, 4e-4}},
-      {"ln", {0.1, 4e-4}},
-      {"gn", {0.1, 0.0}},
-      {"in", {0.1, 0.0}},
+      {"bn", {0.05, 4e-4, 128}},
+      {"ln", {0.1, 4e-4, 128}},
+      {"gn", {0.1, 0.0, 16}},
+      {"in", {0.1, 0.0, 128}},
   };
   return table;
 }
@@ -39,13 +43,19 @@ double default_lr(const std::string& norm, uint32_t batch_size) {
   return default_recipe(norm).lr * batch_size / 128.0;
 }
 
-std::string recipe_help(double Recipe::*field) {
-  // Norms with the same value share one phrase: "0.05 for bn, 0.1 for ln, gn and in".
-  std::vector<std::pair<double, std::vector<std::string>>> groups;
+namespace {
+
+template <typename T>
+std::string help_of(T Recipe::*field) {
+  // Norms with the same value share one phrase, in the order the values first appear: "0.05 for
+  // bn, 0.1 for ln, gn and in".
+  std::vector<std::pair<T, std::vector<std::string>>> groups;
   for (const auto& [name, recipe] : recipes()) {
-    const double value = recipe.*field;
-    if (groups.empty() || groups.back().first != value) groups.push_back({value, {}});
-    groups.back().second.push_back(name);
+    const T value = recipe.*field;
+    auto group =
+        std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == value; });
+    if (group == groups.end()) group = groups.insert(groups.end(), {value, {}});
+    group->second.push_back(name);
   }
   std::string text;
   for (const auto& [value, names] : groups) {
@@ -54,9 +64,23 @@ std::string recipe_help(double Recipe::*field) {
     for (size_t i = 1; i < names.size(); ++i) {
       who += (i + 1 == names.size() ? " and " : ", ") + names[i];
     }
-    text += fmt::format("{:g} for {}", value, who);
+    if constexpr (std::is_floating_point_v<T>) {
+      text += fmt::format("{:g} for {}", value, who);
+    } else {
+      text += fmt::format("{} for {}", value, who);
+    }
   }
   return text;
+}
+
+}  // namespace
+
+std::string recipe_help(double Recipe::*field) {
+  return help_of(field);
+}
+
+std::string recipe_help(uint32_t Recipe::*field) {
+  return help_of(field);
 }
 
 }  // namespace vkmnist

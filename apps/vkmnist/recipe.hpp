@@ -9,8 +9,9 @@
 namespace vkmnist {
 
 struct Recipe {
-  double lr;  // peak learning rate of the onecycle schedule at batch 128
-  double l2;  // weight decay λ₂
+  double lr;            // peak learning rate of the onecycle schedule at batch 128
+  double l2;            // weight decay λ₂
+  uint32_t batch_size;  // images per step (the peak rate scales linearly from 128 to it)
 };
 
 // The recipe of a norm name (bn, ln, gn, in); in shares gn's.
@@ -21,5 +22,6 @@ double default_lr(const std::string& norm, uint32_t batch_size);
 
 // "0.05 for bn, 0.1 for ln, gn and in" style text of one field, for --help.
 std::string recipe_help(double Recipe::*field);
+std::string recipe_help(uint32_t Recipe::*field);
 
 }  // namespace vkmnist

@@ -99,19 +99,18 @@ void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
   std::string results =
       "model,norm,parameters,best_test_accuracy,best_epoch,final_test_accuracy,seconds_per_epoch,"
       "device,seeds,best_test_accuracy_mean,best_test_accuracy_sd,final_test_accuracy_mean,"
-      "final_test_accuracy_sd,lr,l2\n";
+      "final_test_accuracy_sd,lr,l2,batch_size\n";
   std::string table =
       seeds > 1
           ? fmt::format(
-                "| model | peak lr | L2 | parameters | best test accuracy (first seed) | final "
-                "test accuracy "
-                "(first seed) | misclassified (final, first seed) | best, mean ± sd of {0} seeds "
-                "| final, mean ± sd of {0} seeds | s / epoch |\n"
-                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+                "| model | batch | peak lr | L2 | parameters | best test accuracy (first seed) | "
+                "final test accuracy (first seed) | misclassified (final, first seed) | best, mean "
+                "± sd of {0} seeds | final, mean ± sd of {0} seeds | s / epoch |\n"
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
                 seeds)
-          : "| model | peak lr | L2 | parameters | best test accuracy | final test accuracy | "
-            "misclassified (final) | s / epoch |\n"
-            "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+          : "| model | batch | peak lr | L2 | parameters | best test accuracy | final test "
+            "accuracy | misclassified (final) | s / epoch |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   std::string grids, confusions;
   for (const auto& m : models) {
     const auto& r = m.run;
@@ -139,13 +138,13 @@ void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
     const Spread best = spread(m.best_test_accuracies());
     const Spread last = spread(m.final_test_accuracies());
     results += fmt::format(
-        "\"{}\",{},{},{:.2f},{},{:.2f},{:.2f},\"{}\",{},{:.4f},{:.4f},{:.4f},{:.4f},{:g},{:g}\n",
+        "\"{}\",{},{},{:.2f},{},{:.2f},{:.2f},\"{}\",{},{:.4f},{:.4f},{:.4f},{:.4f},{:g},{:g},{}\n",
         m.title, m.key, r.parameters, r.best_test_accuracy, r.best_epoch, r.final_test_accuracy,
         r.seconds_per_epoch, r.device, m.seeds(), best.mean, best.sd, last.mean, last.sd, m.lr,
-        m.l2);
-    table += fmt::format("| {} | {:g} | {:g} | {} | {:.2f}% (epoch {}) | {:.2f}% | {} |", m.title,
-                         m.lr, m.l2, r.parameters, r.best_test_accuracy, r.best_epoch,
-                         r.final_test_accuracy, wrong);
+        m.l2, m.batch_size);
+    table += fmt::format("| {} | {} | {:g} | {:g} | {} | {:.2f}% (epoch {}) | {:.2f}% | {} |",
+                         m.title, m.batch_size, m.lr, m.l2, r.parameters, r.best_test_accuracy,
+                         r.best_epoch, r.final_test_accuracy, wrong);
     if (seeds > 1) {
       table += fmt::format(" {:.2f} ± {:.2f}% | {:.2f} ± {:.2f}% |", best.mean, best.sd, last.mean,
                            last.sd);
@@ -161,7 +160,8 @@ void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
 
   const std::string device = models.empty() ? "" : models.front().run.device;
   const bool same_recipe = std::all_of(models.begin(), models.end(), [&](const StudyModel& m) {
-    return m.lr == models.front().lr && m.l2 == models.front().l2;
+    return m.lr == models.front().lr && m.l2 == models.front().l2 &&
+           m.batch_size == models.front().batch_size;
   });
   const auto test_images = test.images.count;
   std::string data_line =
@@ -190,7 +190,8 @@ void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
                 : "once per model with the same seed",
       same_recipe ? "only the normalization (and BN's L1 penalty) differs"
                   : "the normalization differs (and BN's L1 penalty), and each trains with its own "
-                    "recipe's peak learning rate and weight decay (the table's lr and L2)",
+                    "recipe's batch size, peak learning rate and weight decay (the table's batch, "
+                    "lr and L2)",
       device, command_line, data_line, table, study_findings(models, test), grids, confusions);
   write_file_atomically(folder / "report.md", report);
 }

@@ -39,6 +39,7 @@ std::function<int()> add_train_command(CLI::App& app) {
     TrainOptions o = options->resume.empty() ? *options : resumed_options(*options);
     if (o.resume.empty()) make_paths_absolute(o);
     if (o.resume.empty()) {  // a resumed run keeps its run.json's
+      if (cmd->count("--batch-size") == 0) o.batch_size = default_recipe(o.norm).batch_size;
       if (cmd->count("--lr") == 0) o.lr = default_lr(o.norm, o.batch_size);
       if (cmd->count("--l2") == 0) o.l2 = default_recipe(o.norm).l2;
     }

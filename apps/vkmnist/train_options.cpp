@@ -44,9 +44,11 @@ void add_train_options(CLI::App& c, TrainOptions& o, bool with_norm) {
       ->check(between(1, 100000))
       ->capture_default_str();
   c.add_option("--batch-size", o.batch_size,
-               "Images per step (the last partial batch is trained too)")
-      ->check(between(1, 60000))
-      ->capture_default_str();
+               std::string("Images per step (the last partial batch is trained too) [default: ") +
+                   (with_norm ? recipe_help(&Recipe::batch_size)
+                              : "each norm's, as `vkmnist train` has it") +
+                   "]")
+      ->check(between(1, 60000));
   if (with_norm) {
     c.add_option("--lr", o.lr,
                  "Peak learning rate of the schedule [default at batch 128: " +

@@ -45,7 +45,7 @@ struct TrainOptions {
 };
 
 // with_norm: `train` has --norm and --l1; `compare` sets norm and L1 per model itself. Without
-// --lr and --l2 both take each norm's recipe (recipe.hpp).
+// --batch-size, --lr and --l2 both take each norm's recipe (recipe.hpp).
 void add_train_options(CLI::App& command, TrainOptions& options, bool with_norm);
 
 // With --resume: throws vkm::Error naming the first option given that a resumed run would

@@ -383,6 +383,7 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   RunResult result;
   result.folder = folder;
   result.device = device;
+  result.options = o;
   result.parameters = trainer.model().parameter_count();
   ProgressBar bar(!o.quiet && !o.json);
   const uint32_t last_epoch =
@@ -515,6 +516,7 @@ RunResult finished_run(const fs::path& folder, const vkm::nn::Dataset& test) {
     const auto& d = run.at("device");
     result.device = device_line(d.at("name").get<std::string>(), d.at("driver").get<std::string>(),
                                 d.at("driver_info").get<std::string>());
+    result.options = from_json(run.at("options"));
   } catch (const nlohmann::json::exception& e) {
     throw vkm::Error(fmt::format("{}: incomplete run.json ({})", (folder / "run.json").string(),
                                  vkm::nn::json_error_text(e)));

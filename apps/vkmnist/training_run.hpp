@@ -26,6 +26,7 @@ struct RunResult {
   double final_test_accuracy = 0.0;
   double seconds_per_epoch = 0.0;  // training only, mean over every epoch in metrics
   std::string device;
+  TrainOptions options;  // what the run trained with (a finished run's: its run.json's)
 };
 
 // Loads the train and test sets named by the options (limits applied). Throws vkm::Error

@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 from png_info import png
-from recipe import default_l2, default_lr
+from recipe import default_batch, default_l2, default_lr
 
 
 def wrong_images(folder):
@@ -64,8 +64,8 @@ def check_seeds(vkmnist, data):
                         "--out", out, "--stop-after", "1"], check=True)
         with open(os.path.join(out, "study.json")) as f:
             record = json.load(f)
-        if record != {"seeds": 2, "lr": 0.07, "l2": 2e-4}:
-            sys.exit(f"compare_check: study.json should record 2 seeds, lr 0.07 and l2 2e-4: {record}")
+        if record != {"seeds": 2, "lr": 0.07, "l2": 2e-4, "batch_size": 64}:
+            sys.exit(f"compare_check: study.json should record 2 seeds, lr 0.07, l2 2e-4 and batch 64: {record}")
         folders = {"bn": 5, "ln": 5, "gn": 5, "bn-seed-6": 6, "ln-seed-6": 6, "gn-seed-6": 6}
         for name, seed in folders.items():
             with open(os.path.join(out, name, "run.json")) as f:
@@ -82,12 +82,13 @@ def check_seeds(vkmnist, data):
         for name in folders:
             with open(os.path.join(out, name, "run.json")) as f:
                 given = json.load(f)["options"]
-            if (given["lr"], given["l2"]) != (0.07, 2e-4):
-                sys.exit(f"compare_check: {name} trained with lr {given['lr']} and l2 {given['l2']}, "
-                         f"not the study's --lr 0.07 --l2 2e-4")
+            if (given["lr"], given["l2"], given["batch_size"]) != (0.07, 2e-4, 64):
+                sys.exit(f"compare_check: {name} trained with lr {given['lr']}, l2 {given['l2']} and batch "
+                         f"{given['batch_size']}, not the study's --lr 0.07 --l2 2e-4 --batch-size 64")
         report = open(os.path.join(out, "report.md")).read()
-        if "--lr 0.07 --l2 0.0002" not in report or "only the normalization" not in report:
-            sys.exit("compare_check: report.md should give the command's --lr and --l2, one for all models")
+        if ("--batch-size 64" not in report or "--lr 0.07 --l2 0.0002" not in report
+                or "only the normalization" not in report):
+            sys.exit("compare_check: report.md should give the command's --batch-size, --lr and --l2, one for all models")
         if "--seeds 2" not in report or "mean ± sd of 2 seeds" not in report:
             sys.exit("compare_check: report.md should give the command's --seeds 2 and the seeds' columns")
         with open(os.path.join(out, "results.csv")) as f:
@@ -134,8 +135,9 @@ def main():
         return
     with tempfile.TemporaryDirectory() as work:
         out = os.path.join(work, "study")
+        # No --batch-size, --lr or --l2: each model takes its norm's recipe (gn at batch 16).
         options = ["--data", data, "--train-limit", "1500", "--test-limit", "400", "--epochs", "2",
-                   "--batch-size", "64", "--quiet"]
+                   "--quiet"]
         # The study interrupted after the first of two epochs of every model: no report yet.
         subprocess.run([vkmnist, "compare", *options, "--out", out, "--stop-after", "1"], check=True)
         if os.path.exists(os.path.join(out, "report.md")):
@@ -190,20 +192,29 @@ def main():
         for link in links:
             if not os.path.exists(os.path.join(out, link)):
                 sys.exit(f"compare_check: report.md links to missing {link}")
-        # Without --lr and --l2 each model trains with its norm's recipe, and the tables say so.
+        # Without --batch-size, --lr and --l2 each model trains with its norm's recipe, and the
+        # tables say so.
         with open(os.path.join(out, "results.csv")) as f:
             rows = {r["norm"]: r for r in csv.DictReader(f)}
         for key in ("bn", "ln", "gn"):
             with open(os.path.join(out, key, "run.json")) as f:
                 given = json.load(f)["options"]
-            want = (default_lr(key, 64), default_l2(key))
-            if abs(given["lr"] - want[0]) > 1e-12 or abs(given["l2"] - want[1]) > 1e-12:
-                sys.exit(f"compare_check: {key} trained with lr {given['lr']}, l2 {given['l2']}; its "
-                         f"recipe at batch 64 is {want}")
-            if abs(float(rows[key]["lr"]) - want[0]) > 1e-9 or abs(float(rows[key]["l2"]) - want[1]) > 1e-12:
-                sys.exit(f"compare_check: results.csv gives {key} lr {rows[key]['lr']}, l2 {rows[key]['l2']}")
-        if "--lr" in report or "own recipe" not in report:
-            sys.exit("compare_check: report.md should say each model has its own recipe, and give no --lr")
+            batch = default_batch(key)
+            want = (default_lr(key, batch), default_l2(key))
+            if (given["batch_size"] != batch or abs(given["lr"] - want[0]) > 1e-12
+                    or abs(given["l2"] - want[1]) > 1e-12):
+                sys.exit(f"compare_check: {key} trained at batch {given['batch_size']} with lr {given['lr']}, "
+                         f"l2 {given['l2']}; its recipe is batch {batch}, lr and l2 {want}")
+            if (abs(float(rows[key]["lr"]) - want[0]) > 1e-9 or abs(float(rows[key]["l2"]) - want[1]) > 1e-12
+                    or rows[key]["batch_size"] != str(batch)):
+                sys.exit(f"compare_check: results.csv gives {key} lr {rows[key]['lr']}, l2 {rows[key]['l2']}, "
+                         f"batch {rows[key]['batch_size']}")
+        with open(os.path.join(out, "study.json")) as f:
+            record = json.load(f)
+        if record != {"seeds": 1, "lr": None, "l2": None, "batch_size": None}:
+            sys.exit(f"compare_check: study.json should leave batch, lr and l2 to the recipes: {record}")
+        if "--lr" in report or "--batch-size" in report or "own recipe" not in report:
+            sys.exit("compare_check: report.md should say each model has its own recipe, and give no --lr or --batch-size")
         results = open(os.path.join(out, "results.csv")).read().splitlines()
         if len(results) != 4 or not all(any(k in r for r in results) for k in (",bn,", ",ln,", ",gn,")):
             sys.exit("compare_check: results.csv should hold bn, ln and gn")

@@ -1,6 +1,6 @@
 // Each norm's recipe (apps/vkmnist/recipe.cpp): the peak learning rate scales linearly from batch
-// 128, an unknown norm is an error rather than another norm's values, and --help states the table
-// with the norms that share a value named together.
+// 128, every norm has a batch size, an unknown norm is an error rather than another norm's values,
+// and --help states the table with the norms that share a value named together.
 #include <gtest/gtest.h>
 
 #include "apps/vkmnist/recipe.hpp"
@@ -29,6 +29,16 @@ TEST(Recipe, UnknownNormIsAnError) {
 TEST(Recipe, HelpGroupsTheNormsThatShareAValue) {
   EXPECT_EQ(recipe_help(&Recipe::lr), "0.05 for bn, 0.1 for ln, gn and in");
   EXPECT_EQ(recipe_help(&Recipe::l2), "0.0004 for bn and ln, 0 for gn and in");
+  // Norms that share a value are named together even when others come between them.
+  EXPECT_EQ(recipe_help(&Recipe::batch_size), "128 for bn, ln and in, 16 for gn");
+}
+
+TEST(Recipe, EveryNormHasABatchSize) {
+  for (const char* norm : {"bn", "ln", "gn", "in"}) {
+    const uint32_t batch = default_recipe(norm).batch_size;
+    EXPECT_GE(batch, 1u) << norm;
+    EXPECT_LE(batch, 60000u) << norm;
+  }
 }
 
 }  // namespace

@@ -160,6 +160,11 @@ grep -q '"warmup": 0.3$' "$work/a/run.json" || fail "run.json should record the 
 cmp "$work/s/model.safetensors" "$work/s2/model.safetensors" || fail "a smoothed run resumed differs from the uninterrupted one"
 cmp -s "$work/a/model.safetensors" "$work/s/model.safetensors" && fail "--label-smoothing 0.1 trained the same weights as none"
 
+# Without --batch-size a run takes its norm's batch size (gn: 16), the peak rate scaled to it.
+"$vkmnist" --norm gn --data "$data" --train-limit 256 --test-limit 64 --epochs 1 --quiet --out "$work/r16" > /dev/null
+grep -q '"batch_size": 16,' "$work/r16/run.json" || fail "gn without --batch-size should train at its recipe's 16"
+grep -q '"lr": 0.0125,' "$work/r16/run.json" || fail "gn at batch 16 should peak at 0.1 x 16 / 128 = 0.0125"
+
 # --warmup moves the one-cycle peak: recorded, and epoch 1 ends at another learning rate.
 "$vkmnist" --norm gn --groups 2 --l1 1e-5 --l2 1e-4 $common --epochs 2 --warmup 0.9 --stop-after 1 --out "$work/w" > /dev/null
 grep -q '"warmup": 0.9$' "$work/w/run.json" || fail "run.json should record --warmup 0.9"
