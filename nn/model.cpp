@@ -107,10 +107,7 @@ Model::Model(Device& device, KernelCache& kernels, const NetConfig& config, uint
   train_predictions_ = device.buffer(size_t{max_batch} * sizeof(uint32_t), "train predictions");
   loss_ = std::make_unique<LogSoftmaxNll>(kernels, max_batch, kClasses);
   sgd_ = std::make_unique<Sgd>(kernels, update.momentum, update.l2, update.l1);
-  if (!(update.label_smoothing >= 0.0f && update.label_smoothing <= 1.0f)) {
-    throw Error(fmt::format("label smoothing {} outside [0, 1]", update.label_smoothing));
-  }
-  label_smoothing_ = update.label_smoothing;
+  label_smoothing_ = update.label_smoothing;  // checked by loss_ as the warm-up below records
   gather_parameters();
   // The layers make their pipelines on first use: record a training step and an eval batch into
   // a graph that is dropped, so that the model is ready to run (and a cold start is paid) here.

@@ -240,16 +240,9 @@ std::function<int()> add_compare_command(CLI::App& app) {
       // The first seed's results are the models; the others join their model's other_seeds.
       auto keep = [&](RunResult result) {
         if (first_seed) {
-          // What the run trained with, as its run.json says: a study read back by a later
-          // vkmnist whose recipes differ reports the runs it holds.
-          const TrainOptions trained = result.options;
-          models.push_back({plan.norm,
-                            plan.title,
-                            std::move(result),
-                            {},
-                            trained.lr,
-                            trained.l2,
-                            trained.batch_size});
+          // The report states each run's own options (a finished run's from its run.json): a
+          // study read back by a later vkmnist whose recipes differ reports the runs it holds.
+          models.push_back({plan.norm, plan.title, std::move(result), {}});
         } else {
           models[i % norms.size()].other_seeds.push_back(std::move(result));
         }

@@ -140,11 +140,11 @@ void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
     results += fmt::format(
         "\"{}\",{},{},{:.2f},{},{:.2f},{:.2f},\"{}\",{},{:.4f},{:.4f},{:.4f},{:.4f},{:g},{:g},{}\n",
         m.title, m.key, r.parameters, r.best_test_accuracy, r.best_epoch, r.final_test_accuracy,
-        r.seconds_per_epoch, r.device, m.seeds(), best.mean, best.sd, last.mean, last.sd, m.lr,
-        m.l2, m.batch_size);
+        r.seconds_per_epoch, r.device, m.seeds(), best.mean, best.sd, last.mean, last.sd,
+        r.options.lr, r.options.l2, r.options.batch_size);
     table += fmt::format("| {} | {} | {:g} | {:g} | {} | {:.2f}% (epoch {}) | {:.2f}% | {} |",
-                         m.title, m.batch_size, m.lr, m.l2, r.parameters, r.best_test_accuracy,
-                         r.best_epoch, r.final_test_accuracy, wrong);
+                         m.title, r.options.batch_size, r.options.lr, r.options.l2, r.parameters,
+                         r.best_test_accuracy, r.best_epoch, r.final_test_accuracy, wrong);
     if (seeds > 1) {
       table += fmt::format(" {:.2f} ± {:.2f}% | {:.2f} ± {:.2f}% |", best.mean, best.sd, last.mean,
                            last.sd);
@@ -160,8 +160,9 @@ void write_study(const fs::path& folder, const std::vector<StudyModel>& models,
 
   const std::string device = models.empty() ? "" : models.front().run.device;
   const bool same_recipe = std::all_of(models.begin(), models.end(), [&](const StudyModel& m) {
-    return m.lr == models.front().lr && m.l2 == models.front().l2 &&
-           m.batch_size == models.front().batch_size;
+    const TrainOptions& a = m.run.options;
+    const TrainOptions& b = models.front().run.options;
+    return a.lr == b.lr && a.l2 == b.l2 && a.batch_size == b.batch_size;
   });
   const auto test_images = test.images.count;
   std::string data_line =

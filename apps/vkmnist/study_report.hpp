@@ -15,9 +15,8 @@ struct StudyModel {
   std::string title;  // "BatchNorm + L1 (λ₁ = 1e-05)"
   RunResult run;      // the first seed's: the figures, confusion matrices and overlaps show it
   std::vector<RunResult> other_seeds;  // the same model at the next seeds (compare --seeds)
-  double lr = 0.0;  // its peak learning rate, weight decay and batch size: each norm's recipe
-  double l2 = 0.0;  // unless compare was given --lr / --l2 / --batch-size
-  uint32_t batch_size = 0;
+  // Its batch size, peak learning rate and weight decay are run.options': each norm's recipe
+  // unless compare was given --batch-size / --lr / --l2.
 
   size_t seeds() const { return 1 + other_seeds.size(); }
   // Best and final test accuracy (percent) of every seed, the first seed's first.

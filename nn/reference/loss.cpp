@@ -31,6 +31,11 @@ void check_smoothing(const char* op, double smoothing) {
   }
 }
 
+// The smoothed target's value for class k of a sample labelled `label`.
+double target(uint32_t k, uint32_t label, double smoothing, uint32_t classes) {
+  return (k == label ? 1.0 - smoothing : 0.0) + smoothing / classes;
+}
+
 }  // namespace
 
 template <typename T>
@@ -75,8 +80,8 @@ T smoothed_cross_entropy(uint32_t n, uint32_t classes, std::span<const T> log_pr
   double total = 0.0;
   for (uint32_t i = 0; i < n; ++i) {
     for (uint32_t k = 0; k < classes; ++k) {
-      const double target = (k == labels[i] ? 1.0 - smoothing : 0.0) + smoothing / classes;
-      total -= target * static_cast<double>(log_probs[size_t{i} * classes + k]);
+      total -= target(k, labels[i], smoothing, classes) *
+               static_cast<double>(log_probs[size_t{i} * classes + k]);
     }
   }
   return static_cast<T>(total);
@@ -92,8 +97,9 @@ void log_softmax_nll_backward(uint32_t n, uint32_t classes, std::span<const T> l
   for (uint32_t i = 0; i < n; ++i) {
     for (uint32_t k = 0; k < classes; ++k) {
       const size_t at = size_t{i} * classes + k;
-      const double target = (k == labels[i] ? 1.0 - smoothing : 0.0) + smoothing / classes;
-      dlogits[at] = static_cast<T>((std::exp(static_cast<double>(log_probs[at])) - target) / n);
+      dlogits[at] = static_cast<T>((std::exp(static_cast<double>(log_probs[at])) -
+                                    target(k, labels[i], smoothing, classes)) /
+                                   n);
     }
   }
 }
