@@ -19,6 +19,8 @@
       exponential moving average of the weights and BN statistics (decay min(D, (1+t)/(10+t)) at
       step t, updated after every step) and prints its test accuracy beside the live weights':
       the paired test of weight averaging as a recipe lever, which vkmnist does not have.
+      Two more such levers: --cycle-momentum LOW,HIGH (OneCycleLR's cycled momentum, PyTorch's
+      default 0.85,0.95) and --clean-epochs N (the last N epochs without augmentation).
 
 Run with Debian's interpreter (/usr/bin/python3); MNIST is read from data/mnist (scripts/fetch-mnist).
 """
@@ -115,9 +117,15 @@ def normalize(x):
     return (x - 0.1307) / 0.3081
 
 
-def one_cycle(optimizer, lr, total, warmup=0.3):
+def one_cycle(optimizer, lr, total, warmup=0.3, momentum_range=None):
+    """OneCycleLR; with momentum_range (low, high) the momentum cycles against the rate, as
+    PyTorch's default does: high at the start and end, low at the peak rate."""
+    if momentum_range is None:
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total, pct_start=warmup,
+                                                   cycle_momentum=False)
+    low, high = momentum_range
     return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total, pct_start=warmup,
-                                               cycle_momentum=False)
+                                               cycle_momentum=True, base_momentum=low, max_momentum=high)
 
 
 def l1_penalty(model, l1):
@@ -151,7 +159,8 @@ def train(args):
     model = SeedNet(args.norm, args.groups, not args.no_affine, args.dropout)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.l2)
     steps = math.ceil(len(x_train) / args.batch_size)
-    sched = one_cycle(opt, args.lr, steps * args.epochs, args.warmup)
+    momentum_range = tuple(float(m) for m in args.cycle_momentum.split(",")) if args.cycle_momentum else None
+    sched = one_cycle(opt, args.lr, steps * args.epochs, args.warmup, momentum_range)
     average = copy.deepcopy(model) if args.ema > 0 else None
     best = best_ema = 0.0
     t = 0
@@ -163,7 +172,7 @@ def train(args):
         for s in range(steps):
             idx = perm[s * args.batch_size:(s + 1) * args.batch_size]
             x = x_train[idx]
-            if args.augment == "rotate":
+            if args.augment == "rotate" and epoch <= args.epochs - args.clean_epochs:
                 x = rotate(x, 7.0, gen)
             out = model(normalize(x))
             loss = F.nll_loss(out, y_train[idx])
@@ -369,6 +378,11 @@ def main():
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--lr", type=float, default=0.05)
     t.add_argument("--momentum", type=float, default=0.9)
+    t.add_argument("--cycle-momentum", default="", metavar="LOW,HIGH",
+                   help="cycle the momentum against the one-cycle rate (PyTorch's default 0.85,0.95); "
+                        "replaces --momentum")
+    t.add_argument("--clean-epochs", type=int, default=0,
+                   help="train the last N epochs on the images as they are, without augmentation")
     t.add_argument("--l1", type=float, default=0.0)
     t.add_argument("--l2", type=float, default=0.0)
     t.add_argument("--no-affine", action="store_true")
