@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "engine/atomic_file.hpp"
 #include "engine/device.hpp"
@@ -113,6 +114,14 @@ std::vector<uint32_t> check_against_shader(const KernelDesc& desc, std::string_v
   return ids;
 }
 
+// The subgroup size a pipeline is created with: the kernel's own, else the device-wide request,
+// clamped to the device's range; 0 (any) where neither asks or the device has no size control.
+uint32_t subgroup_size_for(const KernelDesc& desc, const DeviceInfo& info, uint32_t request) {
+  const uint32_t wanted = desc.subgroup_size != 0 ? desc.subgroup_size : request;
+  if (wanted == 0 || !info.subgroup_size_control) return 0;
+  return std::clamp(wanted, info.min_subgroup_size, info.max_subgroup_size);
+}
+
 std::filesystem::path default_cache_file(const DeviceInfo& info) {
   std::filesystem::path base;
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && xdg[0] != '\0') {
@@ -141,7 +150,8 @@ std::string KernelDesc::key() const {
 }
 
 Kernel::Kernel(Device& device, const KernelDesc& desc, VkPipelineCache cache,
-               VkDescriptorSetLayout set_layout, VkPipelineLayout layout)
+               VkDescriptorSetLayout set_layout, VkPipelineLayout layout,
+               std::counting_semaphore<>& builders)
     : desc_(desc), set_layout_(set_layout), layout_(layout) {
   const DeviceInfo& info = device.info();
   const uint32_t invocations = desc.local_size[0] * desc.local_size[1] * desc.local_size[2];
@@ -176,12 +186,14 @@ Kernel::Kernel(Device& device, const KernelDesc& desc, VkPipelineCache cache,
   const std::vector<uint32_t> ids = check_against_shader(desc, variant, shader);
   for (size_t i = 0; i < desc.constants.size(); ++i)
     add(ids[i], value_bits(desc.constants[i].value));
-  VkSpecializationInfo spec{};
-  spec.mapEntryCount = static_cast<uint32_t>(entries.size());
-  spec.pMapEntries = entries.data();
-  spec.dataSize = data.size() * 4;
-  spec.pData = data.data();
-
+  // What the creation needs travels with it: the specialization data, the shader module and the
+  // stage's subgroup request, all by value.
+  const uint32_t required = subgroup_size_for(desc, info, device.subgroup_size_request());
+  required_subgroup_size_ = required;
+  // Full subgroups need the x extent to be a multiple of the subgroup size, and the number of
+  // subgroups within the device's limit; otherwise only the size is required.
+  const bool full = required != 0 && desc.local_size[0] % required == 0 &&
+                    invocations / required <= info.max_compute_workgroup_subgroups;
   const auto code = shader.code;
   VkShaderModuleCreateInfo module_info{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
   module_info.codeSize = code.size_bytes();
@@ -190,37 +202,59 @@ Kernel::Kernel(Device& device, const KernelDesc& desc, VkPipelineCache cache,
   VKM_CHECK(vkCreateShaderModule(device.get(), &module_info, nullptr, &module_handle));
   Unique<VkShaderModule> module(device.get(), module_handle, vkDestroyShaderModule);
 
-  VkPipelineShaderStageRequiredSubgroupSizeCreateInfo required{
-      VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO};
-  VkPipelineShaderStageCreateInfo stage{VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
-  stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-  stage.module = module.get();
-  stage.pName = "main";
-  stage.pSpecializationInfo = &spec;
-  const uint32_t wanted =
-      desc.subgroup_size != 0 ? desc.subgroup_size : device.subgroup_size_request();
-  if (wanted != 0 && info.subgroup_size_control) {
-    required_subgroup_size_ = std::clamp(wanted, info.min_subgroup_size, info.max_subgroup_size);
-    // Full subgroups need the x extent to be a multiple of the subgroup size, and the number of
-    // subgroups within the device's limit; otherwise only the size is required.
-    const bool full = desc.local_size[0] % required_subgroup_size_ == 0 &&
-                      invocations / required_subgroup_size_ <= info.max_compute_workgroup_subgroups;
-    required.requiredSubgroupSize = required_subgroup_size_;
-    stage.pNext = &required;
-    if (full) stage.flags |= VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT;
-  }
+  pending_ = std::async(std::launch::async, [vk_device = device.get(), cache, layout, &builders,
+                                             module = std::move(module),
+                                             entries = std::move(entries), data = std::move(data),
+                                             required, full]() {
+    builders.acquire();
+    struct Release {
+      std::counting_semaphore<>& s;
+      ~Release() { s.release(); }
+    } release{builders};
+    VkSpecializationInfo spec{};
+    spec.mapEntryCount = static_cast<uint32_t>(entries.size());
+    spec.pMapEntries = entries.data();
+    spec.dataSize = data.size() * 4;
+    spec.pData = data.data();
+    VkPipelineShaderStageRequiredSubgroupSizeCreateInfo size_info{
+        VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO};
+    VkPipelineShaderStageCreateInfo stage{VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
+    stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+    stage.module = module.get();
+    stage.pName = "main";
+    stage.pSpecializationInfo = &spec;
+    if (required != 0) {
+      size_info.requiredSubgroupSize = required;
+      stage.pNext = &size_info;
+      if (full) stage.flags |= VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT;
+    }
+    VkComputePipelineCreateInfo pipeline_info{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+    pipeline_info.stage = stage;
+    pipeline_info.layout = layout;
+    VkPipeline pipeline = VK_NULL_HANDLE;
+    VKM_CHECK(vkCreateComputePipelines(vk_device, cache, 1, &pipeline_info, nullptr, &pipeline));
+    return Unique<VkPipeline>(vk_device, pipeline, vkDestroyPipeline);
+  });
+}
 
-  VkComputePipelineCreateInfo pipeline_info{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
-  pipeline_info.stage = stage;
-  pipeline_info.layout = layout;
-  VkPipeline pipeline = VK_NULL_HANDLE;
-  VKM_CHECK(vkCreateComputePipelines(device.get(), cache, 1, &pipeline_info, nullptr, &pipeline));
-  pipeline_ = Unique<VkPipeline>(device.get(), pipeline, vkDestroyPipeline);
+VkPipeline Kernel::pipeline() const {
+  std::lock_guard lock(mutex_);
+  if (pending_.valid()) {
+    try {
+      pipeline_ = pending_.get();
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+  }
+  if (error_) std::rethrow_exception(error_);
+  return pipeline_.get();
 }
 
 KernelCache::KernelCache(Device& device, std::filesystem::path cache_file)
     : device_(device),
-      cache_file_(cache_file.empty() ? default_cache_file(device.info()) : std::move(cache_file)) {
+      cache_file_(cache_file.empty() ? default_cache_file(device.info()) : std::move(cache_file)),
+      builder_count_(std::max(1u, std::thread::hardware_concurrency())),
+      builders_(builder_count_) {
   std::vector<char> initial;
   if (!cache_file_.empty()) {
     std::ifstream in(cache_file_, std::ios::binary);
@@ -247,8 +281,20 @@ KernelCache::~KernelCache() {
   }
 }
 
+void KernelCache::wait() const {
+  for (const auto& [key, kernel] : kernels_) kernel->pipeline();
+}
+
 void KernelCache::save() const {
   if (cache_file_.empty()) return;
+  // Every creation finished first, so that the cache holds them all (a failed one adds nothing).
+  for (const auto& [key, kernel] : kernels_) {
+    try {
+      kernel->pipeline();
+    } catch (const std::exception&) {
+      // Its error reaches whoever uses the kernel; the cache just goes without it.
+    }
+  }
   size_t size = 0;
   VKM_CHECK(vkGetPipelineCacheData(device_.get(), pipeline_cache_.get(), &size, nullptr));
   std::vector<char> data(size);
@@ -300,7 +346,7 @@ const Kernel& KernelCache::get(const KernelDesc& desc) {
   }
   const Layout& layout = layout_for(desc.bindings, desc.texel_reads, desc.push_constant_bytes);
   auto kernel = std::make_unique<Kernel>(device_, desc, pipeline_cache_.get(),
-                                         layout.set_layout.get(), layout.layout.get());
+                                         layout.set_layout.get(), layout.layout.get(), builders_);
   return *kernels_.emplace(key, std::move(kernel)).first->second;
 }
 

@@ -4,6 +4,13 @@
 // distinct kernel once, keyed by all of that, on top of a VkPipelineCache persisted in the user's
 // cache folder so the second start is fast.
 //
+// The driver compiles as it creates a pipeline (lavapipe turns the SPIR-V into optimised NIR, a
+// GPU driver into machine code), seconds for the large convolution kernels. So KernelCache::get
+// checks the description at once and creates the pipeline on a thread of its own, as many at a
+// time as the machine has cores: the layers ask for all their kernels while they are built, and
+// the first use of a pipeline (recording a Program) waits for it. A creation that failed throws
+// its error there.
+//
 // A KernelDesc is checked against what its shader's SPIR-V declares (engine/shader_registry.hpp,
 // reflected at build time): its constants are set by name (the shader's layout(constant_id)
 // gives the id) and must have the shader's type; its push-constant size and its bindings (how
@@ -18,9 +25,13 @@
 
 #include <array>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <semaphore>
 #include <string>
 #include <variant>
 #include <vector>
@@ -64,12 +75,18 @@ struct KernelDesc {
 
 class Kernel {
  public:
+  // Checks `desc` against its shader and the device (throws vkm::Error) and starts creating the
+  // pipeline on another thread once one of `builders` is free.
   Kernel(Device& device, const KernelDesc& desc, VkPipelineCache cache,
-         VkDescriptorSetLayout set_layout, VkPipelineLayout layout);
+         VkDescriptorSetLayout set_layout, VkPipelineLayout layout,
+         std::counting_semaphore<>& builders);
+  // A creation still under way is waited for (std::async's future does) and its pipeline destroyed.
+  ~Kernel() = default;
 
   const KernelDesc& desc() const { return desc_; }
   const std::string& name() const { return desc_.shader; }
-  VkPipeline pipeline() const { return pipeline_.get(); }
+  // Waits for the pipeline's creation; throws its error (every call) if it failed.
+  VkPipeline pipeline() const;
   VkPipelineLayout layout() const { return layout_; }
   VkDescriptorSetLayout set_layout() const { return set_layout_; }
   const std::array<uint32_t, 3>& local_size() const { return desc_.local_size; }
@@ -81,7 +98,11 @@ class Kernel {
   VkDescriptorSetLayout set_layout_;
   VkPipelineLayout layout_;
   uint32_t required_subgroup_size_ = 0;
-  Unique<VkPipeline> pipeline_;
+  // The creation under way, then its outcome: the pipeline, or the error it threw.
+  mutable std::mutex mutex_;
+  mutable std::future<Unique<VkPipeline>> pending_;
+  mutable Unique<VkPipeline> pipeline_;
+  mutable std::exception_ptr error_;
 };
 
 class KernelCache {
@@ -94,8 +115,13 @@ class KernelCache {
   KernelCache& operator=(const KernelCache&) = delete;
 
   const Kernel& get(const KernelDesc& desc);
+  // Waits until every kernel asked for has its pipeline; throws the first creation error (in the
+  // order of their keys). Timing a build needs it; recording a Program waits by itself.
+  void wait() const;
   Device& device() const { return device_; }
   size_t size() const { return kernels_.size(); }
+  // Pipeline creations that run at once: the machine's cores.
+  unsigned builders() const { return builder_count_; }
   void save() const;
   const std::filesystem::path& cache_file() const { return cache_file_; }
 
@@ -110,6 +136,10 @@ class KernelCache {
   std::filesystem::path cache_file_;
   Unique<VkPipelineCache> pipeline_cache_;
   std::map<std::array<uint32_t, 3>, Layout> layouts_;  // (bindings, texel_reads, push bytes)
+  unsigned builder_count_;
+  std::counting_semaphore<> builders_;  // builder_count_ creations may run at once
+  // Declared last: destroyed first, each waiting for its creation, while the cache, the layouts
+  // and the semaphore that creation uses still exist.
   std::map<std::string, std::unique_ptr<Kernel>> kernels_;
 };
 

@@ -117,6 +117,31 @@ TEST_F(KernelTest, PipelineCacheIsSavedAndReloaded) {
   std::filesystem::remove(file);
 }
 
+// Pipelines are created on threads of their own (engine/kernel.hpp): kernels asked for together
+// each get a pipeline of their own, and a cache destroyed while its creations are under way waits
+// for them and destroys what they made (the validation layer, on in this suite, reports a
+// pipeline left behind when the device goes).
+TEST_F(KernelTest, KernelsAskedForTogetherAreBuiltConcurrently) {
+  std::vector<const Kernel*> built;
+  for (uint32_t width = 32; width <= 256; width += 32)
+    built.push_back(&kernels().get(probe_desc(width)));
+  std::vector<VkPipeline> pipelines;
+  for (const Kernel* k : built) pipelines.push_back(k->pipeline());
+  for (size_t i = 0; i < pipelines.size(); ++i) {
+    EXPECT_NE(pipelines[i], VK_NULL_HANDLE);
+    EXPECT_EQ(built[i]->pipeline(), pipelines[i])
+        << "the second call waits for nothing, returns the same";
+    for (size_t j = 0; j < i; ++j) EXPECT_NE(pipelines[i], pipelines[j]);
+  }
+  const auto file = std::filesystem::temp_directory_path() / "vkmnist-kernel-test-abandoned.bin";
+  {
+    KernelCache abandoned(device(), file);
+    for (uint32_t width = 32; width <= 256; width += 32) abandoned.get(probe_desc(width));
+  }
+  EXPECT_TRUE(std::filesystem::exists(file)) << "saved once every creation had finished";
+  std::filesystem::remove(file);
+}
+
 // The subgroup size the kernels get is the one the configuration asked for: proves that the
 // suite really runs at each lavapipe subgroup size (LP_NATIVE_VECTOR_WIDTH), not at the default.
 TEST_F(KernelTest, KernelsRunAtTheExpectedSubgroupSize) {
