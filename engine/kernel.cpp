@@ -202,39 +202,43 @@ Kernel::Kernel(Device& device, const KernelDesc& desc, VkPipelineCache cache,
   VKM_CHECK(vkCreateShaderModule(device.get(), &module_info, nullptr, &module_handle));
   Unique<VkShaderModule> module(device.get(), module_handle, vkDestroyShaderModule);
 
-  pending_ = std::async(std::launch::async, [vk_device = device.get(), cache, layout, &builders,
-                                             module = std::move(module),
-                                             entries = std::move(entries), data = std::move(data),
-                                             required, full]() {
-    builders.acquire();
-    struct Release {
-      std::counting_semaphore<>& s;
-      ~Release() { s.release(); }
-    } release{builders};
-    VkSpecializationInfo spec{};
-    spec.mapEntryCount = static_cast<uint32_t>(entries.size());
-    spec.pMapEntries = entries.data();
-    spec.dataSize = data.size() * 4;
-    spec.pData = data.data();
-    VkPipelineShaderStageRequiredSubgroupSizeCreateInfo size_info{
-        VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO};
-    VkPipelineShaderStageCreateInfo stage{VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
-    stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-    stage.module = module.get();
-    stage.pName = "main";
-    stage.pSpecializationInfo = &spec;
-    if (required != 0) {
-      size_info.requiredSubgroupSize = required;
-      stage.pNext = &size_info;
-      if (full) stage.flags |= VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT;
-    }
-    VkComputePipelineCreateInfo pipeline_info{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
-    pipeline_info.stage = stage;
-    pipeline_info.layout = layout;
-    VkPipeline pipeline = VK_NULL_HANDLE;
-    VKM_CHECK(vkCreateComputePipelines(vk_device, cache, 1, &pipeline_info, nullptr, &pipeline));
-    return Unique<VkPipeline>(vk_device, pipeline, vkDestroyPipeline);
-  });
+  // A thread of its own where the system has one to spare; where it has not (EAGAIN), the
+  // creation runs on the thread that first needs the pipeline (libstdc++'s async with both
+  // policies).
+  pending_ = std::async(
+      std::launch::async | std::launch::deferred,
+      [vk_device = device.get(), cache, layout, &builders, module = std::move(module),
+       entries = std::move(entries), data = std::move(data), required, full]() {
+        builders.acquire();
+        struct Release {
+          std::counting_semaphore<>& s;
+          ~Release() { s.release(); }
+        } release{builders};
+        VkSpecializationInfo spec{};
+        spec.mapEntryCount = static_cast<uint32_t>(entries.size());
+        spec.pMapEntries = entries.data();
+        spec.dataSize = data.size() * 4;
+        spec.pData = data.data();
+        VkPipelineShaderStageRequiredSubgroupSizeCreateInfo size_info{
+            VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO};
+        VkPipelineShaderStageCreateInfo stage{VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
+        stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+        stage.module = module.get();
+        stage.pName = "main";
+        stage.pSpecializationInfo = &spec;
+        if (required != 0) {
+          size_info.requiredSubgroupSize = required;
+          stage.pNext = &size_info;
+          if (full) stage.flags |= VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT;
+        }
+        VkComputePipelineCreateInfo pipeline_info{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+        pipeline_info.stage = stage;
+        pipeline_info.layout = layout;
+        VkPipeline pipeline = VK_NULL_HANDLE;
+        VKM_CHECK(
+            vkCreateComputePipelines(vk_device, cache, 1, &pipeline_info, nullptr, &pipeline));
+        return Unique<VkPipeline>(vk_device, pipeline, vkDestroyPipeline);
+      });
 }
 
 VkPipeline Kernel::pipeline() const {
