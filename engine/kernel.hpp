@@ -76,7 +76,8 @@ struct KernelDesc {
 class Kernel {
  public:
   // Checks `desc` against its shader and the device (throws vkm::Error) and starts creating the
-  // pipeline on another thread once one of `builders` is free.
+  // pipeline on another thread once one of `builders` is free (where the system has no thread
+  // to spare, pipeline() creates it).
   Kernel(Device& device, const KernelDesc& desc, VkPipelineCache cache,
          VkDescriptorSetLayout set_layout, VkPipelineLayout layout,
          std::counting_semaphore<>& builders);
