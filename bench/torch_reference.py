@@ -120,12 +120,10 @@ def normalize(x):
 def one_cycle(optimizer, lr, total, warmup=0.3, momentum_range=None):
     """OneCycleLR; with momentum_range (low, high) the momentum cycles against the rate, as
     PyTorch's default does: high at the start and end, low at the peak rate."""
-    if momentum_range is None:
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total, pct_start=warmup,
-                                                   cycle_momentum=False)
-    low, high = momentum_range
+    low, high = momentum_range or (0.85, 0.95)  # ignored without cycling
     return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total, pct_start=warmup,
-                                               cycle_momentum=True, base_momentum=low, max_momentum=high)
+                                               cycle_momentum=momentum_range is not None,
+                                               base_momentum=low, max_momentum=high)
 
 
 def l1_penalty(model, l1):
