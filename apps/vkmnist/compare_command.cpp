@@ -18,6 +18,7 @@
 #include "apps/vkmnist/study_report.hpp"
 #include "apps/vkmnist/training_run.hpp"
 #include "engine/error.hpp"
+#include "engine/kernel.hpp"
 
 namespace vkmnist {
 namespace {
@@ -228,6 +229,9 @@ std::function<int()> add_compare_command(CLI::App& app) {
     }
 
     vkm::Context context(vkm::ContextOptions{.device = base.device});
+    // One cache for every run: the seeds of a variant (and variants alike in a layer) share
+    // their pipelines, built once.
+    vkm::KernelCache kernels(context.device);
     std::vector<StudyModel> models;
     bool finished = true;
     for (size_t i = 0; i < plans.size(); ++i) {
@@ -262,7 +266,7 @@ std::function<int()> add_compare_command(CLI::App& app) {
           fs::remove(fs::path(plan.options.out) / file);
         }
       }
-      RunResult result = run_training(context, plan.options, data);
+      RunResult result = run_training(context, kernels, plan.options, data);
       if (result.metrics.empty() || result.metrics.back().epoch < base.epochs) {
         // --stop-after applies to each model: the study goes on to the next one.
         finished = false;

@@ -20,6 +20,7 @@
 #include "apps/vkmnist/sweep_table.hpp"
 #include "apps/vkmnist/training_run.hpp"
 #include "engine/error.hpp"
+#include "engine/kernel.hpp"
 #include "nn/json_error.hpp"
 #include "nn/seed_net.hpp"
 
@@ -253,6 +254,9 @@ std::function<int()> add_sweep_command(CLI::App& app) {
     set_resume_hint("vkmnist sweep --resume " + shell_quoted(folder.string()), /*outer=*/true);
 
     vkm::Context context(vkm::ContextOptions{.device = base.device});
+    // One cache for every run: the seeds of a variant (and variants alike in a layer) share
+    // their pipelines, built once.
+    vkm::KernelCache kernels(context.device);
     const bool talk = !base.json;
     Pace pace;
     // Epochs each run had when the sweep started (a resumed sweep's finished runs need none), for
@@ -310,7 +314,7 @@ std::function<int()> add_sweep_command(CLI::App& app) {
               seconds > 0 ? fmt::format(" (about {} left for the sweep)", minutes(seconds)) : "");
         }
         const auto start = std::chrono::steady_clock::now();
-        result = run_training(context, run, data);
+        result = run_training(context, kernels, run, data);
         const uint32_t trained_epochs =
             result->metrics.empty() ? 0 : result->metrics.back().epoch - done;
         pace.add(plan.options.batch_size, trained_epochs,

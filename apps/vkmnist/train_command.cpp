@@ -7,6 +7,7 @@
 #include "apps/vkmnist/recipe.hpp"
 #include "apps/vkmnist/training_run.hpp"
 #include "engine/error.hpp"
+#include "engine/kernel.hpp"
 #include "nn/seed_net.hpp"
 
 namespace vkmnist {
@@ -52,7 +53,8 @@ std::function<int()> add_train_command(CLI::App& app) {
     }
     const Data data = load_data(o, !o.resume.empty());
     vkm::Context context(vkm::ContextOptions{.device = o.device});
-    run_training(context, o, data);
+    vkm::KernelCache kernels(context.device);
+    run_training(context, kernels, o, data);
     return 0;
   };
 }

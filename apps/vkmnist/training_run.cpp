@@ -267,7 +267,8 @@ std::string summary_table(const vkm::nn::NetConfig& config) {
   return out;
 }
 
-RunResult run_training(vkm::Context& context, const TrainOptions& options, const Data& data) {
+RunResult run_training(vkm::Context& context, vkm::KernelCache& kernels,
+                       const TrainOptions& options, const Data& data) {
   const TrainOptions& o = options;
   const bool resuming = !o.resume.empty();
   fs::path folder;
@@ -291,7 +292,6 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
   const fs::path init = needs_init ? model_file(o.init) : fs::path();
   if (needs_init) check_init_checkpoint(init, config.net, o.init);
 
-  vkm::KernelCache kernels(context.device);
   // Building the pipelines takes seconds on a CPU driver, minutes the first time on a machine
   // (lavapipe compiles every kernel with LLVM; Mesa's disk cache keeps the code for the next
   // start): say so on a terminal rather than sit silent.
@@ -301,10 +301,13 @@ RunResult run_training(vkm::Context& context, const TrainOptions& options, const
     std::fflush(stderr);
   }
   const auto build_start = std::chrono::steady_clock::now();
+  const size_t kernels_before = kernels.size();
   vkm::nn::Trainer trainer(context.device, kernels, config, data.train, data.test);
-  if (talk) {
+  if (talk && kernels.size() == kernels_before) {
+    fmt::print(stderr, "\r\x1b[K");  // an earlier run of the study or sweep built them all
+  } else if (talk) {
     fmt::print(
-        stderr, "\r\x1b[Kbuilt {} compute pipelines in {:.1f} s\n", kernels.size(),
+        stderr, "\r\x1b[Kbuilt {} compute pipelines in {:.1f} s\n", kernels.size() - kernels_before,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count());
   }
   const auto& info = context.device.info();

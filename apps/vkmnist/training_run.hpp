@@ -11,6 +11,7 @@
 #include "apps/vkmnist/run_folder.hpp"
 #include "apps/vkmnist/train_options.hpp"
 #include "engine/device.hpp"
+#include "engine/kernel.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/data/idx.hpp"
 
@@ -43,7 +44,10 @@ Data load_data(const TrainOptions& options, bool resumed = false);
 // of `given`. run_training expects options resolved this way when resuming.
 TrainOptions resumed_options(const TrainOptions& given);
 
-RunResult run_training(vkm::Context& context, const TrainOptions& options, const Data& data);
+// `kernels` may hold the pipelines of earlier runs in the process (a sweep's, a study's): a run
+// whose kernels are already there starts without building them again.
+RunResult run_training(vkm::Context& context, vkm::KernelCache& kernels,
+                       const TrainOptions& options, const Data& data);
 
 // The checkpoint pair of a run folder, in the order commit_checkpoint replaces them.
 std::vector<std::filesystem::path> checkpoint_files(const std::filesystem::path& folder);
