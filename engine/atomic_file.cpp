@@ -33,13 +33,30 @@ void replace_with_temporary(const std::filesystem::path& temporary,
   }
 }
 
-void write_file_atomically(const std::filesystem::path& file, std::span<const std::byte> bytes) {
-  const std::filesystem::path tmp = temporary_for(file);
+namespace {
+
+// The temporary of `file`, open for writing; throws when it cannot be created.
+std::FILE* open_temporary(const std::filesystem::path& file, const std::filesystem::path& tmp) {
   std::FILE* out = std::fopen(tmp.c_str(), "wb");
   if (out == nullptr) {
     throw Error(
         fmt::format("cannot write {}: check the folder exists and is writable", file.string()));
   }
+  return out;
+}
+
+}  // namespace
+
+void check_writable(const std::filesystem::path& file) {
+  const std::filesystem::path tmp = temporary_for(file);
+  std::fclose(open_temporary(file, tmp));
+  std::error_code ignored;
+  std::filesystem::remove(tmp, ignored);
+}
+
+void write_file_atomically(const std::filesystem::path& file, std::span<const std::byte> bytes) {
+  const std::filesystem::path tmp = temporary_for(file);
+  std::FILE* out = open_temporary(file, tmp);
   // Written, flushed and synced before the rename: after a crash the file is the old one or the
   // whole new one, never a renamed but empty one.
   const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), out) == bytes.size() &&

@@ -18,6 +18,10 @@ bool is_temporary_name(std::string_view filename);
 // Throws vkm::Error naming `file` (and what to check) when it cannot be written.
 void write_file_atomically(const std::filesystem::path& file, std::span<const std::byte> bytes);
 void write_file_atomically(const std::filesystem::path& file, std::string_view text);
+// Throws what write_file_atomically would when `file`'s temporary cannot be created (its folder
+// missing or not writable), by creating and removing that temporary: for an output checked
+// before seconds of work rather than after them.
+void check_writable(const std::filesystem::path& file);
 
 // For a temporary another library wrote (e.g. a plotting library given temporary_for(file)):
 // renames it over `file`; removes it and throws vkm::Error when that fails.

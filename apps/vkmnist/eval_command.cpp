@@ -13,6 +13,7 @@
 #include "apps/vkmnist/model_argument.hpp"
 #include "apps/vkmnist/run_checks.hpp"
 #include "apps/vkmnist/run_folder.hpp"
+#include "engine/atomic_file.hpp"
 #include "engine/device.hpp"
 #include "engine/error.hpp"
 #include "engine/kernel.hpp"
@@ -108,6 +109,10 @@ std::function<int()> add_eval_command(CLI::App& app) {
         throw missing_data_error(e, o->data, false);
       }
     }();
+    // The outputs too: a folder that is not there fails now, not after the evaluation.
+    for (const std::string& output : {o->confusion, o->predictions}) {
+      if (!output.empty()) vkm::check_writable(output);
+    }
 
     vkm::Context context(vkm::ContextOptions{.device = o->device});
     vkm::KernelCache kernels(context.device);

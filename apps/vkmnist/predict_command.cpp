@@ -13,6 +13,7 @@
 #include "apps/vkmnist/digit_image.hpp"
 #include "apps/vkmnist/model_argument.hpp"
 #include "apps/vkmnist/run_folder.hpp"
+#include "engine/atomic_file.hpp"
 #include "engine/device.hpp"
 #include "engine/error.hpp"
 #include "engine/kernel.hpp"
@@ -88,6 +89,7 @@ std::function<int()> add_predict_command(CLI::App& app) {
     }
     // One batch: the model's log-probabilities then hold every image's.
     const vkm::nn::TrainConfig config = evaluation_config(file, count);
+    if (!o->out.empty()) vkm::check_writable(o->out);  // now, not after the model has run
 
     vkm::Context context(vkm::ContextOptions{.device = o->device});
     vkm::KernelCache kernels(context.device);

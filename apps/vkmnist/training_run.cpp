@@ -198,6 +198,33 @@ TrainOptions resumed_options(const TrainOptions& given) {
 
 namespace {
 
+// A new run's folder, made at once (an --out that cannot be made is refused before the pipelines
+// are built) and removed again, when still empty, unless keep() is called (run.json written).
+class NewRunFolder {
+ public:
+  // An empty path: nothing to make (a resumed run).
+  explicit NewRunFolder(fs::path folder) : folder_(std::move(folder)) {
+    if (folder_.empty()) return;
+    std::error_code ec;
+    made_ = fs::create_directories(folder_, ec);
+    if (ec) {
+      throw vkm::Error(
+          fmt::format("cannot create run folder {}: {}", folder_.string(), ec.message()));
+    }
+  }
+  NewRunFolder(const NewRunFolder&) = delete;
+  NewRunFolder& operator=(const NewRunFolder&) = delete;
+  ~NewRunFolder() {
+    std::error_code ec;
+    if (made_) fs::remove(folder_, ec);  // removes an empty folder only
+  }
+  void keep() { made_ = false; }
+
+ private:
+  fs::path folder_;
+  bool made_ = false;
+};
+
 Data load_data_files(const TrainOptions& o) {
   return {
       limited(vkm::nn::load_mnist(o.data, true), o.train_limit, "--train-limit", "training",
@@ -291,6 +318,36 @@ RunResult run_training(vkm::Context& context, vkm::KernelCache& kernels,
       !o.init.empty() && !(resuming && fs::exists(folder / "model.safetensors"));
   const fs::path init = needs_init ? model_file(o.init) : fs::path();
   if (needs_init) check_init_checkpoint(init, config.net, o.init);
+  // Stopped before its first epoch was saved: nothing to resume, so the run starts again from
+  // epoch 1 with run.json's options (the same seed and --init: bitwise the same run).
+  const bool restart = resuming && !fs::exists(folder / "model.safetensors") &&
+                       !fs::exists(folder / "optimizer.safetensors");
+  if (resuming && !restart) {
+    // The checkpoint pair's epochs and metrics.csv, read before the pipelines are built: a
+    // broken or finished run is refused at once.
+    first_epoch =
+        epochs_completed(folder / "model.safetensors",
+                         vkm::nn::read_safetensors(folder / "model.safetensors").metadata);
+    const uint32_t optimizer_epoch =
+        epochs_completed(folder / "optimizer.safetensors",
+                         vkm::nn::read_safetensors(folder / "optimizer.safetensors").metadata);
+    if (optimizer_epoch != first_epoch) {
+      // The pair is committed together (run_folder.hpp): only an edit or a copy parts them.
+      throw vkm::Error(fmt::format(
+          "{}: model.safetensors (epoch {}) and optimizer.safetensors (epoch {}) do not belong "
+          "together: one was replaced or copied from another run; restore it, or start a new "
+          "run",
+          folder.string(), first_epoch, optimizer_epoch));
+    }
+    metrics = completed_metrics(folder / "metrics.csv", first_epoch);
+    if (first_epoch >= config.epochs) {
+      throw vkm::Error(
+          fmt::format("{} already completed all {} epochs", folder.string(), config.epochs));
+    }
+  }
+  // A new run's folder is made now, so that one that cannot be fails at once; until run.json is
+  // written, a failure removes it again (when still empty).
+  NewRunFolder new_folder(resuming ? fs::path() : folder);
 
   // Building the pipelines takes seconds on a CPU driver, minutes the first time on a machine
   // (lavapipe compiles every kernel with LLVM; Mesa's disk cache keeps the code for the next
@@ -313,30 +370,9 @@ RunResult run_training(vkm::Context& context, vkm::KernelCache& kernels,
   const auto& info = context.device.info();
   const std::string device = device_line(info.name, info.driver_name, info.driver_info);
 
-  // Stopped before its first epoch was saved: nothing to resume, so the run starts again from
-  // epoch 1 with run.json's options (the same seed and --init: bitwise the same run).
-  const bool restart = resuming && !fs::exists(folder / "model.safetensors") &&
-                       !fs::exists(folder / "optimizer.safetensors");
   if (resuming && !restart) {
-    const auto meta = vkm::nn::load_model(folder / "model.safetensors", trainer.model());
-    const auto optimizer_meta =
-        vkm::nn::load_optimizer(folder / "optimizer.safetensors", trainer.model());
-    first_epoch = epochs_completed(folder / "model.safetensors", meta);
-    const uint32_t optimizer_epoch =
-        epochs_completed(folder / "optimizer.safetensors", optimizer_meta);
-    if (optimizer_epoch != first_epoch) {
-      // The pair is committed together (run_folder.hpp): only an edit or a copy parts them.
-      throw vkm::Error(fmt::format(
-          "{}: model.safetensors (epoch {}) and optimizer.safetensors (epoch {}) do not belong "
-          "together: one was replaced or copied from another run; restore it, or start a new "
-          "run",
-          folder.string(), first_epoch, optimizer_epoch));
-    }
-    metrics = completed_metrics(folder / "metrics.csv", first_epoch);
-    if (first_epoch >= config.epochs) {
-      throw vkm::Error(
-          fmt::format("{} already completed all {} epochs", folder.string(), config.epochs));
-    }
+    vkm::nn::load_model(folder / "model.safetensors", trainer.model());
+    vkm::nn::load_optimizer(folder / "optimizer.safetensors", trainer.model());
   } else {
     if (!init.empty()) vkm::nn::load_model(init, trainer.model());
   }
@@ -347,11 +383,6 @@ RunResult run_training(vkm::Context& context, vkm::KernelCache& kernels,
       write_file_atomically(folder / "summary.txt", summary_table(config.net));
     }
   } else if (!resuming) {
-    std::error_code ec;
-    fs::create_directories(folder, ec);
-    if (ec)
-      throw vkm::Error(
-          fmt::format("cannot create run folder {}: {}", folder.string(), ec.message()));
     nlohmann::json run = {{"command", invocation()},
                           {"started", utc_now()},
                           {"options", to_json(o)},
@@ -371,6 +402,7 @@ RunResult run_training(vkm::Context& context, vkm::KernelCache& kernels,
                           {"train_images", data.train.images.count},
                           {"test_images", data.test.images.count}};
     write_file_atomically(folder / "run.json", run.dump(2) + "\n");
+    new_folder.keep();
     stop_point("run.json", 0);
     write_file_atomically(folder / "summary.txt", summary_table(config.net));
     stop_point("summary", 0);
