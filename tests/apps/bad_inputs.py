@@ -372,11 +372,17 @@ case(V, "devices --device matching nothing", ["devices", "--device", "nvidia"])
 
 
 def outcome(area, what, args, env):
+    # What --out names, when it is not there yet, must not be there after a refusal either (a run
+    # folder is made before the pipelines are built and removed again when the run fails).
+    out_path = args[args.index("--out") + 1] if "--out" in args[:-1] else ""
+    out_new = out_path != "" and not os.path.lexists(out_path)
     r = run(args, env)
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     problems = []
     if r.returncode == 0:
         problems.append("exit status 0")
+    if out_new and os.path.lexists(out_path):
+        problems.append(f"left {out_path} behind")
     # One line; a list under it (the devices there are, for --device) is indented.
     if not lines or not lines[0].startswith("vkmnist: ") or any(not l.startswith("  ") for l in lines[1:]):
         problems.append(f"stderr is not one 'vkmnist: ' line: {r.stderr!r}")
@@ -395,7 +401,8 @@ def table(results):
     out = ["# Bad inputs, and what vkmnist says to each", "",
            "Every case below is run by `ctest -R app.bad_inputs` (tests/apps/bad_inputs.py) on a "
            "fresh temporary folder: each must exit non-zero with exactly one line on stderr, "
-           "starting `vkmnist: ` (a list may follow it, indented), and that line must be the one "
+           "starting `vkmnist: ` (a list may follow it, indented), leave no `--out` it was given "
+           "that was not there before, and that line must be the one "
            "recorded here (`<tmp>` is the test's temporary folder, `<mnist>` the MNIST folder, "
            "`<repo>` the repository). A changed message fails the "
            "test until this file is rewritten with `tests/apps/bad_inputs.py VKMNIST MNIST_DIR "
