@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -14,6 +13,7 @@
 
 #include "engine/atomic_file.hpp"
 #include "engine/error.hpp"
+#include "tests/support/temp_folder.hpp"
 
 namespace vkm {
 namespace {
@@ -22,15 +22,6 @@ namespace fs = std::filesystem;
 
 class AtomicFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("vkmnist-atomic-test-{}-{}", ::getpid(),
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::vector<std::string> names() const {
     std::vector<std::string> out;
     for (const auto& entry : fs::directory_iterator(dir_))
@@ -52,7 +43,8 @@ class AtomicFileTest : public ::testing::Test {
     return "";
   }
 
-  fs::path dir_;
+  test::TempFolder temp_{"atomic"};
+  const fs::path dir_ = temp_.path();
 };
 
 TEST_F(AtomicFileTest, WritesTheFileAndNothingElse) {

@@ -2,8 +2,6 @@
 // fault reported with the file's name; and the real MNIST files when data/mnist/ holds them.
 #include <gtest/gtest.h>
 
-#include <fmt/format.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -15,6 +13,7 @@
 #include "engine/error.hpp"
 #include "nn/data/idx.hpp"
 #include "tests/support/source_dir.hpp"
+#include "tests/support/temp_folder.hpp"
 
 namespace vkm::nn {
 namespace {
@@ -68,15 +67,6 @@ Bytes pattern(size_t n, uint32_t modulo = 256) {
 
 class IdxTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("vkmnist-idx-test-{}-{}", ::getpid(),
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   fs::path write(const std::string& name, const Bytes& bytes) {
     const fs::path file = dir_ / name;
     std::ofstream(file, std::ios::binary)
@@ -99,7 +89,8 @@ class IdxTest : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
+  test::TempFolder temp_{"idx"};
+  const fs::path dir_ = temp_.path();
 };
 
 TEST_F(IdxTest, ReadsRawImagesAndLabels) {

@@ -2,9 +2,6 @@
 // with a message naming the fault, and writes that never leave a half file behind.
 #include <gtest/gtest.h>
 
-#include <fmt/format.h>
-#include <unistd.h>
-
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +14,7 @@
 
 #include "engine/error.hpp"
 #include "nn/safetensors.hpp"
+#include "tests/support/temp_folder.hpp"
 
 namespace vkm::nn {
 namespace {
@@ -38,15 +36,6 @@ std::vector<NamedTensor> sample_tensors() {
 
 class SafetensorsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("vkmnist-safetensors-test-{}-{}", ::getpid(),
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   static Bytes read(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
     return Bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -88,7 +77,8 @@ class SafetensorsTest : public ::testing::Test {
     EXPECT_EQ(found, names);
   }
 
-  fs::path dir_;
+  test::TempFolder temp_{"safetensors"};
+  const fs::path dir_ = temp_.path();
 };
 
 TEST_F(SafetensorsTest, RoundTripKeepsTensorsOrderAndMetadata) {
