@@ -285,6 +285,13 @@ KernelCache::~KernelCache() {
   }
 }
 
+std::vector<std::string> KernelCache::keys() const {
+  std::vector<std::string> keys;
+  keys.reserve(kernels_.size());
+  for (const auto& entry : kernels_) keys.push_back(entry.first);
+  return keys;
+}
+
 void KernelCache::wait() const {
   for (const auto& [key, kernel] : kernels_) kernel->pipeline();
 }

@@ -121,6 +121,9 @@ class KernelCache {
   void wait() const;
   Device& device() const { return device_; }
   size_t size() const { return kernels_.size(); }
+  // Every kernel asked for, by KernelDesc::key() (shader, workgroup, constants), in key order:
+  // what a test looks at to see which variant a layer chose.
+  std::vector<std::string> keys() const;
   // Pipeline creations that run at once: the machine's cores.
   unsigned builders() const { return builder_count_; }
   void save() const;

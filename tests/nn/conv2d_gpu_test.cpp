@@ -210,8 +210,28 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{{2, 3, 9, 11}, 2, 5, 2, 2},      // 5x5 same
                       Case{{3, 2, 6, 5}, 3, 2, 0, 3},       // even kernel
                       Case{{2, 1, 3, 3}, 1, 3, 2, 2},       // padding beyond the kernel
-                      Case{{6, 8, 6, 5}, 40, 3, 1, 5}),     // backward tiles of one packed channel
+                      Case{{6, 8, 6, 5}, 6, 5, 2, 5}),      // backward tiles of two packed channels
     [](const auto& param) { return test::case_name(param.index, name(param.param)); });
+
+// The last shape above reaches the backward's tiles that are part of a packed group of four
+// (CI_TILE 2, PART_GROUP in conv2d_backward.comp): a whole group's 4 x 150 weights (6 output
+// channels, 5x5) would not fit the tile's 576, and with no more output than input channels the
+// backward is the fused one (a conv with more output channels computes dx in whole groups).
+TEST(Conv2dGpuArguments, BackwardTilesCanBePartOfAPackedGroup) {
+  if (gpu().device.kernel_shape() != KernelShape::kCpu) GTEST_SKIP() << "the CPU shape's tiles";
+  nn::Conv2d conv(gpu().device, kernels(), "conv", {6, 8, 6, 5}, 6, 5, 2);
+  nn::Tensor x(gpu().device, {6, 8, 6, 5}, "x"), dy(gpu().device, conv.output_shape(), "dy"),
+      dx(gpu().device, {6, 8, 6, 5}, "dx");
+  Graph graph;
+  conv.record_backward(graph, x, dy, &dx, 5);
+  const auto keys = kernels().keys();
+  const auto part_tile = [](const std::string& key) {
+    return key.starts_with("conv2d_backward|") && key.find("|C_IN=8|C_OUT=6|") != key.npos &&
+           key.find("|CI_TILE=2|") != key.npos;
+  };
+  EXPECT_TRUE(std::any_of(keys.begin(), keys.end(), part_tile))
+      << "no conv2d_backward with CI_TILE=2 among " << fmt::format("{}", fmt::join(keys, "\n"));
+}
 
 TEST(Conv2dGpuArguments, RejectsWrongShapesAndBatches) {
   Device& device = gpu().device;
