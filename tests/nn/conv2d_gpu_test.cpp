@@ -227,7 +227,7 @@ TEST(Conv2dGpuArguments, BackwardTilesCanBePartOfAPackedGroup) {
   const auto keys = kernels().keys();
   const auto part_tile = [](const std::string& key) {
     return key.starts_with("conv2d_backward|") && key.find("|C_IN=8|C_OUT=6|") != key.npos &&
-           key.find("|CI_TILE=2|") != key.npos;
+           key.find("|PACKED_IN=true|") != key.npos && key.find("|CI_TILE=2|") != key.npos;
   };
   EXPECT_TRUE(std::any_of(keys.begin(), keys.end(), part_tile))
       << "no conv2d_backward with CI_TILE=2 among " << fmt::format("{}", fmt::join(keys, "\n"));
